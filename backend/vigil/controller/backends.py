@@ -1,0 +1,12 @@
+"""Which backend serves each concern, as said at start-up and by ``GET /info``."""
+
+from __future__ import annotations
+
+from vigil.instrumentation.json_logging import redact_text
+from vigil.settings import Settings
+
+
+def describe_backends(settings: Settings) -> dict[str, str]:
+    """A short description per concern, credentials masked."""
+    store = "sqlite" if settings.database_url.startswith("sqlite") else "postgresql"
+    return {"store": f"{store} ({redact_text(settings.database_url)})"}

@@ -1,0 +1,147 @@
+"""Times each request once and hands the result to the RED metrics and the access log.
+
+One pure ASGI layer (no BaseHTTPMiddleware: it runs the app in a child task, loses ContextVar
+changes and costs ~3x the throughput). It also turns an exception that escaped the app into a JSON
+500 carrying the request id, logged with its stack and counted, so a bug never crashes the process
+nor leaves a plain-text error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vigil.instrumentation.access_log import AccessLog
+from vigil.instrumentation.errors import error_response
+from vigil.instrumentation.probes import HealthProbes
+from vigil.instrumentation.project_label import (
+    PROJECT_ID_HEADER,
+    ProjectLabelPolicy,
+    bind_project_label,
+    current_project_id,
+    reset_project_label,
+)
+from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation
+from vigil.instrumentation.route_template import route_template
+
+logger = logging.getLogger("vigil.errors")
+
+_PROJECT_HEADER_BYTES = PROJECT_ID_HEADER.encode("latin-1")
+
+# Conventional status for a client that went away before a response started (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
+
+
+class RequestTelemetryMiddleware:
+    """Measures each HTTP request and records metrics and one access log line for it."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        metrics: RedMetrics,
+        access_log: AccessLog,
+        project_labels: ProjectLabelPolicy,
+        excluded_paths: frozenset[str],
+        probes: HealthProbes | None = None,
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.metrics = metrics
+        self.access_log = access_log
+        self.project_labels = project_labels
+        self.excluded_paths = excluded_paths
+        self.probes = probes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.probes is not None:
+                await self.app(scope, receive, self._lifespan_observer(send))
+            else:
+                await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.excluded_paths:
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        finished: float | None = None
+        status = 0
+        raw_project = _header(scope, _PROJECT_HEADER_BYTES)
+        project_token = bind_project_label(self.project_labels.label_for(raw_project))
+        entry_root_path = scope.get("root_path", "")
+        in_progress = self.metrics.in_progress(self.service, scope["method"])
+        in_progress.inc()
+
+        async def observing_send(message: Message) -> None:
+            nonlocal status, finished
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await send(message)
+                finished = time.perf_counter()
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observing_send)
+        except Exception as exc:
+            endpoint = route_template(scope, entry_root_path)
+            self.metrics.count_exception(self.service, endpoint, exc)
+            logger.exception(
+                "Unhandled %s on %s %s",
+                type(exc).__name__,
+                scope["method"],
+                endpoint,
+                extra={"route": endpoint, "exception_type": type(exc).__name__},
+            )
+            if status:  # the response had started: nothing sane can be sent any more
+                raise
+            status = 500
+            await error_response(500, "Internal Server Error")(scope, receive, send)
+        finally:
+            duration = (finished or time.perf_counter()) - started
+            endpoint = route_template(scope, entry_root_path)
+            if raw_project is None:
+                path_project = scope.get("path_params", {}).get("project_id")
+                if path_project is not None:
+                    bind_project_label(self.project_labels.label_for(str(path_project)))
+            observation = RequestObservation(
+                method=scope["method"],
+                path=scope["path"],
+                endpoint=endpoint,
+                status=status or CLIENT_CLOSED_REQUEST,
+                duration_s=duration,
+                project_id=current_project_id() or "",
+                client=_client(scope),
+            )
+            self.metrics.observe(self.service, observation)
+            self.access_log.emit(observation)
+            reset_project_label(project_token)
+            in_progress.dec()  # last: a request counts as in progress until it is fully recorded
+
+    def _lifespan_observer(self, send: Send) -> Send:
+        probes = self.probes
+        assert probes is not None  # noqa: S101 - only built when probes are configured
+
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                probes.lifespan_started()
+            await send(message)
+
+        return lifespan_send
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else None

@@ -1,0 +1,55 @@
+"""The controller's settings: one object, read from ``VIGIL_*`` environment variables.
+
+Every field is listed in ``.env.example`` (a test keeps them in step). Defaults are for a
+developer's machine: the controller binds to loopback, stores data in ``./data`` and needs no
+other service. Values marked DEV DEFAULT must be changed for any shared deployment.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/vigil.db"
+
+
+class Settings(BaseSettings):
+    """Controller configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the controller binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the controller listens on.")
+    service_name: str = Field(
+        "vigil-controller", description="The `service` label on metrics and logs."
+    )
+    log_level: LogLevel = Field("INFO", description="Minimum level written to stdout.")
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL of the event store: sqlite:///path or postgresql+psycopg://…",
+    )
+    project_ids: str = Field(
+        "",
+        description="Comma-separated allowlist for the project_id label (empty: use the cap).",
+    )
+    project_label_cap: int = Field(
+        100, ge=0, description="Distinct project_id label values kept when there is no allowlist."
+    )
+    instrumentation_enabled: bool = Field(
+        True, description="Apply vigil.instrument to the controller (off only to measure its cost)."
+    )
+    chaos: bool = Field(
+        False, description="Expose the fault-injection endpoints used by the alert smoke test."
+    )
+    ops_token: SecretStr | None = Field(
+        None, description="Bearer token for operations endpoints (unset: they are disabled)."
+    )
+
+    @property
+    def project_allowlist(self) -> list[str]:
+        """The allowlist as a list (empty when none is set)."""
+        return [p.strip() for p in self.project_ids.split(",") if p.strip()]

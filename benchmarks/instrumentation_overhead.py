@@ -1,0 +1,138 @@
+"""Throughput of the same endpoint on a bare FastAPI app and after ``vigil.instrument``.
+
+Each app is served by uvicorn pinned to CPU 0; wrk, pinned to CPU 1, drives it. Variants are
+alternated (A B A B ...) in one run so drift on the machine hits them alike. Prints each round,
+the median requests/s per variant and the ratios. Target (issue 2): instrumented >= 0.90 x bare.
+
+Variants:
+- ``bare``: uvicorn defaults, so its own plain-text access log is on (what users run);
+- ``bare-quiet``: the same with uvicorn's access log off (the strictest baseline);
+- ``instrumented``: vigil's JSON access log replaces uvicorn's, plus request ids and RED metrics.
+Logs go to /dev/null in every variant.
+
+Usage: python benchmarks/instrumentation_overhead.py [--rounds 3] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "bare": ("benchmarks.overhead_apps:bare", []),
+    "bare-quiet": ("benchmarks.overhead_apps:bare", ["--no-access-log"]),
+    "instrumented": ("benchmarks.overhead_apps:instrumented", ["--no-access-log"]),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def run_variant(name: str, seconds: int, connections: int) -> float:
+    target, extra = VARIANTS[name]
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            "0",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        wait_ready(port)
+        url = f"http://127.0.0.1:{port}/items/abc123"
+        subprocess.run(
+            ["taskset", "-c", "1", "wrk", "-t1", "-c8", "-d2s", url],
+            check=True,
+            capture_output=True,
+        )  # warm-up
+        out = subprocess.run(
+            [
+                "taskset",
+                "-c",
+                "1",
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None or "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"unexpected wrk output for {name}:\n{out}")
+    return float(match.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install wrk util-linux")
+
+    results: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for round_no in range(1, args.rounds + 1):
+        for name in VARIANTS:
+            rps = run_variant(name, args.seconds, args.connections)
+            results[name].append(rps)
+            print(f"round {round_no} {name:<13} {rps:9.0f} req/s", flush=True)
+
+    median = {name: statistics.median(values) for name, values in results.items()}
+    print("\nmedian requests/s over", args.rounds, "rounds,", args.seconds, "s each:")
+    for name, value in median.items():
+        print(f"  {name:<13} {value:9.0f}")
+    print(f"ratio instrumented / bare       = {median['instrumented'] / median['bare']:.3f}")
+    print(f"ratio instrumented / bare-quiet = {median['instrumented'] / median['bare-quiet']:.3f}")
+    print("target: instrumented >= 0.90 x bare")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""The controller as users start it: ``python -m vigil serve`` with no environment set."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_starts_on_embedded_default_and_says_which_backends(tmp_path: Path) -> None:
+    """With no VIGIL_* variables the controller starts without any external service, answers
+    its probes and API on loopback, and logs its backends as JSON at start-up."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health/startup", timeout=1)
+                if response.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "controller did not start in 30 s"
+            time.sleep(0.2)
+        info = httpx.get(f"http://127.0.0.1:{port}/info").json()
+        assert info["backends"]["store"].startswith("sqlite")
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=15)
+    # uvicorn re-raises the signal after its graceful shutdown, so SIGTERM is the exit status.
+    assert proc.returncode in (0, -signal.SIGTERM), err
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(records) == len(out.splitlines()), "every stdout line is JSON"
+    starting = [r for r in records if r["message"] == "Vigil controller starting"]
+    assert starting
+    assert "sqlite" in starting[0]["backends"]["store"]
+    assert any(r["logger"] == "vigil.access" and r["path"] == "/info" for r in records)
+    assert records[-1]["message"].startswith("Finished server process"), "graceful shutdown"

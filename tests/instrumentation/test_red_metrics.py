@@ -1,0 +1,160 @@
+"""RED metrics: route templates as labels, bounded labels, probes and /metrics left out."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+from vigil.instrumentation.project_label import ProjectLabelPolicy
+from vigil.instrumentation.red_metrics import RedMetrics, bounded_method
+
+from tests.instrumentation.conftest import InstrumentedApp
+
+
+def labels(
+    endpoint: str, status: str, project_id: str = "none", method: str = "GET"
+) -> dict[str, str]:
+    return {
+        "service": "test-svc",
+        "endpoint": endpoint,
+        "method": method,
+        "status": status,
+        "project_id": project_id,
+    }
+
+
+def test_requests_are_counted_by_route_template(instrumented: InstrumentedApp) -> None:
+    """Distinct raw paths of one route share the route template's series."""
+    for item in ("a", "b", "c"):
+        instrumented.client.get(f"/items/{item}")
+    assert instrumented.sample("request_count_total", **labels("/items/{item_id}", "200")) == 3
+    assert (
+        instrumented.sample("request_duration_seconds_count", **labels("/items/{item_id}", "200"))
+        == 3
+    )
+    assert (
+        instrumented.sample("response_status_count_total", **labels("/items/{item_id}", "200")) == 3
+    )
+
+
+def test_include_router_prefixes_are_in_the_template(instrumented: InstrumentedApp) -> None:
+    """Routes from an included router are labelled with their full template, prefix included."""
+    instrumented.client.get("/v1/runs/r-1")
+    assert instrumented.sample("request_count_total", **labels("/v1/runs/{run_id}", "200")) == 1
+
+
+def test_unmatched_paths_share_one_label(instrumented: InstrumentedApp) -> None:
+    """Scanner traffic on unknown paths cannot create series per path."""
+    for n in range(20):
+        instrumented.client.get(f"/wp-admin/{n}.php")
+    assert instrumented.sample("request_count_total", **labels("unmatched", "404")) == 20
+
+
+def test_errors_are_counted_with_their_status(instrumented: InstrumentedApp) -> None:
+    """404, 405, 422 and 500 are each counted under their own status."""
+    instrumented.client.get("/boom")
+    instrumented.client.delete("/items/1")
+    instrumented.client.post("/items", json={"a": "not-an-int"})
+    assert instrumented.sample("request_count_total", **labels("/boom", "500")) == 1
+    assert (
+        instrumented.sample(
+            "request_count_total", **labels("/items/{item_id}", "405", method="DELETE")
+        )
+        == 1
+    )
+    assert instrumented.sample("request_count_total", **labels("/items", "422", method="POST")) == 1
+    assert (
+        instrumented.sample(
+            "unhandled_exceptions_total",
+            service="test-svc",
+            endpoint="/boom",
+            exception_type="RuntimeError",
+        )
+        == 1
+    )
+
+
+def test_project_id_from_header_and_path(instrumented: InstrumentedApp) -> None:
+    """The project label comes from X-Project-Id, or else from a project_id path parameter."""
+    instrumented.client.get("/items/1", headers={"X-Project-Id": "alpha"})
+    instrumented.client.get("/projects/beta/things")
+    assert (
+        instrumented.sample(
+            "request_count_total", **labels("/items/{item_id}", "200", project_id="alpha")
+        )
+        == 1
+    )
+    assert (
+        instrumented.sample(
+            "request_count_total",
+            **labels("/projects/{project_id}/things", "200", project_id="beta"),
+        )
+        == 1
+    )
+
+
+def test_project_label_is_bounded_under_a_flood(instrumented: InstrumentedApp) -> None:
+    """A flood of distinct project ids yields at most cap + 1 (other) label values."""
+    cap = 100
+    for n in range(300):
+        instrumented.client.get("/items/1", headers={"X-Project-Id": f"p{n}"})
+    seen = {
+        sample.labels["project_id"]
+        for metric in instrumented.instrumentation.registry.collect()
+        if metric.name == "request_count"
+        for sample in metric.samples
+    }
+    assert len(seen) == cap + 1
+    assert "other" in seen
+    assert (
+        instrumented.sample(
+            "request_count_total", **labels("/items/{item_id}", "200", project_id="other")
+        )
+        == 200
+    )
+
+
+def test_allowlist_maps_everything_else_to_other() -> None:
+    """With an allowlist only listed ids keep their label."""
+    policy = ProjectLabelPolicy(["a", "b"])
+    assert [policy.label_for(p) for p in ("a", "b", "c", None, "")] == [
+        "a",
+        "b",
+        "other",
+        "none",
+        "none",
+    ]
+
+
+def test_implausible_project_ids_are_other() -> None:
+    """Junk values never become labels, even under the cap."""
+    policy = ProjectLabelPolicy(cap=10)
+    assert policy.label_for("x" * 65) == "other"
+    assert policy.label_for("a b") == "other"
+    assert policy.label_for("ok-id_1.2") == "ok-id_1.2"
+
+
+def test_unknown_methods_are_bounded() -> None:
+    """Clients can send any method token; the label has a fixed set of values."""
+    assert bounded_method("GET") == "GET"
+    assert bounded_method("FOOBAR") == "other"
+
+
+def test_probes_and_metrics_are_not_counted(instrumented: InstrumentedApp) -> None:
+    """Probe and scrape traffic does not show up in request metrics."""
+    for path in ("/health/live", "/health/ready", "/health/startup", "/metrics"):
+        instrumented.client.get(path)
+    body = instrumented.client.get("/metrics").text
+    assert "/health" not in body
+    assert 'endpoint="/metrics"' not in body
+
+
+def test_in_progress_returns_to_zero(instrumented: InstrumentedApp) -> None:
+    """The in-progress gauge goes up during a request and back down after, errors included."""
+    instrumented.client.get("/items/1")
+    instrumented.client.get("/boom")
+    assert instrumented.sample("requests_in_progress", service="test-svc", method="GET") == 0
+
+
+def test_metrics_are_shared_per_registry() -> None:
+    """Instrumenting twice on one registry reuses the metrics instead of failing."""
+    registry = CollectorRegistry()
+    assert RedMetrics.for_registry(registry) is RedMetrics.for_registry(registry)

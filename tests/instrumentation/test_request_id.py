@@ -1,0 +1,82 @@
+"""Request ids: kept when safe, replaced otherwise, on every response and in every log line."""
+
+from __future__ import annotations
+
+import pytest
+from vigil.instrumentation.request_id import is_valid_request_id, new_request_id
+
+from tests.instrumentation.conftest import InstrumentedApp
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "abc",
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "a" * 128,
+        "trace:span.1_x-y",
+    ],
+)
+def test_safe_ids_are_valid(value: str) -> None:
+    """UUIDs, ULIDs, 32-hex ids and dotted/colon ids up to 128 characters are accepted."""
+    assert is_valid_request_id(value)
+
+
+@pytest.mark.parametrize("value", ["", "a" * 129, "abc def", "abc\r\nX-Evil: 1", "<script>", "é"])
+def test_unsafe_ids_are_invalid(value: str) -> None:
+    """Empty, over-long and out-of-charset ids are refused."""
+    assert not is_valid_request_id(value)
+
+
+def test_new_ids_are_unique_and_valid() -> None:
+    """Minted ids are 32 hex characters and do not repeat."""
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 32 and is_valid_request_id(i) for i in ids)
+
+
+def test_valid_incoming_id_is_echoed_and_logged(instrumented: InstrumentedApp) -> None:
+    """A safe X-Request-Id comes back unchanged and appears on the access log record."""
+    response = instrumented.client.get("/items/1", headers={"X-Request-Id": "req-123"})
+    assert response.headers["x-request-id"] == "req-123"
+    access = [r for r in instrumented.read_logs() if r["logger"] == "vigil.access"]
+    assert [r["request_id"] for r in access] == ["req-123"]
+
+
+@pytest.mark.parametrize("bad", ["x" * 129, "bad id with spaces", 'evil"quote'])
+def test_invalid_incoming_id_is_replaced_and_never_logged(
+    instrumented: InstrumentedApp, bad: str
+) -> None:
+    """An unsafe id is replaced by a minted one; the raw value reaches neither client nor logs."""
+    response = instrumented.client.get("/items/1", headers={"X-Request-Id": bad})
+    echoed = response.headers["x-request-id"]
+    assert echoed != bad
+    assert is_valid_request_id(echoed)
+    logs = instrumented.read_logs()
+    assert any(r["request_id"] == echoed for r in logs)
+    assert bad not in str(logs)
+
+
+def test_missing_id_is_minted(instrumented: InstrumentedApp) -> None:
+    """Without a header every response still gets an id, different per request."""
+    first = instrumented.client.get("/items/1").headers["x-request-id"]
+    second = instrumented.client.get("/items/1").headers["x-request-id"]
+    assert first != second
+    assert is_valid_request_id(first)
+
+
+def test_id_is_on_500_responses_and_their_logs(instrumented: InstrumentedApp) -> None:
+    """An unhandled exception's JSON 500 carries the id, as do its error and access records."""
+    response = instrumented.client.get("/boom", headers={"X-Request-Id": "boom-1"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "boom-1"
+    assert response.json()["request_id"] == "boom-1"
+    records = [r for r in instrumented.read_logs() if r["request_id"] == "boom-1"]
+    assert {r["logger"] for r in records} == {"vigil.errors", "vigil.access"}
+
+
+def test_id_on_probe_and_metrics_responses(instrumented: InstrumentedApp) -> None:
+    """Probes and /metrics are not measured but still answer with an id."""
+    for path in ("/health/live", "/metrics"):
+        assert instrumented.client.get(path).headers["x-request-id"]
