@@ -9,18 +9,27 @@ STAMP := $(VENV)/.installed-stamp
 # Python files we own; generated and third-party files stay out.
 PY_PATHS := backend benchmarks scripts tests load-tests alert-testing
 
-.PHONY: up down status serve test check lint typecheck pytest native-deps bench-overhead clean
+.PHONY: up down status serve test check lint typecheck pytest native-deps bench-overhead load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-## up: run the stack (for now the controller on its embedded default, on 127.0.0.1:8000)
+## up: run the stack: natively (PostgreSQL, Prometheus, Alertmanager, controller) on this machine
 up: $(STAMP)
-	$(BIN)/vigil serve
+	$(BIN)/vigil stack up
 
-serve: up
+## down / status: stop the native stack (nothing left running) / show each part
+down: $(STAMP)
+	$(BIN)/vigil stack down
+
+status: $(STAMP)
+	$(BIN)/vigil stack status
+
+## serve: only the controller, in the foreground, on its embedded default (SQLite)
+serve: $(STAMP)
+	$(BIN)/vigil serve
 
 ## native-deps: Debian packages for the native stack and config checks (root: installs them)
 native-deps:
@@ -45,6 +54,11 @@ pytest: $(STAMP)
 ## bench-overhead: instrumentation overhead benchmark (needs wrk; prints the ratio)
 bench-overhead: $(STAMP)
 	$(BIN)/python benchmarks/instrumentation_overhead.py
+
+## load: the locust mix against the controller on PostgreSQL, instrumented vs bare, alternated;
+## writes load-tests/results/<date>-load.md and -latency.png (a few minutes; run by hand)
+load: $(STAMP)
+	$(BIN)/python load-tests/run_load.py --max-rate
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-import vigil
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+
+import vigil
 
 
 def build() -> FastAPI:

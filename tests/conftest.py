@@ -1,11 +1,20 @@
-"""Suite-wide fixtures."""
+"""Suite-wide fixtures: logging hygiene, and the two storage backends every suite runs on.
+
+Tests that take ``store_url`` (or ``store``) run twice: on SQLite in tmp_path, and on a real
+PostgreSQL server started once per session (tests/pg_server.py), with a fresh database per test.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.pg_server import PostgresNotInstalledError, PostgresServer
+from vigil.storage import EventStore, open_store, upgrade
 
 
 @pytest.fixture(autouse=True)
@@ -22,3 +31,53 @@ def _restore_logging() -> Iterator[None]:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole session (stopped and deleted at the end)."""
+    try:
+        server = PostgresServer.start()
+    except PostgresNotInstalledError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """SQLAlchemy URL of the session server's maintenance database."""
+    return postgres_server.url
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database of each backend, private to the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/data/vigil.db"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"vigil_test_{next(_database_numbers)}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[EventStore]:
+    """A migrated, open store of each backend."""
+    upgrade(store_url)
+    with open_store(store_url) as opened:
+        yield opened

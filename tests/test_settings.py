@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from vigil.settings import Settings
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"

@@ -45,6 +45,24 @@ class Settings(BaseSettings):
     chaos: bool = Field(
         False, description="Expose the fault-injection endpoints used by the alert smoke test."
     )
+    alert_webhook_token: SecretStr | None = Field(
+        None,
+        description="Bearer token Alertmanager must present on POST /alerts/webhook "
+        "(unset: the webhook refuses every call).",
+    )
+    stream_poll_interval_s: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="Fallback poll of the live step stream; PostgreSQL also pushes new steps "
+        "at once through LISTEN/NOTIFY.",
+    )
+    persist_logs: Literal["all", "runs", "off"] = Field(
+        "all",
+        description="Which of the controller's log records are also stored (queryable at /logs): "
+        "all of them, only those of runs, or none.",
+    )
+    persist_log_level: LogLevel = Field("INFO", description="Least severe level that is stored.")
     ops_token: SecretStr | None = Field(
         None, description="Bearer token for operations endpoints (unset: they are disabled)."
     )

@@ -7,12 +7,18 @@ are covered automatically.
 
 from __future__ import annotations
 
+import tempfile
+
 import schemathesis
 from hypothesis import HealthCheck, settings
+
 from vigil.controller import create_app
 from vigil.settings import Settings
 
-app = create_app(Settings(database_url="sqlite:///:memory:"))
+_data_dir = tempfile.mkdtemp(prefix="vigil-contract-")
+app = create_app(
+    Settings(database_url=f"sqlite:///{_data_dir}/vigil.db", alert_webhook_token="contract-token")
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

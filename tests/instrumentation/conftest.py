@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-import vigil
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
+
+import vigil
 from vigil import Instrumentation, configure_logging
 
 

@@ -8,14 +8,14 @@ import logging
 import re
 
 import pytest
+
+from tests.instrumentation.conftest import InstrumentedApp
 from vigil.instrumentation.json_logging import (
     REDACTED,
     configure_logging,
     redact,
     redact_text,
 )
-
-from tests.instrumentation.conftest import InstrumentedApp
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 FIXED_FIELDS = {"timestamp", "service", "level", "logger", "message", "request_id", "project_id"}

@@ -6,10 +6,11 @@ import asyncio
 import time
 
 import pytest
-import vigil
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
+
+import vigil
 from vigil import HealthProbes
 
 

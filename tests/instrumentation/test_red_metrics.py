@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
-from vigil.instrumentation.project_label import ProjectLabelPolicy
-from vigil.instrumentation.red_metrics import RedMetrics, bounded_method
 
 from tests.instrumentation.conftest import InstrumentedApp
+from vigil.instrumentation.project_label import ProjectLabelPolicy
+from vigil.instrumentation.red_metrics import RedMetrics, bounded_method
 
 
 def labels(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from vigil.instrumentation.request_id import is_valid_request_id, new_request_id
 
 from tests.instrumentation.conftest import InstrumentedApp
+from vigil.instrumentation.request_id import is_valid_request_id, new_request_id
 
 
 @pytest.mark.parametrize(

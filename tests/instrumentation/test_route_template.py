@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import vigil
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
+
+import vigil
 
 
 def endpoints(registry: CollectorRegistry) -> set[str]:

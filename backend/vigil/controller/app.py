@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from starlette.concurrency import run_in_threadpool
 
 import vigil
-from vigil.controller import info
+from vigil.controller import chaos, info
+from vigil.controller.api import ROUTERS
+from vigil.controller.api._deps import COMMON_RESPONSES
 from vigil.controller.backends import describe_backends
+from vigil.controller.pg_listener import StepNotificationListener
+from vigil.controller.step_feed import StepFeed
+from vigil.controller.store_errors import install_store_error_handlers
+from vigil.instrumentation import HealthProbes
 from vigil.instrumentation.json_logging import configure_logging
+from vigil.sdk import AgentRecorder, ExecutionLogHandler, StoreSink
 from vigil.settings import Settings
+from vigil.storage import EventStore, open_store, upgrade
 
 logger = logging.getLogger("vigil.controller")
+
+# Whole request bodies above this are refused with 413 before they are parsed.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def new_registry() -> CollectorRegistry:
@@ -30,6 +44,8 @@ def new_registry() -> CollectorRegistry:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the controller for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
+    probes = HealthProbes()
+    registry = new_registry()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,7 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Vigil controller starting",
             extra={"backends": describe_backends(settings), "version": vigil.__version__},
         )
-        yield
+        store = await run_in_threadpool(prepare_store, settings.database_url)
+        app.state.store = store
+        app.state.step_feed.bind(asyncio.get_running_loop())
+        probes.add_readiness_check("store", lambda: _check_store(store))
+        async with persisted_logs(settings, store, registry), step_notifications(store, app):
+            probes.startup_task_done("migrations")
+            probes.lifespan_started()  # also when instrumentation (which would say so) is off
+            try:
+                yield
+            finally:
+                logger.info("Vigil controller stopping")
+        await run_in_threadpool(store.close)
         logger.info("Vigil controller stopped")
 
     app = FastAPI(
@@ -45,19 +72,84 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=vigil.__version__,
         description="Records agent runs, steps, logs, metrics, alerts and artifacts.",
         lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+        responses=COMMON_RESPONSES,
     )
     app.state.settings = settings
+    app.state.step_feed = StepFeed(settings.stream_poll_interval_s)
     app.include_router(info.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    if settings.chaos:
+        app.include_router(chaos.router)
+    install_store_error_handlers(app)
 
+    probes.add_startup_task("migrations")
     if settings.instrumentation_enabled:
         vigil.instrument(
             app,
             service=settings.service_name,
-            registry=new_registry(),
+            registry=registry,
             project_ids=settings.project_allowlist or None,
             project_label_cap=settings.project_label_cap,
             log_level=settings.log_level,
+            probes=probes,
         )
     else:
         configure_logging(settings.service_name, settings.log_level)
+        probes.install(app)
     return app
+
+
+@asynccontextmanager
+async def persisted_logs(
+    settings: Settings, store: EventStore, registry: CollectorRegistry
+) -> AsyncIterator[None]:
+    """Store the controller's own log records (queryable at /logs) through the SDK's writer.
+
+    Logging stays non-blocking: records are queued and written in batches; at shutdown the
+    queue is drained before the store closes.
+    """
+    if settings.persist_logs == "off":
+        yield
+        return
+    recorder = AgentRecorder(StoreSink(store), service=settings.service_name, registry=registry)
+    handler = ExecutionLogHandler(
+        recorder,
+        level=logging.getLevelNamesMapping()[settings.persist_log_level],
+        scope=settings.persist_logs,
+    )
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        await run_in_threadpool(recorder.close, 10.0)
+
+
+@asynccontextmanager
+async def step_notifications(store: EventStore, app: FastAPI) -> AsyncIterator[None]:
+    """On PostgreSQL, listen for steps stored by other processes (LISTEN/NOTIFY)."""
+    if store.backend != "postgresql":
+        yield
+        return
+    listener = StepNotificationListener(app.state.settings.database_url, app.state.step_feed)
+    task = asyncio.create_task(listener.run(), name="vigil-step-notifications")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def prepare_store(url: str) -> EventStore:
+    """Run the migrations, then open the store."""
+    upgrade(url)
+    return open_store(url)
+
+
+def _check_store(store: EventStore) -> None:
+    if not store.health_check(timeout=2.0):
+        raise ConnectionError("the store did not answer SELECT 1")

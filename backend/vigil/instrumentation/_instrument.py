@@ -40,6 +40,7 @@ def instrument(
     metrics_path: str = METRICS_PATH,
     configure_logs: bool = True,
     log_level: str = "INFO",
+    probes: HealthProbes | None = None,
 ) -> Instrumentation:
     """Instrument a FastAPI or Starlette app; call it once, before the app serves requests.
 
@@ -50,7 +51,7 @@ def instrument(
     - Logs go to stdout as JSON, one access record per request (``configure_logs=False`` leaves
       logging alone).
     - ``/health/live``, ``/health/ready`` and ``/health/startup`` are added; register checks on
-      the returned ``probes``.
+      the returned ``probes`` (or pass your own ``HealthProbes`` to register them up front).
     - 404/405/422/500 responses are JSON carrying the request id.
 
     ``project_ids`` is an allowlist for the ``project_id`` label; without it, the first
@@ -60,7 +61,7 @@ def instrument(
     if configure_logs:
         configure_logging(service, log_level)
     metrics = RedMetrics.for_registry(registry)
-    probes = HealthProbes()
+    probes = probes or HealthProbes()
     project_labels = ProjectLabelPolicy(project_ids, cap=project_label_cap)
 
     probes.install(app)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from vigil.instrumentation.request_id import current_request_id
+from vigil.instrumentation.route_template import route_template
 
 
 def error_body(status: int, detail: Any) -> dict[str, Any]:
@@ -32,7 +33,25 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
     if exc.status_code < 400:  # e.g. 304 raised as an exception carries no body
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return error_response(exc.status_code, exc.detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request, headers)}
+    return error_response(exc.status_code, exc.detail, headers=headers)
+
+
+def _allowed_methods(request: Request, headers: Mapping[str, str] | None) -> str:
+    """Every method the path supports, not only those of the first route that matched.
+
+    Starlette answers 405 from the first route whose path matched and lists only its methods,
+    so ``GET /runs`` and ``POST /runs`` (two routes) would each deny the other. RFC 9110
+    wants all of them in ``Allow``: we add those the OpenAPI schema documents for the path.
+    """
+    methods = {m.strip() for m in (headers or {}).get("Allow", "").split(",") if m.strip()}
+    openapi = getattr(request.app, "openapi", None)
+    if callable(openapi):
+        template = route_template(request.scope, "")
+        methods |= {m.upper() for m in openapi().get("paths", {}).get(template, {})}
+    return ", ".join(sorted(methods))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -61,7 +61,7 @@ class HealthProbes:
         self._pending_startup.discard(name)
 
     def lifespan_started(self) -> None:
-        """Called by the instrumentation when the app's lifespan start-up completed."""
+        """Mark the app's lifespan start-up complete (the instrumentation does it on its own)."""
         self._lifespan_started = True
 
     @property

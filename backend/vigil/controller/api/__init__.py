@@ -1,0 +1,16 @@
+"""The controller's HTTP API, one router per resource."""
+
+from fastapi import APIRouter
+
+from vigil.controller.api import alerts, events, logs, measurements, runs, workflows
+
+ROUTERS: tuple[APIRouter, ...] = (
+    runs.router,
+    events.router,
+    logs.router,
+    workflows.router,
+    measurements.router,
+    alerts.router,
+)
+
+__all__ = ["ROUTERS"]

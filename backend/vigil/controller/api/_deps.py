@@ -1,0 +1,53 @@
+"""What every API module needs: the store, the error shape and its documentation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from pydantic import BaseModel
+
+from vigil.storage import EventStore
+
+
+class ErrorBody(BaseModel):
+    """The JSON body of every error response."""
+
+    status: int
+    detail: Any
+    request_id: str | None
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (e.g. an invalid cursor)",
+    401: "Missing or wrong bearer token",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Payload too large",
+    503: "The store is unavailable",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an operation can return (always JSON)."""
+    return {
+        code: {
+            "model": ErrorBody,
+            "description": _DESCRIPTIONS[code],
+            "content": {"application/json": {}},
+        }
+        for code in codes
+    }
+
+
+# Every operation: a body that cannot be parsed at all (not JSON, bad encoding) is a 400.
+COMMON_RESPONSES = error_responses(400)
+
+
+def get_store(request: Request) -> EventStore:
+    """The store opened by the controller's lifespan."""
+    store: EventStore = request.app.state.store
+    return store
+
+
+Store = Annotated[EventStore, Depends(get_store)]

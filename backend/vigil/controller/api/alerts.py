@@ -1,0 +1,135 @@
+"""Alerts: Alertmanager's webhook in, a queryable and acknowledgeable history out."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from pydantic import Field
+
+from vigil.controller.api._deps import Store, error_responses
+from vigil.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Alert,
+    AlertAcknowledge,
+    AlertCreate,
+    AlertStatus,
+    Page,
+    UtcDatetime,
+)
+from vigil.models._types import StrictModel
+from vigil.settings import Settings
+
+# Alert ids are matched as UUIDs in the path so that /alerts/webhook never reads as an alert id.
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+logger = logging.getLogger("vigil.alerts")
+
+# Alertmanager caps a notification at max_alerts (0 = unlimited); we refuse absurd ones.
+MAX_ALERTS_PER_NOTIFICATION = 1000
+
+
+class AlertmanagerNotification(StrictModel):
+    """Alertmanager's webhook body, version 4."""
+
+    version: Literal["4"]
+    group_key: str = Field(alias="groupKey", max_length=4096)
+    truncated_alerts: int = Field(0, alias="truncatedAlerts", ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = Field(max_length=200)
+    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
+    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: str = Field("", alias="externalURL", max_length=2048)
+    alerts: Annotated[
+        list[AlertCreate], Field(min_length=1, max_length=MAX_ALERTS_PER_NOTIFICATION)
+    ]
+
+
+class WebhookReceipt(StrictModel):
+    """What the webhook stored."""
+
+    stored: int
+    alerts: list[Alert]
+
+
+def require_webhook_token(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Refuse a request whose bearer token is missing or wrong (or when none is configured)."""
+    settings: Settings = request.app.state.settings
+    expected = settings.alert_webhook_token
+    scheme, _, presented = (authorization or "").partition(" ")
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not secrets.compare_digest(presented.encode(), expected.get_secret_value().encode())
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong bearer token" if expected else "webhook disabled: no token set",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+@router.post(
+    "/webhook",
+    response_model=WebhookReceipt,
+    dependencies=[Depends(require_webhook_token)],
+    responses=error_responses(401, 503),
+)
+def alertmanager_webhook(notification: AlertmanagerNotification, store: Store) -> WebhookReceipt:
+    """Store each alert of an Alertmanager notification, firing or resolved.
+
+    Deduplicated by fingerprint and start time: a repeat updates the stored alert, and a
+    resolved notification resolves it.
+    """
+    stored = store.upsert_alerts(notification.alerts)
+    logger.info(
+        "Alertmanager notification stored",
+        extra={
+            "receiver": notification.receiver,
+            "alert_status": notification.status,
+            "alertnames": sorted({a.alertname for a in notification.alerts}),
+            "stored": len(stored),
+        },
+    )
+    return WebhookReceipt(stored=len(stored), alerts=stored)
+
+
+@router.get("", response_model=Page[Alert], responses=error_responses(400, 503))
+def list_alerts(
+    store: Store,
+    alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
+    severity: Annotated[str | None, Query(max_length=64)] = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[Alert]:
+    """Alerts, most recent start first, filtered by status, severity and start time."""
+    return store.list_alerts(
+        status=alert_status,
+        severity=severity,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/{alert_id:uuid}", response_model=Alert, responses=error_responses(404, 503))
+def get_alert(alert_id: UUID, store: Store) -> Alert:
+    """One alert."""
+    return store.get_alert(alert_id)
+
+
+@router.post(
+    "/{alert_id:uuid}/acknowledge", response_model=Alert, responses=error_responses(404, 409, 503)
+)
+def acknowledge_alert(alert_id: UUID, ack: AlertAcknowledge, store: Store) -> Alert:
+    """Acknowledge an alert; the first acknowledgement is kept (a second is a 409)."""
+    return store.acknowledge_alert(alert_id, ack)

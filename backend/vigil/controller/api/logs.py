@@ -1,0 +1,36 @@
+"""Execution logs: what the controller and agents logged, by request, run, level and time."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from vigil.controller.api._deps import Store, error_responses
+from vigil.models import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
+
+router = APIRouter(prefix="/logs", tags=["logs"])
+
+
+@router.get("", response_model=Page[LogRecord], responses=error_responses(400, 503))
+def query_logs(
+    store: Store,
+    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    run_id: UUID | None = None,
+    level: Annotated[LogLevel | None, Query(description="this level and more severe")] = None,
+    since: Annotated[UtcDatetime | None, Query(description="inclusive")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[LogRecord]:
+    """Log records, oldest first, filtered by any combination of the parameters."""
+    return store.query_logs(
+        request_id=request_id,
+        run_id=run_id,
+        level=level,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -1,0 +1,146 @@
+"""Agent runs and their steps, including a live stream of new steps (Server-Sent Events)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import Field
+
+from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.step_feed import StepFeed
+from vigil.instrumentation import current_request_id
+from vigil.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_STEPS_PER_APPEND,
+    Page,
+    Run,
+    RunCreate,
+    RunFinish,
+    RunStatus,
+    Step,
+    StepCreate,
+)
+from vigil.models._types import StrictModel
+from vigil.sdk import run_context
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+
+
+class StepBatch(StrictModel):
+    """Steps to append, in order; one or many."""
+
+    steps: Annotated[list[StepCreate], Field(min_length=1, max_length=MAX_STEPS_PER_APPEND)]
+
+
+class StepList(StrictModel):
+    """Steps in ``seq`` order; ``next_after_seq`` continues the listing."""
+
+    items: list[Step]
+    next_after_seq: int | None
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=Run, responses=error_responses(503)
+)
+def create_run(run: RunCreate, store: Store) -> Run:
+    """Start a run (status ``running``)."""
+    return store.create_run(run)
+
+
+@router.get("", response_model=Page[Run], responses=error_responses(400, 503))
+def list_runs(
+    store: Store,
+    run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
+    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[Run]:
+    """Runs, newest first, one page at a time."""
+    return store.list_runs(status=run_status, project_id=project_id, limit=limit, cursor=cursor)
+
+
+@router.get("/{run_id}", response_model=Run, responses=error_responses(404, 503))
+def get_run(run_id: UUID, store: Store) -> Run:
+    """One run."""
+    return store.get_run(run_id)
+
+
+@router.post("/{run_id}/finish", response_model=Run, responses=error_responses(404, 409, 503))
+def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
+    """End a running run as succeeded, failed or cancelled."""
+    with run_context(run_id):
+        return store.finish_run(run_id, finish)
+
+
+@router.post(
+    "/{run_id}/steps",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StepList,
+    responses=error_responses(404, 409, 503),
+)
+def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Request) -> StepList:
+    """Append steps to a running run; each gets the next ``seq``."""
+    request_id = current_request_id()
+    with run_context(run_id):
+        steps = store.append_steps(
+            run_id,
+            [
+                s
+                if s.request_id or not request_id
+                else s.model_copy(update={"request_id": request_id})
+                for s in batch.steps
+            ],
+        )
+    feed: StepFeed = request.app.state.step_feed
+    feed.notify_threadsafe(run_id)
+    return StepList(items=steps, next_after_seq=steps[-1].seq if steps else None)
+
+
+@router.get("/{run_id}/steps", response_model=StepList, responses=error_responses(404, 503))
+def list_steps(
+    run_id: UUID,
+    store: Store,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> StepList:
+    """Steps with ``seq`` above ``after_seq``, in order."""
+    store.get_run(run_id)  # 404 for an unknown run rather than an empty list
+    steps = store.list_steps(run_id, after_seq=after_seq, limit=limit)
+    return StepList(items=steps, next_after_seq=steps[-1].seq if len(steps) == limit else None)
+
+
+def existing_run(run_id: UUID, store: Store) -> UUID:
+    """The run id, once the run is known to exist: a 404 must leave before a stream starts."""
+    store.get_run(run_id)
+    return run_id
+
+
+@router.get(
+    "/{run_id}/stream",
+    response_class=EventSourceResponse,
+    responses=error_responses(404, 503),
+)
+async def stream_steps(
+    run_id: Annotated[UUID, Depends(existing_run)],
+    store: Store,
+    request: Request,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """New steps of a run as Server-Sent Events (``event: step``, ``id``: the step's seq).
+
+    Starts after ``after_seq`` (or the ``Last-Event-ID`` a reconnecting browser sends). A
+    subscriber sees a new step within a second, whichever controller process stored it.
+    """
+    if last_event_id is not None and last_event_id.isdigit():
+        after_seq = max(after_seq, int(last_event_id))
+    feed: StepFeed = request.app.state.step_feed
+    async for step in feed.follow(store, run_id, after_seq, request.is_disconnected):
+        yield ServerSentEvent(data=step.model_dump(mode="json"), event="step", id=str(step.seq))

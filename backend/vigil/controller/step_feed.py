@@ -1,0 +1,74 @@
+"""Wakes Server-Sent-Event subscribers when a run gets new steps.
+
+Appends through this process notify at once; PostgreSQL's LISTEN/NOTIFY (``vigil.controller.
+pg_listener``) carries appends made by other controller processes and SDK writers; a poll every
+``poll_interval_s`` is the fallback that bounds latency whatever the path (SQLite across
+processes included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+
+from vigil.models import MAX_PAGE_SIZE, Step
+from vigil.storage import EventStore
+
+
+class StepFeed:
+    """Per-run wake-ups for stream subscribers of one event loop."""
+
+    def __init__(self, poll_interval_s: float = 0.5) -> None:
+        self.poll_interval_s = poll_interval_s
+        self._waiters: dict[UUID, set[asyncio.Event]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Attach to the loop that runs the subscribers (called from the lifespan)."""
+        self._loop = loop
+
+    def notify(self, run_id: UUID) -> None:
+        """Wake the subscribers of ``run_id``; call from the loop's thread."""
+        for event in self._waiters.get(run_id, ()):
+            event.set()
+
+    def notify_threadsafe(self, run_id: UUID) -> None:
+        """Wake the subscribers of ``run_id`` from any thread (e.g. a thread-pool endpoint)."""
+        if self._loop is not None and run_id in self._waiters:
+            self._loop.call_soon_threadsafe(self.notify, run_id)
+
+    async def follow(
+        self,
+        store: EventStore,
+        run_id: UUID,
+        after_seq: int,
+        is_disconnected: Callable[[], Awaitable[bool]],
+    ) -> AsyncIterator[Step]:
+        """Yield the run's steps after ``after_seq`` as they arrive, until the client leaves."""
+        event = asyncio.Event()
+        self._waiters.setdefault(run_id, set()).add(event)
+        try:
+            while True:
+                event.clear()  # before reading: a notify during the read is not lost
+                steps = await run_in_threadpool(
+                    store.list_steps, run_id, after_seq=after_seq, limit=MAX_PAGE_SIZE
+                )
+                for step in steps:
+                    yield step
+                    after_seq = step.seq
+                if len(steps) == MAX_PAGE_SIZE:
+                    continue
+                if await is_disconnected():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), self.poll_interval_s)
+        finally:
+            waiters = self._waiters.get(run_id)
+            if waiters is not None:
+                waiters.discard(event)
+                if not waiters:
+                    del self._waiters[run_id]

@@ -1,0 +1,116 @@
+"""Agent runs and their steps: the controller is the system of record for both."""
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, WithJsonSchema
+
+from vigil.models._limits import MAX_STEP_DATA_BYTES
+from vigil.models._types import (
+    BoundedMetadata,
+    Id,
+    Identifier,
+    JsonObject,
+    Lax,
+    Name,
+    StrictModel,
+    TraceId,
+    UtcDatetime,
+    max_json_bytes,
+)
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+
+
+class StepType(StrEnum):
+    MESSAGE = "message"
+    """A message in the conversation (user input, the agent's final answer)."""
+    THOUGHT = "thought"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    LLM_GENERATION = "llm_generation"
+    ERROR = "error"
+
+
+class RunCreate(StrictModel):
+    """What a client sends to start a run; the controller assigns id, status and times."""
+
+    name: Name
+    agent: Name
+    project_id: Identifier
+    metadata: BoundedMetadata = Field(default_factory=dict)
+
+
+class Run(StrictModel):
+    id: Id
+    name: str
+    agent: str
+    project_id: str
+    status: Annotated[RunStatus, Lax]
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    step_count: int
+    metadata: JsonObject
+
+
+def _terminal(status: RunStatus) -> RunStatus:
+    if status not in TERMINAL_RUN_STATUSES:
+        raise ValueError("a run can only finish as succeeded, failed or cancelled")
+    return status
+
+
+TerminalRunStatus = Annotated[
+    RunStatus,
+    Lax,
+    AfterValidator(_terminal),
+    # The schema names the accepted values, so a schema-valid request is never refused.
+    WithJsonSchema({"type": "string", "enum": ["succeeded", "failed", "cancelled"]}),
+]
+
+
+class RunFinish(StrictModel):
+    """How a run ended; finishing a run that already ended is a conflict."""
+
+    status: TerminalRunStatus
+
+
+StepData = Annotated[JsonObject, AfterValidator(max_json_bytes(MAX_STEP_DATA_BYTES))]
+
+
+class StepCreate(StrictModel):
+    """One step as a client sends it; ``seq`` is assigned by the store, in arrival order."""
+
+    step_type: Annotated[StepType, Lax]
+    name: Name
+    data: StepData = Field(default_factory=dict)
+    request_id: Identifier | None = None
+    trace_id: TraceId | None = None
+    created_at: UtcDatetime | None = None
+    """When the step happened on the client; the controller's clock when omitted."""
+
+
+class StepEvent(StepCreate):
+    """A step inside a ``write_batch`` (the SDK's background writer): it names its run."""
+
+    event: Literal["step"] = "step"
+    run_id: Id
+
+
+class Step(StrictModel):
+    id: Id
+    run_id: Id
+    seq: int
+    step_type: Annotated[StepType, Lax]
+    name: str
+    data: JsonObject
+    request_id: str | None
+    trace_id: str | None
+    created_at: UtcDatetime

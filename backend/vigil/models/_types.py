@@ -1,0 +1,138 @@
+"""The strict base model and the field types every model is built from.
+
+Strictness: no coercion ("5" is not an int, extra fields are rejected, models are frozen).
+FastAPI validates request bodies in Python mode after parsing the JSON, so the types whose
+JSON form is a string (timestamps, UUIDs, enum members) accept that string form; this is
+exactly pydantic's strict JSON-mode behaviour.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    StringConstraints,
+)
+
+from vigil.models._limits import (
+    MAX_IDENTIFIER_LENGTH,
+    MAX_LABEL_VALUE_LENGTH,
+    MAX_LABELS,
+    MAX_METADATA_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
+)
+
+
+class StrictModel(BaseModel):
+    """Base of every model: strict types, unknown fields rejected, immutable instances."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+Lax = Strict(False)
+"""Field marker for types whose JSON form is a string (see the module docstring)."""
+
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _parse_timestamp(value: object) -> object:
+    # Only RFC 3339 text (what the schema's "date-time" format promises) or a datetime:
+    # pydantic's lax parsing would also take 0 or "0.5" as Unix times.
+    if isinstance(value, str):
+        if not _RFC3339.fullmatch(value):
+            raise ValueError("expected an RFC 3339 timestamp with an offset: 2025-01-31T23:59:59Z")
+        return datetime.fromisoformat(value.upper())
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_parse_timestamp), AfterValidator(_to_utc)]
+"""A timezone-aware instant, normalized to UTC; naive datetimes and numbers are rejected."""
+
+Id = Annotated[UUID, Lax]
+"""A row id: a UUIDv7 assigned by the controller."""
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH)]
+"""Free text explaining a change (a workflow transition, a span's error status)."""
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=rf"^[A-Za-z0-9._:-]{{1,{MAX_IDENTIFIER_LENGTH}}}$"),
+]
+"""Opaque ids from outside (project ids, request ids, correlation ids): a safe charset."""
+
+TraceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+"""W3C trace id: 32 lowercase hex digits."""
+
+SpanId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+"""W3C span id: 16 lowercase hex digits."""
+
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
+"""Prometheus label name rules; also keeps label keys safe inside SQLite JSON paths."""
+
+LabelValue = Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE_LENGTH)]
+
+# The JSON schema states every rule the validator applies, so a schema-valid request is never
+# refused (schemathesis checks exactly that): hence additionalProperties next to the pattern.
+Labels = Annotated[
+    dict[LabelName, LabelValue],
+    Field(max_length=MAX_LABELS, json_schema_extra={"additionalProperties": False}),
+]
+
+JsonObject = dict[str, JsonValue]
+"""The one free-form shape allowed: a JSON object (metadata, attributes, step data)."""
+
+
+def json_text(value: object) -> str:
+    """``value`` as compact JSON text: orjson, or the standard library for what orjson refuses
+    (integers beyond 64 bits, which JSON allows and both databases store)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def max_json_bytes(limit: int) -> Callable[[JsonObject], JsonObject]:
+    """An after-validator rejecting objects whose JSON serialization exceeds ``limit`` bytes
+    (or that hold text no database can store)."""
+
+    def check(value: JsonObject) -> JsonObject:
+        try:
+            size = len(json_text(value).encode())
+        except UnicodeEncodeError as exc:
+            # JSON may carry lone surrogates ("\\udbb8"); no database can store them, and a
+            # failed insert would lose a whole batch. (Constrained str fields refuse them in
+            # pydantic itself: string_unicode.)
+            raise ValueError("text contains a lone surrogate, which is not valid Unicode") from exc
+        if size > limit:
+            raise ValueError(f"serialized size {size} bytes exceeds the limit of {limit} bytes")
+        return value
+
+    return check
+
+
+BoundedMetadata = Annotated[JsonObject, AfterValidator(max_json_bytes(MAX_METADATA_BYTES))]
+"""A JSON object accepted from clients, at most ``MAX_METADATA_BYTES`` serialized."""

@@ -1,0 +1,43 @@
+"""Vigil's agent SDK: record runs, steps, execution logs, measurements and spans from agent
+code without waiting on the database or the network.
+
+    from vigil.sdk import AgentRecorder, ExecutionLogHandler, HttpSink
+
+    recorder = AgentRecorder(HttpSink("http://localhost:8000", token=...), service="support")
+    logging.getLogger().addHandler(ExecutionLogHandler(recorder))
+    with recorder.run("triage", agent="support", project_id="p1") as run:
+        recorder.log_step(run.id, "tool_call", name="search", data={"q": "refund"})
+        logging.getLogger("support").info("found 3 orders")   # an execution log of the run
+    recorder.close()
+
+Producer calls queue events in memory; a writer thread sends them in batches to a sink
+(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``).
+Guide, guarantees and metrics: docs/sdk.md.
+"""
+
+from vigil.sdk._context import current_run_id, current_step_id, run_context
+from vigil.sdk._http_sink import HttpSink
+from vigil.sdk._log_handler import ExecutionLogHandler
+from vigil.sdk._metrics import DropReason, SdkMetrics
+from vigil.sdk._recorder import AgentRecorder
+from vigil.sdk._sink import EventSink, SinkError, SinkRejected, SinkUnavailable
+from vigil.sdk._spans import SpanScope, current_span
+from vigil.sdk._store_sink import StoreSink
+
+__all__ = [
+    "AgentRecorder",
+    "DropReason",
+    "EventSink",
+    "ExecutionLogHandler",
+    "HttpSink",
+    "SdkMetrics",
+    "SinkError",
+    "SinkRejected",
+    "SinkUnavailable",
+    "SpanScope",
+    "StoreSink",
+    "current_run_id",
+    "current_span",
+    "current_step_id",
+    "run_context",
+]

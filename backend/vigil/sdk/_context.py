@@ -1,0 +1,83 @@
+"""The run (and step) the current code works for, so log records can be attributed to it.
+
+One ContextVar per key, set with a token and reset in ``finally`` (``__exit__``). asyncio
+tasks copy the context when they start, so a ``run_context`` entered in a task covers the
+tasks it spawns and never leaks into sibling tasks; new threads start with an empty context.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+_run_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_run_id", default=None)
+_step_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_step_id", default=None)
+
+
+def current_run_id() -> UUID | None:
+    """The run of the enclosing ``run_context``, or None outside one."""
+    return _run_id.get()
+
+
+def current_step_id() -> UUID | None:
+    """The step of the enclosing ``run_context``, or None."""
+    return _step_id.get()
+
+
+def as_uuid(value: UUID | str) -> UUID:
+    """``value`` as a UUID; ``ValueError`` if a string is not one."""
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+class run_context:  # noqa: N801  (used like a function: ``with run_context(run.id):``)
+    """Attribute what runs inside to a run (and optionally a step).
+
+        with run_context(run.id):
+            logger.info("calling the search tool")   # stored as an execution log of the run
+
+    Works with ``with`` and ``async with``; nested contexts restore the outer one on exit.
+    An instance is entered once at a time: create one per ``with``.
+    """
+
+    __slots__ = ("_run_token", "_step_token", "run_id", "step_id")
+
+    def __init__(self, run_id: UUID | str, step_id: UUID | str | None = None) -> None:
+        self.run_id = as_uuid(run_id)
+        self.step_id = None if step_id is None else as_uuid(step_id)
+        self._run_token: Token[UUID | None] | None = None
+        self._step_token: Token[UUID | None] | None = None
+
+    def __enter__(self) -> Self:
+        if self._run_token is not None:
+            raise RuntimeError("this run_context is already entered; create a new one")
+        self._run_token = _run_id.set(self.run_id)
+        self._step_token = _step_id.set(self.step_id)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        run_token, step_token = self._run_token, self._step_token
+        self._run_token = self._step_token = None
+        try:
+            if step_token is not None:
+                _step_id.reset(step_token)
+        finally:
+            if run_token is not None:
+                _run_id.reset(run_token)
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)

@@ -1,0 +1,192 @@
+"""Events as they wait in the queue, and how the writer thread turns them into models.
+
+A producer call must cost microseconds, and building a pydantic model costs ~3.5 us per event
+here (``model_construct`` is no cheaper). So producers queue a plain tuple: a kind tag, the
+fields in a fixed order, and ``time.time()``. The writer thread validates a whole batch at
+once with the models of ``vigil.models`` (the single source of size and format rules): it
+encodes the batch as one JSON document, splicing in each step's ``data`` exactly as the
+producer serialized it (``orjson.Fragment``), and validates that with ``validate_json``,
+~25% cheaper than validating event by event. Producers still check, cheaply, what a caller
+most likely gets wrong (an unknown enum value, data that is not JSON), so those mistakes
+raise ``ValueError`` at the call site instead of becoming drops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from vigil.instrumentation.json_logging import redact, redact_text
+from vigil.models import MAX_LOG_MESSAGE_LENGTH, MAX_METADATA_BYTES, BatchEvent, JsonObject
+
+QueuedEvent = tuple[Any, ...]
+"""``(kind, *fields, timestamp)``; the layouts are the ``encode_*`` functions below."""
+Document = dict[str, Any]
+
+STEP: Final = 0
+LOG: Final = 1
+MEASUREMENT: Final = 2
+SPAN: Final = 3
+
+TRUNCATED: Final = "...[truncated]"
+
+_BATCH: Final = TypeAdapter(list[BatchEvent])
+_EVENT: Final = TypeAdapter(BatchEvent)
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _json(value: Any) -> bytes:
+    # default=str: what is not JSON in a log record's extras or a span's attributes is kept
+    # as its str() rather than costing the event.
+    return orjson.dumps(value, default=str)
+
+
+def encode_step(item: QueuedEvent, service: str) -> Document:
+    _, run_id, step_type, name, data_json, request_id, trace_id, created = item
+    return {
+        "event": "step",
+        "run_id": run_id,
+        "step_type": step_type,
+        "name": name,
+        "data": {} if data_json is None else orjson.Fragment(data_json),
+        "request_id": request_id,
+        "trace_id": trace_id,
+        "created_at": _at(created),
+    }
+
+
+def encode_log(item: QueuedEvent, service: str) -> Document:
+    (
+        _,
+        level,
+        logger_name,
+        message,
+        run_id,
+        step_id,
+        request_id,
+        trace_id,
+        span_id,
+        attributes,
+        timestamp,
+    ) = item
+    # Execution logs are stored and shown; the same redaction as the JSON log lines applies.
+    message = redact_text(message)
+    if len(message) > MAX_LOG_MESSAGE_LENGTH:
+        message = message[: MAX_LOG_MESSAGE_LENGTH - len(TRUNCATED)] + TRUNCATED
+    return {
+        "event": "log",
+        "timestamp": _at(timestamp),
+        "level": level,
+        "logger": logger_name,
+        "message": message,
+        "service": service,
+        "request_id": request_id,
+        "run_id": run_id,
+        "step_id": step_id,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "attributes": bounded_attributes(attributes),
+    }
+
+
+def encode_measurement(item: QueuedEvent, service: str) -> Document:
+    _, name, value, kind, labels, run_id, recorded = item
+    return {
+        "event": "measurement",
+        "name": name,
+        "value": value,
+        "kind": kind,
+        "recorded_at": _at(recorded),
+        "labels": labels or {},
+        "run_id": run_id,
+    }
+
+
+def encode_span(item: QueuedEvent, service: str) -> Document:
+    (
+        _,
+        trace_id,
+        span_id,
+        parent_span_id,
+        name,
+        kind,
+        start,
+        end,
+        status,
+        status_message,
+        attributes,
+        run_id,
+    ) = item
+    return {
+        "event": "span",
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": parent_span_id,
+        "name": name,
+        "kind": kind,
+        "service": service,
+        "start_time": _at(start),
+        "end_time": _at(end),
+        "status": status,
+        "status_message": status_message,
+        "attributes": bounded_attributes(attributes),
+        "run_id": run_id,
+    }
+
+
+def bounded_attributes(attributes: JsonObject | None) -> JsonObject | orjson.Fragment:
+    """Redacted attributes, or a marker if they exceed ``MAX_METADATA_BYTES``: an oversized
+    extra must not cost the whole log record or span."""
+    if not attributes:
+        return {}
+    serialized = _json(redact(attributes))
+    if len(serialized) > MAX_METADATA_BYTES:
+        return {"truncated": True, "serialized_bytes": len(serialized)}
+    return orjson.Fragment(serialized)
+
+
+ENCODERS: Final[tuple[Callable[[QueuedEvent, str], Document], ...]] = (
+    encode_step,
+    encode_log,
+    encode_measurement,
+    encode_span,
+)
+"""Indexed by the kind tag."""
+
+
+def build_batch(items: Sequence[QueuedEvent], service: str) -> tuple[list[BatchEvent], list[str]]:
+    """The models of ``items``, and one error text per item that failed validation."""
+    documents: list[Document] = []
+    errors: list[str] = []
+    for item in items:
+        try:
+            documents.append(ENCODERS[item[0]](item, service))
+        except Exception as exc:  # a malformed item is a bug, but it must cost one event
+            errors.append(repr(exc))
+    try:
+        return _BATCH.validate_json(_json(documents)), errors
+    except (ValidationError, orjson.JSONEncodeError):
+        pass
+    # Some event is invalid: validate one by one to keep all the others (the rare path).
+    events: list[BatchEvent] = []
+    for document in documents:
+        try:
+            events.append(_EVENT.validate_json(_json(document)))
+        except ValidationError as exc:
+            errors.append(first_error(exc))
+        except orjson.JSONEncodeError as exc:
+            errors.append(repr(exc))
+    return events, errors
+
+
+def first_error(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    location = ".".join(str(part) for part in error["loc"])
+    return f"{exc.title}.{location}: {error['msg']}"

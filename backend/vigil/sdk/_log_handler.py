@@ -1,0 +1,126 @@
+"""``ExecutionLogHandler``: the agent's own ``logging`` records, stored as execution logs.
+
+Install it on the root logger next to the JSON handler. With ``scope="runs"`` (the default for
+agents) a record is kept when it is emitted inside a ``run_context`` or carries ``run_id`` in
+its ``extra``; every other record costs one ContextVar read and is ignored. With
+``scope="all"`` (the controller's setting) every record at or above the handler's level is
+kept, so a request's access record can be found by its request id. Kept records are queued
+on the recorder without waiting for room (a full queue drops them, counted), so logging never
+blocks on the store.
+
+Recursion: the SDK's own records (logger ``vigil.sdk``, e.g. its drop warnings), records
+emitted while this handler is already handling one on the same thread, and records emitted on
+the recorder's writer thread (database and HTTP client logs) are never queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Final, Literal
+from uuid import UUID
+
+from vigil.models import LogLevel
+from vigil.sdk._context import current_run_id, current_step_id
+from vigil.sdk._recorder import AgentRecorder
+
+SDK_LOGGER: Final = "vigil.sdk"
+# What LogRecord.__init__ sets, plus what formatting adds: everything else came in ``extra``.
+STANDARD_ATTRIBUTES: Final = frozenset(
+    logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__
+) | {"message", "asctime", "taskName", "color_message", "run_id", "step_id"}
+_PLAIN_RECORD_SIZE: Final = len(
+    logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__
+)
+_exception_formatter = logging.Formatter()
+
+
+def log_level(levelno: int) -> LogLevel:
+    """The stored level of a ``logging`` level number (custom levels round down)."""
+    if levelno >= logging.CRITICAL:
+        return LogLevel.CRITICAL
+    if levelno >= logging.ERROR:
+        return LogLevel.ERROR
+    if levelno >= logging.WARNING:
+        return LogLevel.WARNING
+    if levelno >= logging.INFO:
+        return LogLevel.INFO
+    return LogLevel.DEBUG
+
+
+class ExecutionLogHandler(logging.Handler):
+    """Queues the log records of runs on an ``AgentRecorder``."""
+
+    def __init__(
+        self,
+        recorder: AgentRecorder,
+        level: int = logging.NOTSET,
+        *,
+        scope: Literal["runs", "all"] = "runs",
+    ) -> None:
+        super().__init__(level)
+        self.recorder = recorder
+        self.keep_all = scope == "all"
+        self._local = threading.local()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # No handler lock: emit only reads the record and appends to a thread-safe queue,
+        # and every record of the process passes through here.
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        extras = record.__dict__
+        # ``extra={"run_id": ...}`` wins over the enclosing run_context.
+        run_id: Any = extras.get("run_id") or current_run_id()
+        if run_id is None and not self.keep_all:
+            return
+        if record.name.startswith(SDK_LOGGER) or getattr(self._local, "busy", False):
+            return
+        if self.recorder.in_writer_thread():
+            return
+        self._local.busy = True
+        try:
+            step_id = extras.get("step_id") or current_step_id()
+            self.recorder.log(
+                log_level(record.levelno),
+                _message(record),
+                run_id=run_id if run_id is None or isinstance(run_id, UUID) else str(run_id),
+                step_id=step_id if step_id is None or isinstance(step_id, UUID) else str(step_id),
+                logger=record.name,
+                attributes=_attributes(record),
+                timestamp=record.created,
+                wait=False,
+            )
+        except Exception:
+            self.handleError(record)
+        finally:
+            self._local.busy = False
+
+
+def _message(record: logging.LogRecord) -> str:
+    if isinstance(record.msg, dict):  # python-json-logger's structured form (access records)
+        return str(record.msg.get("message", ""))
+    try:
+        return record.getMessage()
+    except Exception:  # bad format arguments: keep the template rather than lose the record
+        return str(record.msg)
+
+
+def _attributes(record: logging.LogRecord) -> dict[str, Any] | None:
+    attributes: dict[str, Any] = {}
+    if isinstance(record.msg, dict):
+        attributes = {k: v for k, v in record.msg.items() if k != "message"}
+    if len(record.__dict__) > _PLAIN_RECORD_SIZE:
+        attributes |= {
+            key: value for key, value in record.__dict__.items() if key not in STANDARD_ATTRIBUTES
+        }
+    if record.exc_info:
+        attributes["exception"] = record.exc_text or _exception_formatter.formatException(
+            record.exc_info
+        )
+    if record.stack_info:
+        attributes["stack"] = record.stack_info
+    return attributes or None

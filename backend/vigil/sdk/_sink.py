@@ -1,0 +1,53 @@
+"""Where the recorder's writer thread sends its batches: one small interface.
+
+A sink translates its own failures into two errors, because the writer treats them
+differently: ``SinkUnavailable`` (the database or controller is down or overloaded: retry the
+same batch later) and ``SinkRejected`` (this batch is invalid: retrying it cannot help, so
+the writer splits it to find and drop the offending events and keeps the rest).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from uuid import UUID
+
+from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+
+
+class SinkError(Exception):
+    """Base class of the errors a sink raises on purpose."""
+
+
+class SinkUnavailable(SinkError):  # noqa: N818  (a domain name, like the store's errors)
+    """The destination could not take the call now (connection refused, HTTP 5xx/429,
+    ``StoreUnavailable``); the same call may succeed later."""
+
+
+class SinkRejected(SinkError):  # noqa: N818  (a domain name, like the store's errors)
+    """The destination refused the call as invalid (HTTP 4xx, an unknown run); repeating it
+    would fail the same way."""
+
+
+class EventSink(abc.ABC):
+    """Stores batches of events and starts/finishes runs, synchronously.
+
+    ``write`` is only called from the recorder's writer thread; ``create_run`` and
+    ``finish_run`` from whichever thread calls ``AgentRecorder.start_run``/``finish_run``.
+    Implementations must therefore be thread-safe.
+    """
+
+    @abc.abstractmethod
+    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+        """Store the batch, all or nothing (at most ``MAX_BATCH_EVENTS`` events)."""
+
+    @abc.abstractmethod
+    def create_run(self, run: RunCreate) -> Run:
+        """Start a run; its id is assigned by the controller (UUIDv7)."""
+
+    @abc.abstractmethod
+    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+        """End a run; ``SinkRejected`` if it is unknown or already ended."""
+
+    def close(self) -> None:  # noqa: B027  (optional hook: sinks without resources keep it)
+        """Release what the sink owns; called once by ``AgentRecorder.close``."""

@@ -1,0 +1,52 @@
+"""A sink writing straight into an ``EventStore``: for the controller itself, and for
+agents that share its database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy.exc import DBAPIError
+
+from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
+from vigil.storage import Conflict, EventStore, NotFound, StoreUnavailable
+
+
+class StoreSink(EventSink):
+    """Writes batches with ``EventStore.write_batch``.
+
+    The store stays the caller's: ``close`` leaves it open (the controller closes its store
+    in its own lifespan, after the recorder).
+    """
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+        try:
+            return self.store.write_batch(events)
+        except StoreUnavailable as exc:
+            raise SinkUnavailable(str(exc)) from exc
+        except (NotFound, ValueError) as exc:
+            raise SinkRejected(str(exc)) from exc
+        except DBAPIError as exc:
+            # A constraint or a value the database refuses (IntegrityError, DataError); a
+            # lost connection is OperationalError, which the store maps to StoreUnavailable.
+            if exc.connection_invalidated:
+                raise SinkUnavailable(str(exc.orig)) from exc
+            raise SinkRejected(str(exc.orig)) from exc
+
+    def create_run(self, run: RunCreate) -> Run:
+        try:
+            return self.store.create_run(run)
+        except StoreUnavailable as exc:
+            raise SinkUnavailable(str(exc)) from exc
+
+    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+        try:
+            return self.store.finish_run(run_id, finish)
+        except StoreUnavailable as exc:
+            raise SinkUnavailable(str(exc)) from exc
+        except (NotFound, Conflict) as exc:
+            raise SinkRejected(str(exc)) from exc

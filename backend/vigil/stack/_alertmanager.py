@@ -1,0 +1,72 @@
+"""Alertmanager: the compose stack's alertmanager.yml, delivering to the local controller."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vigil.stack._binaries import Missing, which
+from vigil.stack._component import Component, http_ok
+from vigil.stack._process import LaunchSpec
+from vigil.stack._render import render_alertmanager
+from vigil.stack.errors import StackError
+
+# Debian ships it as prometheus-alertmanager; upstream tarballs as alertmanager.
+BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")
+RENDERED_HEADER = "# Rendered by `vigil stack up` from {source}: edit that file, not this one.\n"
+
+
+class Alertmanager(Component):
+    name = "alertmanager"
+
+    @property
+    def port(self) -> int:
+        return self.settings.alertmanager_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _binary(self) -> Path | None:
+        return next(filter(None, map(which, BINARY_NAMES)), None)
+
+    def missing(self) -> list[Missing]:
+        return [] if self._binary() else [Missing(BINARY_NAMES[0], "prometheus-alertmanager")]
+
+    def prepare(self) -> None:
+        directory = self.layout.part(self.name)
+        (directory / "data").mkdir(parents=True, exist_ok=True)
+        source = self.settings.project() / "alertmanager" / "alertmanager.yml"
+        text = render_alertmanager(
+            source.read_text(encoding="utf-8"),
+            controller=f"127.0.0.1:{self.settings.controller_port}",
+            token_file=self.layout.webhook_token,
+            group_wait=self.settings.alert_group_wait,
+            group_interval=self.settings.alert_group_interval,
+            source=str(source),
+        )
+        header = RENDERED_HEADER.format(source=source)
+        (directory / "alertmanager.yml").write_text(header + text, encoding="utf-8")
+
+    def launch_spec(self) -> LaunchSpec:
+        directory = self.layout.part(self.name)
+        binary = self._binary()
+        if binary is None:
+            raise StackError(f"alertmanager: missing {self.missing()[0]}")
+        return LaunchSpec(
+            argv=[
+                str(binary),
+                f"--config.file={directory / 'alertmanager.yml'}",
+                f"--storage.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",  # a single instance: no gossip port
+            ],
+            cwd=directory,
+            env=os.environ,
+        )
+
+    def probe(self) -> bool:
+        return http_ok(f"{self.url}/-/ready")
+
+    def owns(self, cmdline: list[str]) -> bool:
+        return bool(cmdline) and os.path.basename(cmdline[0]) in BINARY_NAMES

@@ -1,0 +1,146 @@
+"""One part of the stack: how it is prepared, started, probed and stopped."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import httpx
+
+from vigil.stack import _process
+from vigil.stack._binaries import Missing
+from vigil.stack._layout import StateLayout
+from vigil.stack._process import LaunchSpec
+from vigil.stack._settings import StackSettings
+from vigil.stack.errors import StackError
+
+State = Literal["running", "stopped", "missing"]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """What ``vigil stack status`` shows for one part."""
+
+    name: str
+    state: State
+    pid: int | None
+    url: str
+    ready: bool
+    log: str
+    detail: str = ""
+
+
+def http_ok(url: str) -> bool:
+    """Whether ``GET url`` answers 200 within a second."""
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:``port`` (bind fails the way a server's would)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+class Component(ABC):
+    """A long-running process of the stack, known by its pid file and log file."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: StackSettings, layout: StateLayout) -> None:
+        self.settings = settings
+        self.layout = layout
+
+    # --- what each part defines -------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def port(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def url(self) -> str: ...
+
+    @abstractmethod
+    def missing(self) -> list[Missing]:
+        """Binaries this part needs and cannot find (empty: it can run)."""
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """Render config, create directories and data: everything before the process starts."""
+
+    @abstractmethod
+    def launch_spec(self) -> LaunchSpec: ...
+
+    @abstractmethod
+    def probe(self) -> bool:
+        """One quick readiness check."""
+
+    @abstractmethod
+    def owns(self, cmdline: list[str]) -> bool:
+        """Whether a process with this command line is this part (pid reuse guard)."""
+
+    def after_ready(self) -> None:  # noqa: B027 - an optional hook, most parts need none
+        """Work once the process answers (e.g. create the database)."""
+
+    def graceful_stop(self) -> Callable[[], None] | None:
+        """A clean shutdown other than SIGTERM to the process group, if the program has one."""
+        return None
+
+    # --- shared behaviour --------------------------------------------------------------
+
+    @property
+    def pid_file(self) -> Path:
+        return self.layout.pid_file(self.name)
+
+    @property
+    def log_file(self) -> Path:
+        return self.layout.log(self.name)
+
+    def running_pid(self) -> int | None:
+        """The pid of this part's live process, or None."""
+        return _process.running_pid(self.pid_file, self.owns)
+
+    def start(self) -> int:
+        """Prepare and launch the process; returns its pid (call :meth:`wait_ready` next)."""
+        if port_in_use(self.port):
+            raise StackError(
+                f"{self.name}: port {self.port} is already in use by another process; stop it or"
+                f" choose another port (vigil stack up --{self.name}-port N)"
+            )
+        self.prepare()
+        return _process.spawn(self.launch_spec(), self.log_file, self.pid_file)
+
+    def wait_ready(self, pid: int) -> None:
+        _process.wait_ready(
+            self.name, self.probe, pid, self.settings.ready_timeout_s, self.log_file
+        )
+        self.after_ready()
+
+    def stop(self, pid: int) -> None:
+        _process.terminate(pid, self.settings.stop_timeout_s, graceful=self.graceful_stop())
+        self.pid_file.unlink(missing_ok=True)
+
+    def status(self) -> ComponentStatus:
+        log = str(self.log_file)
+        if missing := self.missing():
+            detail = "missing " + ", ".join(map(str, missing))
+            return ComponentStatus(self.name, "missing", None, self.url, False, log, detail)
+        pid = self.running_pid()
+        if pid is None:
+            return ComponentStatus(self.name, "stopped", None, self.url, False, log)
+        return ComponentStatus(self.name, "running", pid, self.url, self.probe(), log)

@@ -1,0 +1,62 @@
+"""The Vigil controller (``vigil serve``), on the stack's PostgreSQL when there is one."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from vigil.stack._binaries import Missing
+from vigil.stack._component import Component, http_ok
+from vigil.stack._layout import StateLayout
+from vigil.stack._process import LaunchSpec
+from vigil.stack._secrets import ensure_webhook_token
+from vigil.stack._settings import StackSettings
+
+SERVE = ["-m", "vigil", "serve"]
+
+
+class Controller(Component):
+    name = "controller"
+
+    def __init__(
+        self, settings: StackSettings, layout: StateLayout, database_url: Callable[[], str]
+    ) -> None:
+        super().__init__(settings, layout)
+        self._database_url = database_url
+
+    @property
+    def port(self) -> int:
+        return self.settings.controller_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def sqlite_url(self) -> str:
+        """The store used when the stack has no PostgreSQL."""
+        return f"sqlite:///{self.layout.part(self.name) / 'vigil.db'}"
+
+    def missing(self) -> list[Missing]:
+        return []
+
+    def prepare(self) -> None:
+        self.layout.part(self.name).mkdir(parents=True, exist_ok=True)
+
+    def launch_spec(self) -> LaunchSpec:
+        env = dict(os.environ)
+        env.update(
+            VIGIL_DATABASE_URL=self._database_url(),
+            # The token Alertmanager reads from its credentials_file, so both sides agree.
+            VIGIL_ALERT_WEBHOOK_TOKEN=ensure_webhook_token(self.layout.webhook_token),
+        )
+        env.update(self.settings.controller_env)
+        argv = [sys.executable, *SERVE, "--host", "127.0.0.1", "--port", str(self.port)]
+        return LaunchSpec(argv=argv, cwd=self.settings.project(), env=env)
+
+    def probe(self) -> bool:
+        return http_ok(f"{self.url}/health/startup")
+
+    def owns(self, cmdline: list[str]) -> bool:
+        return cmdline[1:4] == SERVE

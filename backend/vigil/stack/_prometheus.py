@@ -1,0 +1,70 @@
+"""Prometheus: the compose stack's prometheus.yml and rules, rendered for 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+
+from vigil.stack._binaries import Missing, which
+from vigil.stack._component import Component, http_ok
+from vigil.stack._process import LaunchSpec
+from vigil.stack._render import copy_rules, render_prometheus
+from vigil.stack.errors import StackError
+
+RENDERED_HEADER = "# Rendered by `vigil stack up` from {source}: edit that file, not this one.\n"
+
+
+class Prometheus(Component):
+    name = "prometheus"
+
+    @property
+    def port(self) -> int:
+        return self.settings.prometheus_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def missing(self) -> list[Missing]:
+        return [] if which("prometheus") else [Missing("prometheus", "prometheus")]
+
+    def prepare(self) -> None:
+        directory = self.layout.part(self.name)
+        (directory / "data").mkdir(parents=True, exist_ok=True)
+        source = self.settings.project() / "prometheus" / "prometheus.yml"
+        settings = self.settings
+        text = render_prometheus(
+            source.read_text(encoding="utf-8"),
+            controller=f"127.0.0.1:{settings.controller_port}",
+            alertmanager=f"127.0.0.1:{settings.alertmanager_port}",
+            prometheus=f"127.0.0.1:{settings.prometheus_port}",
+            scrape_interval=settings.scrape_interval,
+            evaluation_interval=settings.evaluation_interval,
+            source=str(source),
+        )
+        header = RENDERED_HEADER.format(source=source)
+        (directory / "prometheus.yml").write_text(header + text, encoding="utf-8")
+        # rule_files says rules/*.yml, relative to the config file: the copy sits beside it.
+        copy_rules(settings.rules(), directory / "rules")
+
+    def launch_spec(self) -> LaunchSpec:
+        directory = self.layout.part(self.name)
+        binary = which("prometheus")
+        if binary is None:
+            raise StackError(f"prometheus: missing {self.missing()[0]}")
+        return LaunchSpec(
+            argv=[
+                str(binary),
+                f"--config.file={directory / 'prometheus.yml'}",
+                f"--storage.tsdb.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-lifecycle",
+            ],
+            cwd=directory,
+            env=os.environ,
+        )
+
+    def probe(self) -> bool:
+        return http_ok(f"{self.url}/-/ready")
+
+    def owns(self, cmdline: list[str]) -> bool:
+        return bool(cmdline) and os.path.basename(cmdline[0]) == "prometheus"

@@ -1,0 +1,87 @@
+"""What ``vigil stack`` runs and where: ports, state directory, test overrides.
+
+Read from ``VIGIL_STACK_*`` environment variables; the ``vigil stack`` options override them.
+These are the launcher's settings, not the controller's (``vigil.settings.Settings``): they say
+how to start the processes, and the controller gets its own ``VIGIL_*`` variables from them.
+
+PostgreSQL defaults to port 5433, not 5432, so a system PostgreSQL on the standard port does not
+collide with the stack's own server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vigil.stack.errors import StackError
+
+PROJECT_MARKERS = ("prometheus/prometheus.yml", "alertmanager/alertmanager.yml")
+
+
+class StackSettings(BaseSettings):
+    """How the native stack is started."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_STACK_", extra="ignore", frozen=True)
+
+    project_dir: Path | None = Field(
+        None,
+        description="Checkout holding prometheus/ and alertmanager/ (default: found from the "
+        "working directory, then from the installed package).",
+    )
+    state_dir: Path | None = Field(
+        None, description="Rendered configs, data, logs and pid files (default: <project>/.stack)."
+    )
+    postgres_port: int = Field(5433, ge=1, le=65535)
+    prometheus_port: int = Field(9090, ge=1, le=65535)
+    alertmanager_port: int = Field(9093, ge=1, le=65535)
+    controller_port: int = Field(8000, ge=1, le=65535)
+    rules_dir: Path | None = Field(
+        None, description="Rule files Prometheus loads (default: <project>/prometheus/rules)."
+    )
+    scrape_interval: str | None = Field(
+        None, description="Override every scrape_interval (tests: 1s); scrape_timeout follows."
+    )
+    evaluation_interval: str | None = Field(None, description="Override evaluation_interval.")
+    alert_group_wait: str | None = Field(
+        None, description="Override every Alertmanager group_wait (tests: 1s)."
+    )
+    alert_group_interval: str | None = Field(
+        None, description="Override every Alertmanager group_interval (tests: a few seconds)."
+    )
+    controller_env: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra environment of the controller, e.g. {"VIGIL_CHAOS": "1"}.',
+    )
+    ready_timeout_s: float = Field(60.0, gt=0, description="Longest wait for each part.")
+    stop_timeout_s: float = Field(15.0, gt=0, description="SIGTERM grace before SIGKILL.")
+    install_missing: bool = Field(
+        True, description="As root with apt: run scripts/install-native-deps.sh when needed."
+    )
+
+    def project(self) -> Path:
+        """The project checkout whose config files the stack renders."""
+        if self.project_dir is not None:
+            return self.project_dir.resolve()
+        here = Path.cwd().resolve()
+        package_root = Path(__file__).resolve().parents[3]
+        for candidate in (here, *here.parents, package_root):
+            if all((candidate / marker).is_file() for marker in PROJECT_MARKERS):
+                return candidate
+        raise StackError(
+            "no Vigil checkout found (prometheus/prometheus.yml and alertmanager/alertmanager.yml)"
+            " above the working directory: run from the project or set VIGIL_STACK_PROJECT_DIR"
+        )
+
+    def state(self) -> Path:
+        """The state directory, absolute."""
+        if self.state_dir is not None:
+            return self.state_dir.resolve()
+        return self.project() / ".stack"
+
+    def rules(self) -> Path:
+        """The directory whose ``*.yml`` rule files Prometheus loads."""
+        if self.rules_dir is not None:
+            return self.rules_dir.resolve()
+        return self.project() / "prometheus" / "rules"

@@ -1,0 +1,249 @@
+"""The one store interface the controller talks to; ``open_store`` picks the backend."""
+
+import abc
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from vigil.models import (
+    DEFAULT_PAGE_SIZE,
+    Alert,
+    AlertAcknowledge,
+    AlertCreate,
+    AlertStatus,
+    ArtifactCreate,
+    ArtifactRecord,
+    BatchEvent,
+    BatchWriteResult,
+    LogLevel,
+    LogRecord,
+    MeasurementCreate,
+    MeasurementPoint,
+    Page,
+    Run,
+    RunCreate,
+    RunFinish,
+    RunStatus,
+    Span,
+    Step,
+    StepCreate,
+    Workflow,
+    WorkflowCreate,
+    WorkflowStatus,
+    WorkflowTransition,
+    WorkflowTransitionCreate,
+)
+
+
+class EventStore(abc.ABC):
+    """Runs, steps, logs, measurements, spans, workflows, alerts and artifacts.
+
+    Methods are synchronous and thread-safe: call them from a thread pool (FastAPI runs
+    plain ``def`` endpoints there). Domain failures raise ``vigil.storage.errors``:
+    ``NotFound``, ``Conflict``, ``InvalidCursor``; an unreachable or overloaded database
+    raises ``StoreUnavailable``. ``limit`` is 1..``MAX_PAGE_SIZE`` (``ValueError`` otherwise).
+    """
+
+    backend: str
+    """``sqlite`` or ``postgresql``."""
+
+    # Runs and steps --------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_run(self, run: RunCreate) -> Run:
+        """Start a run: status ``running``, id and ``started_at`` assigned here."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: UUID) -> Run: ...
+
+    @abc.abstractmethod
+    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+        """End a running run; ``Conflict`` if it already ended."""
+
+    @abc.abstractmethod
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        project_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Run]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def append_steps(self, run_id: UUID, steps: Sequence[StepCreate]) -> list[Step]:
+        """Append steps to a running run, numbering them ``seq`` = last + 1, + 2...
+
+        Atomic under concurrent appenders: each call gets a contiguous range of numbers.
+        ``Conflict`` if the run has ended (the batch writer, unlike this, accepts late steps).
+        """
+
+    @abc.abstractmethod
+    def list_steps(
+        self, run_id: UUID, *, after_seq: int = 0, limit: int = DEFAULT_PAGE_SIZE
+    ) -> list[Step]:
+        """Steps with ``seq > after_seq`` in order; the last ``seq`` is the next cursor."""
+
+    # Batch ingestion ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def write_batch(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+        """Store a mixed batch from the SDK's background writer in one transaction.
+
+        All or nothing: a step naming an unknown run raises ``NotFound`` and stores nothing.
+        Steps of ended runs are accepted (a writer flushes after the agent finished). Spans
+        already stored (same trace and span id) are skipped.
+        """
+
+    # Logs --------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def query_logs(
+        self,
+        *,
+        request_id: str | None = None,
+        run_id: UUID | None = None,
+        level: LogLevel | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[LogRecord]:
+        """Oldest first; ``level`` selects that level and the more severe ones;
+        ``since`` is inclusive, ``until`` exclusive."""
+
+    # Workflows ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_workflow(self, workflow: WorkflowCreate) -> Workflow: ...
+
+    @abc.abstractmethod
+    def transition_workflow(
+        self, workflow_id: UUID, transition: WorkflowTransitionCreate
+    ) -> Workflow:
+        """Move to a new phase and/or status and record it in the history;
+        ``Conflict`` if the workflow is in a terminal status."""
+
+    @abc.abstractmethod
+    def get_workflow(self, workflow_id: UUID) -> Workflow: ...
+
+    @abc.abstractmethod
+    def list_workflows(
+        self,
+        *,
+        status: WorkflowStatus | None = None,
+        correlation_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Workflow]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def list_workflow_transitions(self, workflow_id: UUID) -> list[WorkflowTransition]:
+        """The history, oldest first; the first entry is the creation."""
+
+    # Measurements ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def record_measurements(self, points: Sequence[MeasurementCreate]) -> int:
+        """Store points; returns how many."""
+
+    @abc.abstractmethod
+    def query_measurements(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        labels: Mapping[str, str] | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[MeasurementPoint]:
+        """Points of one metric, oldest first; ``labels`` must all match (a subset)."""
+
+    @abc.abstractmethod
+    def percentile(
+        self,
+        name: str,
+        q: float,
+        *,
+        window: timedelta,
+        labels: Mapping[str, str] | None = None,
+        until: datetime | None = None,
+    ) -> float | None:
+        """The ``q`` percentile (one of ``PERCENTILES``) of a metric's values recorded in
+        ``[until - window, until)`` (``until`` defaults to now), interpolated like
+        ``percentile_cont``; ``None`` when there is no point."""
+
+    # Spans -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_trace(self, trace_id: str) -> list[Span]:
+        """Every stored span of a trace, by start time (empty if none)."""
+
+    # Alerts ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_alerts(self, alerts: Sequence[AlertCreate]) -> list[Alert]:
+        """Record a webhook notification: one row per ``(fingerprint, starts_at)``.
+
+        A repeated notification updates the row; a resolved one resolves it, and a resolved
+        row stays resolved if a stale firing notification arrives after it.
+        """
+
+    @abc.abstractmethod
+    def list_alerts(
+        self,
+        *,
+        status: AlertStatus | None = None,
+        severity: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Alert]:
+        """Most recent ``starts_at`` first; ``since``/``until`` bound ``starts_at``."""
+
+    @abc.abstractmethod
+    def get_alert(self, alert_id: UUID) -> Alert: ...
+
+    @abc.abstractmethod
+    def acknowledge_alert(self, alert_id: UUID, ack: AlertAcknowledge) -> Alert:
+        """``Conflict`` if already acknowledged (the first acknowledgement is kept)."""
+
+    # Artifacts ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_artifact(self, run_id: UUID, artifact: ArtifactCreate) -> ArtifactRecord:
+        """``NotFound`` if the run, or the step within that run, does not exist."""
+
+    @abc.abstractmethod
+    def get_artifact(self, artifact_id: UUID) -> ArtifactRecord: ...
+
+    @abc.abstractmethod
+    def list_artifacts(self, run_id: UUID) -> list[ArtifactRecord]:
+        """Oldest first; ``NotFound`` if the run does not exist."""
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def health_check(self, timeout: float = 2.0) -> bool:
+        """``SELECT 1`` bounded by ``timeout`` seconds; never raises."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release every pooled connection; the store is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

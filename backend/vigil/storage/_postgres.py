@@ -1,0 +1,130 @@
+"""PostgreSQL through psycopg 3 (``postgresql+psycopg://user@host/db``).
+
+Every table lives in the ``observability`` schema; measurements are range-partitioned by
+month, and the partition of each month written to is created before the insert.
+"""
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any, Final, cast
+from uuid import UUID
+
+import psycopg
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    func,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
+from sqlalchemy.exc import DBAPIError
+
+from vigil.storage._backend import STEP_NOTIFY_CHANNEL, Backend, json_dumps, json_loads
+from vigil.storage._rows import EncodedRow
+from vigil.storage._schema import PG_SCHEMA
+
+CONNECT_TIMEOUT_S: Final = 5
+STATEMENT_TIMEOUT_MS: Final = 30_000
+"""Upper bound of any statement of the store; health checks use a much shorter one."""
+
+NOTIFY_STEPS_SQL: Final = text(
+    "SELECT pg_notify(:channel, run_id) FROM unnest(CAST(:run_ids AS text[])) AS run_id"
+)
+
+ENSURE_PARTITION_SQL: Final = text(f"SELECT {PG_SCHEMA}.ensure_measurement_partition(:month)")
+"""Creates the month's partition if missing (the function is defined by the migration)."""
+
+
+class PostgresBackend(Backend):
+    name = "postgresql"
+
+    def __init__(self, url: URL) -> None:
+        self._url = url.set(drivername="postgresql+psycopg")
+        self._months: set[date] = set()
+        self._months_lock = threading.Lock()
+
+    def create_engine(self) -> Engine:
+        engine = create_engine(
+            self._url,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
+            pool_pre_ping=True,  # survive a server restart without failing one request each
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "options": f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            },
+        )
+        return engine.execution_options(schema_translate_map={None: PG_SCHEMA})
+
+    def start(self) -> None:
+        pass  # the server does its own housekeeping
+
+    def stop(self) -> None:
+        pass
+
+    def announce_steps(self, conn: Connection, run_ids: Iterable[UUID]) -> None:
+        # One statement for every run of the batch; PostgreSQL delivers at commit, once per
+        # distinct payload, and drops the notifications if the transaction rolls back.
+        conn.execute(
+            NOTIFY_STEPS_SQL,
+            {"channel": STEP_NOTIFY_CHANNEL, "run_ids": [str(run_id) for run_id in run_ids]},
+        )
+
+    def begin_write(self, engine: Engine) -> AbstractContextManager[Connection]:
+        return engine.begin()
+
+    def timestamp_text(self, value: datetime) -> str:
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return value.isoformat(" ", "microseconds")
+
+    def bulk_insert(
+        self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[EncodedRow]
+    ) -> None:
+        # COPY: ~190k rows/s here against ~80k for executemany (python-facts.md).
+        quote = conn.dialect.identifier_preparer.quote
+        statement = (
+            f"COPY {PG_SCHEMA}.{quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+        )
+        driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            # Same exception types as the rest of the store sees (OperationalError...).
+            raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+    def insert(self, table: Table) -> Insert:
+        return insert(table)
+
+    def labels_contain(self, column: Any, labels: Mapping[str, str]) -> ColumnElement[bool]:
+        return type_coerce(column, JSONB()).contains(dict(labels))
+
+    def percentile(
+        self, conn: Connection, value: Any, where: Iterable[ColumnElement[bool]], q: float
+    ) -> float | None:
+        result = conn.scalar(select(func.percentile_cont(q).within_group(value)).where(*where))
+        return None if result is None else float(result)
+
+    def set_statement_timeout(self, conn: Connection, seconds: float) -> None:
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(seconds * 1000))}")
+
+    def ensure_measurement_months(self, engine: Engine, months: Iterable[date]) -> None:
+        missing = sorted(set(months) - self._months)
+        if not missing:
+            return
+        # Its own committed transaction: a partition created inside the insert's transaction
+        # would vanish on rollback while this cache still believed in it.
+        with self._months_lock, engine.begin() as conn:
+            for month in missing:
+                conn.execute(ENSURE_PARTITION_SQL, {"month": month})
+            self._months.update(missing)

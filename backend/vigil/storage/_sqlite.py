@@ -1,0 +1,175 @@
+"""SQLite: the embedded default (``sqlite:///./data/vigil.db``)."""
+
+import math
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Final
+from uuid import UUID
+
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    create_engine,
+    event,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects.sqlite import Insert, insert
+
+from vigil.storage._backend import Backend, json_dumps, json_loads
+from vigil.storage._checkpointer import WalCheckpointer
+from vigil.storage._rows import EncodedRow
+
+BUSY_TIMEOUT_MS: Final = 5_000
+"""How long a writer waits for another writer's lock before giving up."""
+
+PRAGMAS: Final = (
+    "PRAGMA journal_mode=WAL",  # readers never block the writer, nor the writer readers
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",  # safe in WAL mode: a crash loses at most the last commits
+    "PRAGMA foreign_keys=ON",
+    # Checkpoints run on a background thread (_checkpointer.py), not inside commits; the WAL
+    # file is cut back to this size after each complete checkpoint.
+    "PRAGMA wal_autocheckpoint=0",
+    f"PRAGMA journal_size_limit={64 * 1024 * 1024}",
+)
+
+_WRITE: Final = "vigil_write"
+
+
+class SqliteBackend(Backend):
+    name = "sqlite"
+
+    def __init__(self, url: URL) -> None:
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file::memory:"):
+            raise ValueError(
+                "an in-memory SQLite database is private to one connection; "
+                "use a file URL such as sqlite:///./data/vigil.db"
+            )
+        # Absolute, so the engine and the checkpointer thread agree even if the cwd changes.
+        self.path = Path(database).resolve()
+        self._url = url.set(database=str(self.path))
+        self._checkpointer: WalCheckpointer | None = None
+        # SQLite runs one write transaction at a time anyway; taking turns on a lock in the
+        # process hands over at once, where the busy handler would sleep 1..100 ms per retry
+        # (busy_timeout still covers writers in other processes).
+        self._write_lock = threading.RLock()
+
+    def create_engine(self) -> Engine:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            self._url,
+            json_serializer=json_dumps,
+            json_deserializer=json_loads,
+            # The controller serves requests from a thread pool; SQLite connections are
+            # used by one thread at a time through the pool.
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _configure_connection)
+        event.listen(engine, "begin", _begin)
+        return engine
+
+    def start(self) -> None:
+        self._checkpointer = WalCheckpointer(self.path, BUSY_TIMEOUT_MS / 1000, self._write_lock)
+        self._checkpointer.start()
+
+    def stop(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+
+    def announce_steps(self, conn: Connection, run_ids: Iterable[UUID]) -> None:
+        del conn, run_ids  # no channel: the controller's step feed polls SQLite
+
+    def ensure_measurement_months(self, engine: Engine, months: Iterable[date]) -> None:
+        del engine, months  # one table, no partitions
+
+    @contextmanager
+    def begin_write(self, engine: Engine) -> Iterator[Connection]:
+        with self._write_lock, engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def timestamp_text(self, value: datetime) -> str:
+        # SQLAlchemy's SQLite DATETIME format: "2025-01-31 23:59:59.000123", UTC, no offset.
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        return value.isoformat(" ", "microseconds")[:26]
+
+    def bulk_insert(
+        self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[EncodedRow]
+    ) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        quote = conn.dialect.identifier_preparer.quote
+        statement = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608  (identifiers from our Table, quoted)
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+        conn.exec_driver_sql(statement, rows)
+
+    def insert(self, table: Table) -> Insert:
+        return insert(table)
+
+    def labels_contain(self, column: Any, labels: Mapping[str, str]) -> ColumnElement[bool]:
+        if not labels:
+            return true()
+        # The JSON path is a bound parameter: a key can only fail to match, never inject SQL.
+        return and_(
+            *(func.json_extract(column, f'$."{key}"') == value for key, value in labels.items())
+        )
+
+    def percentile(
+        self, conn: Connection, value: Any, where: Iterable[ColumnElement[bool]], q: float
+    ) -> float | None:
+        # percentile_cont semantics (linear interpolation between the two closest ranks),
+        # computed with two indexed queries instead of loading every value.
+        conditions = list(where)
+        count = conn.scalar(select(func.count()).where(*conditions))
+        if not count:
+            return None
+        position = q * (count - 1)
+        lower = math.floor(position)
+        fraction = position - lower
+        values = conn.scalars(
+            select(value).where(*conditions).order_by(value).offset(lower).limit(2)
+        ).all()
+        if fraction == 0 or len(values) == 1:
+            return float(values[0])
+        return float(values[0] + fraction * (values[1] - values[0]))
+
+    def set_statement_timeout(self, conn: Connection, seconds: float) -> None:
+        # SQLite has no statement timeout; its only waits are on locks (busy_timeout).
+        del conn, seconds
+
+
+def _configure_connection(dbapi_connection: Any, connection_record: Any) -> None:
+    del connection_record
+    # Take transaction control away from the sqlite3 module: _begin issues BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _begin(conn: Connection) -> None:
+    # A writer takes the write lock at BEGIN: a deferred transaction that reads first and
+    # writes later fails with SQLITE_BUSY_SNAPSHOT instead of waiting on busy_timeout.
+    if conn.get_execution_options().get(_WRITE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,337 @@
+"""Headless load runs against the controller on PostgreSQL, with and without instrumentation.
+
+What it does, in one invocation:
+1. Starts a throwaway PostgreSQL (tests/pg_server.py) unless ``--pg-url`` names one (e.g. the
+   native stack's).
+2. For each round, for each variant (``instrumented``: ``VIGIL_INSTRUMENTATION_ENABLED=true``;
+   ``bare``: false), starts the controller (uvicorn, one process, pinned to CPU 0) on a fresh
+   database, runs locust headless (pinned to CPU 1) at a fixed offered rate for ``--seconds``,
+   and records requests/s, p50/p95/p99, error rate and the controller's CPU use (its
+   user+system CPU time over the wall time of the run, from /proc via psutil).
+   Variants alternate A B A B so drift on the machine hits both alike.
+3. Optionally (``--max-rate``) steps the offered rate up for each variant until p99 >= 1 s or
+   errors >= 1%, and reports the highest sustainable rate.
+4. Writes ``results/<date>-load.md`` (tables, machine description, pass/fail against the
+   targets) and ``results/<date>-latency.png`` (p50/p95/p99 over time for each run).
+
+Targets (issue 5): p99 < 1 s; instrumentation adds < 3% CPU and < 5 ms to the median latency.
+
+Usage: python load-tests/run_load.py [--rate 150] [--seconds 60] [--rounds 2] [--max-rate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
+
+USER_RPS = 2.0  # each locust user paces itself at this many requests/s
+VARIANTS = {"instrumented": "true", "bare": "false"}
+
+
+@dataclass
+class RunResult:
+    variant: str
+    rate: float
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    error_rate: float
+    cpu_percent: float
+    history: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+    @property
+    def sustainable(self) -> bool:
+        return self.p99_ms < 1000 and self.error_rate < 0.01
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_controller(db_url: str, instrumented: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "VIGIL_DATABASE_URL": db_url,
+        "VIGIL_INSTRUMENTATION_ENABLED": instrumented,
+        "VIGIL_LOG_LEVEL": "INFO",
+    }
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, "-m", "vigil", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("controller exited during start-up")
+        try:
+            if httpx.get(f"{base}/health/startup", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    sys.exit("controller did not start")
+
+
+def run_locust(base: str, rate: float, seconds: int, workdir: Path) -> Path:
+    users = max(1, round(rate / USER_RPS))
+    prefix = workdir / "locust"
+    subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "1",
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(HERE / "locustfile.py"),
+            "--headless",
+            "--host",
+            base,
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 5)),
+            "-t",
+            f"{seconds}s",
+            "--csv",
+            str(prefix),
+            "--csv-full-history",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--stop-timeout",
+            "5",
+            "--exit-code-on-error",
+            "0",
+        ],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "VIGIL_LOAD_USER_RPS": str(USER_RPS)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return prefix
+
+
+def read_results(prefix: Path, variant: str, rate: float, cpu: float) -> RunResult:
+    with open(f"{prefix}_stats.csv") as f:
+        total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    history = []
+    with open(f"{prefix}_stats_history.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated" and r["99%"] != "N/A"]
+    if rows:
+        t0 = float(rows[0]["Timestamp"])
+        history = [
+            (float(r["Timestamp"]) - t0, float(r["50%"]), float(r["95%"]), float(r["99%"]))
+            for r in rows
+        ]
+    requests = int(total["Request Count"])
+    return RunResult(
+        variant=variant,
+        rate=rate,
+        rps=float(total["Requests/s"]),
+        p50_ms=float(total["50%"]),
+        p95_ms=float(total["95%"]),
+        p99_ms=float(total["99%"]),
+        error_rate=int(total["Failure Count"]) / requests if requests else 1.0,
+        cpu_percent=cpu,
+        history=history,
+    )
+
+
+def one_run(
+    server: PostgresServer | None,
+    pg_url: str | None,
+    variant: str,
+    rate: float,
+    seconds: int,
+    n: int,
+) -> RunResult:
+    db_url = pg_url or server.create_database(f"load_{variant}_{n}")  # type: ignore[union-attr]
+    controller, base = start_controller(db_url, VARIANTS[variant])
+    try:
+        process = psutil.Process(controller.pid)
+        before, started = process.cpu_times(), time.monotonic()
+        with tempfile.TemporaryDirectory() as tmp:
+            prefix = run_locust(base, rate, seconds, Path(tmp))
+            after, wall = process.cpu_times(), time.monotonic() - started
+            cpu = 100 * ((after.user - before.user) + (after.system - before.system)) / wall
+            result = read_results(prefix, variant, rate, cpu)
+    finally:
+        controller.terminate()
+        controller.wait(timeout=30)
+    print(
+        f"  {variant:<12} rate {rate:6.0f}/s -> {result.rps:7.1f} req/s  p50 {result.p50_ms:6.0f}"
+        f" p95 {result.p95_ms:6.0f} p99 {result.p99_ms:6.0f} ms  errors "
+        f"{100 * result.error_rate:5.2f}%  cpu {result.cpu_percent:5.1f}%",
+        flush=True,
+    )
+    return result
+
+
+def plot(results: list[RunResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharey=True)
+    for ax, (label, index) in zip(axes, (("p50", 1), ("p95", 2), ("p99", 3)), strict=True):
+        for n, result in enumerate(results):
+            xs = [h[0] for h in result.history]
+            ys = [h[index] for h in result.history]
+            style = "-" if result.variant == "instrumented" else "--"
+            ax.plot(xs, ys, style, label=f"{result.variant} #{n // 2 + 1}")
+        ax.set_title(f"{label} latency over time")
+        ax.set_xlabel("seconds into the run")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("ms")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Vigil controller under the locust mix (instrumented vs bare)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def write_report(
+    results: list[RunResult],
+    maxima: dict[str, float],
+    args: argparse.Namespace,
+    out: Path,
+    png: Path,
+) -> None:
+    def med(variant: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in results if r.variant == variant)
+
+    d_p50 = med("instrumented", "p50_ms") - med("bare", "p50_ms")
+    cpu_i, cpu_b = med("instrumented", "cpu_percent"), med("bare", "cpu_percent")
+    d_cpu_points = cpu_i - cpu_b
+    d_cpu_rel = 100 * d_cpu_points / cpu_b if cpu_b else float("nan")
+    worst_p99 = max(r.p99_ms for r in results)
+    lines = [
+        f"# Load test, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}. Controller: one uvicorn process pinned to CPU 0; locust pinned "
+        "to CPU 1; PostgreSQL unpinned"
+        + (" (throwaway server, fsync and synchronous_commit off)." if not args.pg_url else "."),
+        f"Offered rate: {args.rate:.0f} requests/s for {args.seconds} s per run, "
+        f"{args.rounds} rounds, variants alternated; mix in load-tests/locustfile.py.",
+        "",
+        "| run | variant | req/s | p50 ms | p95 ms | p99 ms | errors | controller CPU |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for n, r in enumerate(results, 1):
+        lines.append(
+            f"| {n} | {r.variant} | {r.rps:.1f} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | "
+            f"{r.p99_ms:.0f} | {100 * r.error_rate:.2f}% | {r.cpu_percent:.1f}% |"
+        )
+    verdict = lambda ok: "pass" if ok else "MISS"  # noqa: E731
+    lines += [
+        "",
+        "| target | measured (medians) | verdict |",
+        "| --- | --- | --- |",
+        f"| p99 < 1 s | worst p99 {worst_p99:.0f} ms | {verdict(worst_p99 < 1000)} |",
+        f"| instrumentation adds < 5 ms to the median | {d_p50:+.1f} ms | {verdict(d_p50 < 5)} |",
+        f"| instrumentation adds < 3% CPU | {d_cpu_points:+.1f} points of one core "
+        f"({cpu_b:.1f}% -> {cpu_i:.1f}%, {d_cpu_rel:+.1f}% relative) | "
+        f"{verdict(d_cpu_points < 3)} |",
+    ]
+    if maxima:
+        lines += ["", "Maximum sustainable offered rate (p99 < 1 s, errors < 1%):", ""]
+        lines += [f"- {variant}: {rate:.0f} requests/s" for variant, rate in maxima.items()]
+    lines += ["", f"![latency percentiles over time]({png.name})", ""]
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=150.0, help="offered requests/s")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--max-rate", action="store_true", help="also find the maximum rate")
+    parser.add_argument("--pg-url", help="use this PostgreSQL database instead of a fresh one")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+
+    server = None if args.pg_url else PostgresServer.start()
+    results: list[RunResult] = []
+    maxima: dict[str, float] = {}
+    try:
+        n = 0
+        for round_no in range(1, args.rounds + 1):
+            print(f"round {round_no}")
+            for variant in VARIANTS:
+                n += 1
+                results.append(one_run(server, args.pg_url, variant, args.rate, args.seconds, n))
+        if args.max_rate:
+            for variant in VARIANTS:
+                print(f"maximum rate, {variant}")
+                best = 0.0
+                rate = args.rate
+                while True:
+                    n += 1
+                    result = one_run(server, args.pg_url, variant, rate, 30, n)
+                    if not result.sustainable or result.rps < 0.9 * rate:
+                        break
+                    best, rate = rate, rate * 1.5
+                maxima[variant] = best
+    finally:
+        if server is not None:
+            server.stop()
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.date.today().isoformat()
+    png = args.out / f"{stamp}-latency.png"
+    plot(results, png)
+    write_report(results, maxima, args, args.out / f"{stamp}-load.md", png)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

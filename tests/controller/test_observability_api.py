@@ -1,0 +1,90 @@
+"""Logs, workflows and measurements through the HTTP API."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tests.controller.test_runs_api import create_run
+
+
+def test_logs_by_request_id_and_run(api: TestClient) -> None:
+    """Logs sent for a run are found by run id, by level and by request id."""
+    run = create_run(api)
+    events = [
+        {
+            "event": "log",
+            "level": level,
+            "logger": "agent",
+            "service": "agent",
+            "message": f"{level} line",
+            "run_id": run["id"],
+            "request_id": "req-logs-1",
+        }
+        for level in ("debug", "info", "error")
+    ]
+    api.post("/events/batch", json={"events": events})
+    by_run = api.get("/logs", params={"run_id": run["id"]}).json()["items"]
+    assert [r["level"] for r in by_run] == ["debug", "info", "error"]
+    errors = api.get("/logs", params={"run_id": run["id"], "level": "warning"}).json()["items"]
+    assert [r["message"] for r in errors] == ["error line"]
+    by_request = api.get("/logs", params={"request_id": "req-logs-1"}).json()["items"]
+    assert len(by_request) == 3
+
+
+def test_logs_reject_naive_times(api: TestClient) -> None:
+    """Time filters need a timezone: a naive time is ambiguous and refused."""
+    assert api.get("/logs", params={"since": "2026-01-01T00:00:00"}).status_code == 422
+    assert api.get("/logs", params={"since": "2026-01-01T00:00:00Z"}).status_code == 200
+
+
+def test_workflow_transitions(api: TestClient) -> None:
+    """A workflow moves through phases, lists by status, and refuses moves once final."""
+    created = api.post(
+        "/workflows",
+        json={"correlation_id": "order-7", "workflow_type": "refund", "phase": "intake"},
+    )
+    assert created.status_code == 201, created.text
+    wf = created.json()
+    moved = api.post(
+        f"/workflows/{wf['id']}/transitions", json={"phase": "review", "status": "running"}
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["phase"], moved.json()["status"]) == ("review", "running")
+    listed = api.get("/workflows", params={"status": "running"}).json()["items"]
+    assert [w["id"] for w in listed] == [wf["id"]]
+    done = api.post(f"/workflows/{wf['id']}/transitions", json={"status": "succeeded"})
+    assert done.status_code == 200
+    late = api.post(f"/workflows/{wf['id']}/transitions", json={"phase": "again"})
+    assert late.status_code == 409
+    history = api.get(f"/workflows/{wf['id']}/transitions").json()
+    assert [h["to_status"] for h in history] == ["pending", "running", "succeeded"]
+
+
+def test_measurements_query_and_percentiles(api: TestClient) -> None:
+    """Points are queried by name and label; p50/p99 come back over a window."""
+    points = [
+        {
+            "name": "latency_ms",
+            "value": float(v),
+            "kind": "histogram",
+            "labels": {"tool": "search" if v % 2 else "fetch"},
+        }
+        for v in range(1, 101)
+    ]
+    assert api.post("/measurements", json={"points": points}).json() == {"recorded": 100}
+    search = api.get(
+        "/measurements", params={"name": "latency_ms", "label": "tool=search", "limit": 500}
+    ).json()["items"]
+    assert len(search) == 50
+    p50 = api.get(
+        "/measurements/percentile", params={"name": "latency_ms", "q": "0.5", "window_seconds": 600}
+    ).json()
+    assert p50["value"] == 50.5
+    p99 = api.get(
+        "/measurements/percentile",
+        params={"name": "latency_ms", "q": "0.99", "window_seconds": 600},
+    ).json()
+    assert abs(p99["value"] - 99.01) < 1e-6
+    empty = api.get("/measurements/percentile", params={"name": "nothing", "q": "0.95"}).json()
+    assert empty["value"] is None
+    assert api.get("/measurements", params={"name": "x", "label": "novalue"}).status_code == 422

@@ -1,0 +1,97 @@
+"""The live stream of a run's steps (Server-Sent Events), served by real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import httpx
+
+RUN = {"name": "stream", "agent": "bot", "project_id": "p"}
+
+
+def read_events(
+    url: str, out: queue.Queue[tuple[float, dict[str, object]]], stop: threading.Event
+) -> None:
+    try:
+        with httpx.stream("GET", url, timeout=httpx.Timeout(10, read=None)) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    out.put((time.monotonic(), json.loads(line[5:])))
+                if stop.is_set():
+                    return
+    except httpx.TransportError:
+        # The server cuts open streams when it shuts down at the end of the test.
+        if not stop.is_set():
+            raise
+
+
+def subscribe(
+    base: str, run_id: str
+) -> tuple[queue.Queue[tuple[float, dict[str, object]]], threading.Event]:
+    out: queue.Queue[tuple[float, dict[str, object]]] = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=read_events, args=(f"{base}/runs/{run_id}/stream", out, stop), daemon=True
+    )
+    thread.start()
+    time.sleep(0.3)  # let the subscription start before the first append
+    return out, stop
+
+
+def append(base: str, run_id: str, name: str) -> float:
+    sent = time.monotonic()
+    response = httpx.post(
+        f"{base}/runs/{run_id}/steps", json={"steps": [{"step_type": "thought", "name": name}]}
+    )
+    assert response.status_code == 201
+    return sent
+
+
+def test_subscriber_sees_new_steps_within_a_second(
+    live_controller: Callable[..., AbstractContextManager[str]],
+) -> None:
+    """Steps appended after the subscription arrive in order, each within one second."""
+    with live_controller() as base:
+        run_id = httpx.post(f"{base}/runs", json=RUN).json()["id"]
+        out, stop = subscribe(base, run_id)
+        for n in range(3):
+            sent = append(base, run_id, f"step-{n}")
+            received, step = out.get(timeout=2)
+            assert step["name"] == f"step-{n}"
+            assert received - sent < 1.0
+        stop.set()
+
+
+def test_stream_of_unknown_run_is_404(
+    live_controller: Callable[..., AbstractContextManager[str]],
+) -> None:
+    """No stream opens for a run that does not exist."""
+    with live_controller() as base:
+        response = httpx.get(f"{base}/runs/01a203f3-bf54-755f-9f4e-74a18cf140ea/stream")
+        assert response.status_code == 404
+
+
+def test_steps_from_another_controller_arrive(
+    live_controller: Callable[..., AbstractContextManager[str]], store_url: str
+) -> None:
+    """A step stored by a second controller on the same database reaches a subscriber of the
+    first within a second. On PostgreSQL the fallback poll is set to 30 s, so only
+    LISTEN/NOTIFY can deliver it in time."""
+    poll = 30.0 if store_url.startswith("postgresql") else 0.5
+    with (
+        live_controller(stream_poll_interval_s=poll) as first,
+        live_controller(stream_poll_interval_s=poll) as second,
+    ):
+        run_id = httpx.post(f"{first}/runs", json=RUN).json()["id"]
+        out, stop = subscribe(first, run_id)
+        sent = append(second, run_id, "from-second")
+        received, step = out.get(timeout=3)
+        assert step["name"] == "from-second"
+        assert received - sent < 1.0
+        stop.set()

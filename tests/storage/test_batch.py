@@ -1,0 +1,120 @@
+"""write_batch: the SDK background writer's mixed batches, stored all or nothing."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vigil.models import (
+    BatchEvent,
+    LogCreate,
+    LogLevel,
+    MeasurementCreate,
+    MeasurementKind,
+    RunCreate,
+    RunFinish,
+    RunStatus,
+    SpanCreate,
+    StepEvent,
+    StepType,
+)
+from vigil.storage import EventStore, NotFound
+
+T0 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def _span(span_id: str, parent: str | None = None) -> SpanCreate:
+    return SpanCreate(
+        trace_id=TRACE,
+        span_id=span_id,
+        parent_span_id=parent,
+        name="llm.call",
+        service="agent",
+        start_time=T0,
+        end_time=T0 + timedelta(milliseconds=250),
+        attributes={"gen_ai.request.model": "m"},
+    )
+
+
+def test_mixed_batch_is_stored(store: EventStore) -> None:
+    run_a = store.create_run(RunCreate(name="a", agent="x", project_id="p"))
+    run_b = store.create_run(RunCreate(name="b", agent="x", project_id="p"))
+    events: list[BatchEvent] = []
+    for n in range(5):
+        events.append(StepEvent(run_id=run_a.id, step_type=StepType.THOUGHT, name=f"a{n}"))
+        events.append(StepEvent(run_id=run_b.id, step_type=StepType.MESSAGE, name=f"b{n}"))
+        events.append(
+            LogCreate(
+                timestamp=T0 + timedelta(seconds=n),
+                level=LogLevel.INFO,
+                logger="agent",
+                message=f"log {n}",
+                service="agent",
+                run_id=run_a.id,
+            )
+        )
+        events.append(
+            MeasurementCreate(
+                name="tokens_total",
+                value=float(n),
+                kind=MeasurementKind.COUNTER,
+                recorded_at=T0 + timedelta(seconds=n),
+                labels={"model": "m"},
+                run_id=run_a.id,
+            )
+        )
+    events += [_span("00f067aa0ba902b7"), _span("00f067aa0ba902b8", "00f067aa0ba902b7")]
+
+    result = store.write_batch(events)
+
+    assert (result.steps, result.logs, result.measurements, result.spans) == (10, 5, 5, 2)
+    assert [s.name for s in store.list_steps(run_a.id)] == [f"a{n}" for n in range(5)]
+    assert [s.seq for s in store.list_steps(run_b.id)] == [1, 2, 3, 4, 5]
+    assert [log.message for log in store.query_logs(run_id=run_a.id).items] == [
+        f"log {n}" for n in range(5)
+    ]
+    points = store.query_measurements("tokens_total").items
+    assert [p.value for p in points] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    trace = store.get_trace(TRACE)
+    assert [s.span_id for s in trace] == ["00f067aa0ba902b7", "00f067aa0ba902b8"]
+    assert trace[1].parent_span_id == "00f067aa0ba902b7"
+
+
+def test_batch_naming_an_unknown_run_stores_nothing(store: EventStore) -> None:
+    run = store.create_run(RunCreate(name="a", agent="x", project_id="p"))
+    events: list[BatchEvent] = [
+        StepEvent(run_id=run.id, step_type=StepType.THOUGHT, name="kept?"),
+        LogCreate(level=LogLevel.INFO, logger="l", message="m", service="s", request_id="r1"),
+        StepEvent(run_id=uuid.uuid4(), step_type=StepType.THOUGHT, name="orphan"),
+    ]
+    with pytest.raises(NotFound):
+        store.write_batch(events)
+    assert store.list_steps(run.id) == []
+    assert store.get_run(run.id).step_count == 0
+    assert store.query_logs(request_id="r1").items == []
+
+
+def test_batch_accepts_late_steps_of_a_finished_run(store: EventStore) -> None:
+    """The writer may flush after the agent finished its run: those steps are facts."""
+    run = store.create_run(RunCreate(name="a", agent="x", project_id="p"))
+    store.finish_run(run.id, RunFinish(status=RunStatus.SUCCEEDED))
+    store.write_batch([StepEvent(run_id=run.id, step_type=StepType.ERROR, name="late")])
+    assert [s.name for s in store.list_steps(run.id)] == ["late"]
+
+
+def test_spans_sent_twice_are_stored_once(store: EventStore) -> None:
+    store.write_batch([_span("00f067aa0ba902b7")])
+    result = store.write_batch([_span("00f067aa0ba902b7"), _span("00f067aa0ba902b9")])
+    assert result.spans == 2
+    assert len(store.get_trace(TRACE)) == 2
+
+
+def test_empty_batch(store: EventStore) -> None:
+    assert store.write_batch([]).total == 0
+
+
+def test_batch_size_limit(store: EventStore) -> None:
+    events = [LogCreate(level=LogLevel.INFO, logger="l", message="m", service="s")] * 10_001
+    with pytest.raises(ValueError, match="at most"):
+        store.write_batch(events)
