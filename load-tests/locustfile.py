@@ -167,36 +167,25 @@ class StreamWatcher(User):
                         first_event_ms = (time.perf_counter() - started) * 1000
                         break
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if _is_read_timeout(exc):
-                return  # a run with no steps yet sends nothing: not a failure
-            events.request.fire(
-                request_type="SSE",
-                name="first step event",
-                response_time=0,
-                response_length=0,
-                exception=exc,
-                context={},
-            )
-            return
+            if not _is_read_timeout(exc):
+                _report_first_event(0, exc)
+            return  # a run with no steps yet sends nothing within the timeout: not a failure
         except RequestException as exc:
-            events.request.fire(
-                request_type="SSE",
-                name="first step event",
-                response_time=0,
-                response_length=0,
-                exception=exc,
-                context={},
-            )
+            _report_first_event(0, exc)
             return
         if first_event_ms is not None:
-            events.request.fire(
-                request_type="SSE",
-                name="first step event",
-                response_time=first_event_ms,
-                response_length=0,
-                exception=None,
-                context={},
-            )
+            _report_first_event(first_event_ms, None)
+
+
+def _report_first_event(response_time_ms: float, exc: Exception | None) -> None:
+    events.request.fire(
+        request_type="SSE",
+        name="first step event",
+        response_time=response_time_ms,
+        response_length=0,
+        exception=exc,
+        context={},
+    )
 
 
 def _is_read_timeout(exc: RequestException) -> bool:

@@ -29,22 +29,10 @@ from typing import Any
 
 import yaml
 
+from vigil.durations import parse_duration
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = REPO / "prometheus" / "rules" / "alerts.yml"
-
-# Prometheus' duration syntax (model.ParseDuration): units in this order, each at most once.
-_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
-
-
-def parse_duration(text: str) -> int:
-    """Return a Prometheus duration such as "1h30m" in milliseconds."""
-    match = _DURATION.match(text)
-    if not text or match is None or not any(match.groups()):
-        raise ValueError(f"not a Prometheus duration: {text!r}")
-    return sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_MS, strict=True) if n)
 
 
 def _duration_arg(text: str) -> str:

@@ -19,6 +19,7 @@ import re
 import shutil
 from pathlib import Path
 
+from vigil import durations
 from vigil.stack.errors import RenderError
 
 COMPOSE_CONTROLLER = "controller:8000"
@@ -26,18 +27,13 @@ COMPOSE_ALERTMANAGER = "alertmanager:9093"
 PROMETHEUS_SELF = "localhost:9090"
 COMPOSE_TOKEN_FILE = "/etc/alertmanager/secrets/webhook_token"  # noqa: S105 - a path, no secret
 
-_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
-
 
 def parse_duration(text: str) -> int:
     """A Prometheus/Alertmanager duration such as ``1m30s``, in milliseconds."""
-    match = _DURATION.match(text)
-    if not text or match is None or not any(match.groups()):
-        raise RenderError(f"not a duration: {text!r}")
-    return sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_MS, strict=True) if n)
+    try:
+        return durations.parse_duration(text)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
 
 
 def replace_exact(text: str, old: str, new: str, *, source: str) -> str:
