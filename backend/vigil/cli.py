@@ -15,6 +15,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", help="bind address (default: VIGIL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: VIGIL_PORT or 8000)")
 
+    db = commands.add_parser("db", help="the event store's schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="run the migrations (the controller also runs them at start-up)"
+    )
+    upgrade.add_argument("--url", help="database URL (default: VIGIL_DATABASE_URL)")
+    db_commands.add_parser("current", help="print the schema revision").add_argument(
+        "--url", help="database URL (default: VIGIL_DATABASE_URL)"
+    )
+
     from vigil.stack import add_stack_commands, run_stack_command
 
     add_stack_commands(commands)
@@ -26,4 +36,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_server(host=args.host, port=args.port)
     elif args.command == "stack":
         return run_stack_command(args)
+    elif args.command == "db":
+        return run_db_command(args.db_command, args.url)
+    return 0
+
+
+def run_db_command(command: str, url: str | None) -> int:
+    """``vigil db upgrade`` / ``vigil db current``."""
+    from vigil.settings import Settings
+    from vigil.storage import current_revision, upgrade
+
+    url = url or Settings().database_url
+    if command == "upgrade":
+        upgrade(url)
+    print(current_revision(url))
     return 0

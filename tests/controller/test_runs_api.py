@@ -6,6 +6,9 @@ import uuid
 
 from starlette.testclient import TestClient
 
+from tests.controller.conftest import controller_settings
+from vigil.controller import create_app
+
 RUN = {"name": "triage ticket 42", "agent": "support-bot", "project_id": "proj-a"}
 
 
@@ -125,3 +128,15 @@ def test_finished_run_refuses_api_steps(api: TestClient) -> None:
         f"/runs/{run['id']}/steps", json={"steps": [{"step_type": "thought", "name": "late"}]}
     )
     assert response.status_code == 409
+
+
+def test_runs_survive_a_controller_restart(store_url: str) -> None:
+    """What one controller stored, the next one on the same database reads (the embedded
+    SQLite default included)."""
+    with TestClient(create_app(controller_settings(store_url))) as first:
+        run = create_run(first)
+        first.post(
+            f"/runs/{run['id']}/steps", json={"steps": [{"step_type": "thought", "name": "a"}]}
+        )
+    with TestClient(create_app(controller_settings(store_url))) as second:
+        assert second.get(f"/runs/{run['id']}").json()["step_count"] == 1
