@@ -317,7 +317,10 @@ def main() -> int:
                 while True:
                     n += 1
                     result = one_run(server, args.pg_url, variant, rate, 30, n)
-                    if not result.sustainable or result.rps < 0.9 * rate:
+                    # Achieved req/s sits a little under the offered rate at any load (the SSE
+                    # watchers' streams are not requests in the stats), so "keeps up" means
+                    # within 20%; p99 and errors decide sustainability.
+                    if not result.sustainable or result.rps < 0.8 * rate:
                         break
                     best, rate = rate, rate * 1.5
                 maxima[variant] = best

@@ -1,9 +1,9 @@
 """Times each request once and hands the result to the RED metrics and the access log.
 
-One pure ASGI layer (no BaseHTTPMiddleware: it runs the app in a child task, loses ContextVar
-changes and costs ~3x the throughput). It also turns an exception that escaped the app into a JSON
-500 carrying the request id, logged with its stack and counted, so a bug never crashes the process
-nor leaves a plain-text error page.
+One pure ASGI layer (not Starlette's base HTTP middleware class: that one runs the app in a
+child task, loses ContextVar changes and costs ~3x the throughput). It also turns an exception
+that escaped the app into a JSON 500 carrying the request id, logged with its stack and counted,
+so a bug never crashes the process nor leaves a plain-text error page.
 """
 
 from __future__ import annotations

@@ -43,6 +43,10 @@ ENSURE_PARTITION_SQL: Final = text(f"SELECT {PG_SCHEMA}.ensure_measurement_parti
 """Creates the month's partition if missing (the function is defined by the migration)."""
 
 
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
+
+
 class PostgresBackend(Backend):
     name = "postgresql"
 
@@ -57,6 +61,11 @@ class PostgresBackend(Backend):
             json_serializer=json_dumps,
             json_deserializer=json_loads,
             pool_pre_ping=True,  # survive a server restart without failing one request each
+            # Up to as many connections as the controller has threads that may use one at
+            # once (AnyIO's default thread pool: 40); SQLAlchemy's default 5 + 10 overflow
+            # opens and closes a server connection (a backend fork) per request beyond 15.
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
             connect_args={
                 "connect_timeout": CONNECT_TIMEOUT_S,
                 "options": f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}",
