@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
+from tests.ports import free_port  # noqa: E402
 
 TARGET_STEPS_PER_S = 20_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_started(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:

@@ -29,17 +29,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.ports import free_port  # noqa: E402 - after the path set-up
+
 VARIANTS = {
     "bare": ("benchmarks.overhead_apps:bare", []),
     "bare-quiet": ("benchmarks.overhead_apps:bare", ["--no-access-log"]),
     "instrumented": ("benchmarks.overhead_apps:instrumented", ["--no-access-log"]),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_ready(port: int, timeout_s: float = 15.0) -> None:

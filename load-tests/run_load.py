@@ -26,7 +26,6 @@ import csv
 import datetime as dt
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
+from tests.ports import free_port  # noqa: E402
 
 USER_RPS = 2.0  # each locust user paces itself at this many requests/s
 VARIANTS = {"instrumented": "true", "bare": "false"}
@@ -63,12 +63,6 @@ class RunResult:
     @property
     def sustainable(self) -> bool:
         return self.p99_ms < 1000 and self.error_rate < 0.01
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_controller(db_url: str, instrumented: str) -> tuple[subprocess.Popen[bytes], str]:

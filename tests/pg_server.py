@@ -10,11 +10,9 @@ value in a crash). initdb and postgres refuse to run as root, so as root they ru
 ``postgres`` user (or ``nobody``) through ``runuser``, in a temp dir owned by that user.
 """
 
-import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -24,7 +22,9 @@ from typing import Self
 import psycopg
 from psycopg import sql
 
-BINARIES = ("initdb", "pg_ctl", "postgres")
+from tests.ports import free_port as _free_port
+from vigil.stack._binaries import postgres_bin_dir
+
 SUPERUSER = "postgres"
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found in "
@@ -45,20 +45,11 @@ class PostgresNotInstalledError(RuntimeError):
 
 
 def find_pg_bin() -> Path:
-    """The directory holding initdb, pg_ctl and postgres (newest major version first)."""
-    candidates = [os.environ.get("VIGIL_PG_BIN", ""), "/usr/local/bin"]
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major, reverse=True)
-    candidates.append("/usr/bin")
-    for candidate in filter(None, candidates):
-        directory = Path(candidate)
-        if all(os.access(directory / name, os.X_OK) for name in BINARIES):
-            return directory
-    raise PostgresNotInstalledError(INSTALL_HINT)
-
-
-def _major(path: str) -> int:
-    version = Path(path).parent.name
-    return int(version) if version.isdigit() else 0
+    """The directory holding initdb, pg_ctl and postgres: the native stack's own lookup."""
+    found = postgres_bin_dir()
+    if found is None:
+        raise PostgresNotInstalledError(INSTALL_HINT)
+    return found
 
 
 def _server_user() -> str | None:
@@ -72,13 +63,6 @@ def _server_user() -> str | None:
             continue
         return name
     raise PostgresNotInstalledError("running as root and neither 'postgres' nor 'nobody' exist")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

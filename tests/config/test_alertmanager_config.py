@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import queue
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.ports import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "alertmanager" / "alertmanager.yml"
@@ -122,13 +122,6 @@ def test_webhook_receiver_reads_bearer_token_from_file() -> None:
 
 
 # --- a real Alertmanager delivering to a local webhook ----------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class _Capture(BaseHTTPRequestHandler):

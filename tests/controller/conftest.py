@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from tests.ports import free_port
 from vigil.controller import create_app
 from vigil.settings import Settings
 
@@ -34,12 +34,6 @@ def api(store_url: str) -> Iterator[TestClient]:
     app = create_app(controller_settings(store_url))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -11,16 +11,16 @@ must mean the stack really ran. Nothing is installed from a test (``install_miss
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.ports import free_ports
 from vigil.stack import Stack, StackError, StackSettings
 
 # Native stacks alive right now: the e2e conftest adds their logs to a failing test's report.
@@ -37,15 +37,6 @@ class StackUnderTest:
     scrape_instance: str
     """The `instance` label Prometheus gives the controller's scrape target."""
     native: Stack | None
-
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free at the time of the call."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def new_state_dir() -> Path:
