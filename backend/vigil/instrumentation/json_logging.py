@@ -13,9 +13,10 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Container
 from typing import Any, TextIO
 
-from pythonjsonlogger.core import RESERVED_ATTRS, merge_record_extra
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from vigil.instrumentation.project_label import current_project_id
@@ -36,12 +37,11 @@ _URL_CREDENTIALS = re.compile(r"(\w+://[^/\s:@]+):[^@\s/]+@")
 # A cheap pre-check: most text holds neither a sensitive word nor a URL with credentials.
 _MAY_HOLD_SECRET = re.compile(r"(?i)authorization|passw|secret|token|api[_-]?key|://[^/\s]*@")
 
-# Fields the formatter writes itself; anything else on the record that is not a standard
-# LogRecord attribute is an extra and lands in the JSON.
-_SKIP_FIELDS = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message", "taskName"}
-# A record with no extras has exactly the attributes LogRecord.__init__ sets, plus ``message``
-# set by format(); walking __dict__ for extras is skipped for those (it is a third of the cost).
-_PLAIN_RECORD_SIZE = len(logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__) + 1
+# Attributes every record has (or gets from formatting); anything else came in ``extra=``.
+_STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message", "taskName"}
+# A record with no extras has exactly the attributes LogRecord.__init__ sets (plus what
+# formatting added): walking __dict__ is skipped for those, a third of a record's cost.
+_LOGRECORD_SIZE = len(logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__)
 # Fields filled from trusted sources or redacted already (the access record's structured fields
 # among them: none is free text).
 _TRUSTED_FIELDS = frozenset(
@@ -62,6 +62,19 @@ _TRUSTED_FIELDS = frozenset(
 )
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def record_extras(record: logging.LogRecord, exclude: Container[str] = ()) -> dict[str, Any]:
+    """The fields a caller passed in ``extra=`` (private ``_`` names and ``exclude`` left out)."""
+    attributes = record.__dict__
+    plain = _LOGRECORD_SIZE + ("message" in attributes) + ("asctime" in attributes)
+    if len(attributes) <= plain:
+        return {}
+    return {
+        key: value
+        for key, value in attributes.items()
+        if key not in _STANDARD_ATTRS and key not in exclude and not key.startswith("_")
+    }
 
 
 @functools.lru_cache(maxsize=4096)
@@ -133,8 +146,7 @@ class VigilJsonFormatter(OrjsonFormatter):
         stack = message_dict.pop("stack_info", None)
         if message_dict:
             log_data.update(message_dict)
-        if len(record.__dict__) > _PLAIN_RECORD_SIZE:
-            merge_record_extra(record, log_data, reserved=_SKIP_FIELDS)
+        log_data.update(record_extras(record))
         if exception is not None:
             log_data["exception"] = exception
         if stack is not None:

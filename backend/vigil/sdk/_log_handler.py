@@ -20,18 +20,14 @@ import threading
 from typing import Any, Final, Literal
 from uuid import UUID
 
+from vigil.instrumentation.json_logging import record_extras
 from vigil.models import LogLevel
 from vigil.sdk._context import current_run_id, current_step_id
 from vigil.sdk._recorder import AgentRecorder
 
 SDK_LOGGER: Final = "vigil.sdk"
-# What LogRecord.__init__ sets, plus what formatting adds: everything else came in ``extra``.
-STANDARD_ATTRIBUTES: Final = frozenset(
-    logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__
-) | {"message", "asctime", "taskName", "color_message", "run_id", "step_id"}
-_PLAIN_RECORD_SIZE: Final = len(
-    logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__
-)
+# Carried as columns of the stored record, not as attributes.
+_COLUMN_EXTRAS: Final = frozenset({"run_id", "step_id"})
 _exception_formatter = logging.Formatter()
 
 
@@ -113,10 +109,7 @@ def _attributes(record: logging.LogRecord) -> dict[str, Any] | None:
     attributes: dict[str, Any] = {}
     if isinstance(record.msg, dict):
         attributes = {k: v for k, v in record.msg.items() if k != "message"}
-    if len(record.__dict__) > _PLAIN_RECORD_SIZE:
-        attributes |= {
-            key: value for key, value in record.__dict__.items() if key not in STANDARD_ATTRIBUTES
-        }
+    attributes |= record_extras(record, exclude=_COLUMN_EXTRAS)
     if record.exc_info:
         attributes["exception"] = record.exc_text or _exception_formatter.formatException(
             record.exc_info
