@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
+from vigil.models import MAX_PAGE_SIZE
 from vigil.storage import EventStore
 
 
@@ -51,3 +52,10 @@ def get_store(request: Request) -> EventStore:
 
 
 Store = Annotated[EventStore, Depends(get_store)]
+
+
+# The paging parameters every list operation takes.
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="next_cursor of the previous page")
+]

@@ -10,10 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import Field
 
-from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Alert,
     AlertAcknowledge,
     AlertCreate,
@@ -107,8 +106,8 @@ def list_alerts(
     severity: Annotated[str | None, Query(max_length=64)] = None,
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> Page[Alert]:
     """Alerts, most recent start first, filtered by status, severity and start time."""
     return store.list_alerts(

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from vigil.controller.api._deps import Store, error_responses
-from vigil.models import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.models import DEFAULT_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
@@ -21,8 +21,8 @@ def query_logs(
     level: Annotated[LogLevel | None, Query(description="this level and more severe")] = None,
     since: Annotated[UtcDatetime | None, Query(description="inclusive")] = None,
     until: Annotated[UtcDatetime | None, Query(description="exclusive")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> Page[LogRecord]:
     """Log records, oldest first, filtered by any combination of the parameters."""
     return store.query_logs(

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
 
-from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_EVENTS,
-    MAX_PAGE_SIZE,
     MeasurementCreate,
     MeasurementPoint,
     Page,
@@ -92,8 +91,8 @@ def query_measurements(
     label: LabelFilters = [],  # noqa: B006 - FastAPI copies defaults per request
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> Page[MeasurementPoint]:
     """Points of one metric, oldest first, within a time range and matching labels."""
     return store.query_measurements(

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
-from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.controller.step_feed import StepFeed
 from vigil.instrumentation import current_request_id
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     MAX_STEPS_PER_APPEND,
     Page,
     Run,
@@ -29,8 +28,6 @@ from vigil.models._types import StrictModel
 from vigil.sdk import run_context
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 
 class StepBatch(StrictModel):
@@ -60,7 +57,7 @@ def list_runs(
     run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
     project_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> Page[Run]:
     """Runs, newest first, one page at a time."""
     return store.list_runs(status=run_status, project_id=project_id, limit=limit, cursor=cursor)

@@ -7,10 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Page,
     Workflow,
     WorkflowCreate,
@@ -38,8 +37,8 @@ def list_workflows(
     store: Store,
     workflow_status: Annotated[WorkflowStatus | None, Query(alias="status")] = None,
     correlation_id: Annotated[str | None, Query(max_length=128)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
 ) -> Page[Workflow]:
     """Workflows, newest first, filtered by status and/or correlation id."""
     return store.list_workflows(
