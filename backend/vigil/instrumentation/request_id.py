@@ -12,6 +12,8 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vigil.instrumentation._headers import header_value
+
 REQUEST_ID_HEADER = "x-request-id"
 _HEADER_BYTES = REQUEST_ID_HEADER.encode("latin-1")
 
@@ -68,8 +70,5 @@ class RequestIdMiddleware:
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == _HEADER_BYTES:
-            candidate = value.decode("latin-1")
-            return candidate if is_valid_request_id(candidate) else None
-    return None
+    candidate = header_value(scope, _HEADER_BYTES)
+    return candidate if candidate is not None and is_valid_request_id(candidate) else None

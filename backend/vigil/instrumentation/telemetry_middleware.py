@@ -13,6 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vigil.instrumentation._headers import header_value
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import error_response
 from vigil.instrumentation.probes import HealthProbes
@@ -70,7 +71,7 @@ class RequestTelemetryMiddleware:
         started = time.perf_counter()
         finished: float | None = None
         status = 0
-        raw_project = _header(scope, _PROJECT_HEADER_BYTES)
+        raw_project = header_value(scope, _PROJECT_HEADER_BYTES)
         project_token = bind_project_label(self.project_labels.label_for(raw_project))
         entry_root_path = scope.get("root_path", "")
         in_progress = self.metrics.in_progress(self.service, scope["method"])
@@ -133,13 +134,6 @@ class RequestTelemetryMiddleware:
             await send(message)
 
         return lifespan_send
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _client(scope: Scope) -> str | None:
