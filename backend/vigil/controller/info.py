@@ -22,7 +22,7 @@ class ControllerInfo(BaseModel):
 
 
 @router.get("/info", response_model=ControllerInfo)
-def get_info(request: Request) -> ControllerInfo:
+async def get_info(request: Request) -> ControllerInfo:
     """Identity of this controller and the backends it uses."""
     settings: Settings = request.app.state.settings
     return ControllerInfo(

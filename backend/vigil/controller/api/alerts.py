@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import Field
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Alert,
@@ -55,7 +55,7 @@ class WebhookReceipt(StrictModel):
     alerts: list[Alert]
 
 
-def require_webhook_token(
+async def require_webhook_token(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """Refuse a request whose bearer token is missing or wrong (or when none is configured)."""
@@ -80,13 +80,15 @@ def require_webhook_token(
     dependencies=[Depends(require_webhook_token)],
     responses=error_responses(401, 503),
 )
-def alertmanager_webhook(notification: AlertmanagerNotification, store: Store) -> WebhookReceipt:
+async def alertmanager_webhook(
+    notification: AlertmanagerNotification, store: Store
+) -> WebhookReceipt:
     """Store each alert of an Alertmanager notification, firing or resolved.
 
     Deduplicated by fingerprint and start time: a repeat updates the stored alert, and a
     resolved notification resolves it.
     """
-    stored = store.upsert_alerts(notification.alerts)
+    stored = await in_thread(store.upsert_alerts, notification.alerts)
     logger.info(
         "Alertmanager notification stored",
         extra={
@@ -100,7 +102,7 @@ def alertmanager_webhook(notification: AlertmanagerNotification, store: Store) -
 
 
 @router.get("", response_model=Page[Alert], responses=error_responses(400, 503))
-def list_alerts(
+async def list_alerts(
     store: Store,
     alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
     severity: Annotated[str | None, Query(max_length=64)] = None,
@@ -110,7 +112,8 @@ def list_alerts(
     cursor: Cursor = None,
 ) -> Page[Alert]:
     """Alerts, most recent start first, filtered by status, severity and start time."""
-    return store.list_alerts(
+    return await in_thread(
+        store.list_alerts,
         status=alert_status,
         severity=severity,
         since=since,
@@ -121,14 +124,14 @@ def list_alerts(
 
 
 @router.get("/{alert_id:uuid}", response_model=Alert, responses=error_responses(404, 503))
-def get_alert(alert_id: UUID, store: Store) -> Alert:
+async def get_alert(alert_id: UUID, store: Store) -> Alert:
     """One alert."""
-    return store.get_alert(alert_id)
+    return await in_thread(store.get_alert, alert_id)
 
 
 @router.post(
     "/{alert_id:uuid}/acknowledge", response_model=Alert, responses=error_responses(404, 409, 503)
 )
-def acknowledge_alert(alert_id: UUID, ack: AlertAcknowledge, store: Store) -> Alert:
+async def acknowledge_alert(alert_id: UUID, ack: AlertAcknowledge, store: Store) -> Alert:
     """Acknowledge an alert; the first acknowledgement is kept (a second is a 409)."""
-    return store.acknowledge_alert(alert_id, ack)
+    return await in_thread(store.acknowledge_alert, alert_id, ack)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, status
 from pydantic import Field
 
-from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.api._deps import Store, error_responses, in_thread
 from vigil.controller.step_feed import StepFeed
 from vigil.models import MAX_BATCH_EVENTS, BatchEvent, BatchWriteResult, StepEvent
 from vigil.models._types import StrictModel
@@ -27,13 +27,13 @@ class EventBatch(StrictModel):
     response_model=BatchWriteResult,
     responses=error_responses(404, 413, 503),
 )
-def write_batch(batch: EventBatch, store: Store, request: Request) -> BatchWriteResult:
+async def write_batch(batch: EventBatch, store: Store, request: Request) -> BatchWriteResult:
     """Store a batch in one transaction: all of it, or nothing (404 if a step's run is unknown).
 
     Steps of runs that already ended are accepted: a writer may flush after its agent finished.
     """
-    result = store.write_batch(batch.events)
+    result = await in_thread(store.write_batch, batch.events)
     feed: StepFeed = request.app.state.step_feed
     for run_id in {e.run_id for e in batch.events if isinstance(e, StepEvent)}:
-        feed.notify_threadsafe(run_id)
+        feed.notify(run_id)
     return result

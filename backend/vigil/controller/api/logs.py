@@ -7,14 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
 from vigil.models import DEFAULT_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
 
 @router.get("", response_model=Page[LogRecord], responses=error_responses(400, 503))
-def query_logs(
+async def query_logs(
     store: Store,
     request_id: Annotated[str | None, Query(max_length=128)] = None,
     run_id: UUID | None = None,
@@ -25,7 +25,8 @@ def query_logs(
     cursor: Cursor = None,
 ) -> Page[LogRecord]:
     """Log records, oldest first, filtered by any combination of the parameters."""
-    return store.query_logs(
+    return await in_thread(
+        store.query_logs,
         request_id=request_id,
         run_id=run_id,
         level=level,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_EVENTS,
@@ -79,13 +79,13 @@ def parse_labels(filters: list[str]) -> dict[str, str]:
     response_model=RecordedCount,
     responses=error_responses(503),
 )
-def record_measurements(batch: MeasurementBatch, store: Store) -> RecordedCount:
+async def record_measurements(batch: MeasurementBatch, store: Store) -> RecordedCount:
     """Record points (counter, gauge or histogram observations)."""
-    return RecordedCount(recorded=store.record_measurements(batch.points))
+    return RecordedCount(recorded=await in_thread(store.record_measurements, batch.points))
 
 
 @router.get("", response_model=Page[MeasurementPoint], responses=error_responses(400, 503))
-def query_measurements(
+async def query_measurements(
     store: Store,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     label: LabelFilters = [],  # noqa: B006 - FastAPI copies defaults per request
@@ -95,13 +95,19 @@ def query_measurements(
     cursor: Cursor = None,
 ) -> Page[MeasurementPoint]:
     """Points of one metric, oldest first, within a time range and matching labels."""
-    return store.query_measurements(
-        name, since=since, until=until, labels=parse_labels(label), limit=limit, cursor=cursor
+    return await in_thread(
+        store.query_measurements,
+        name,
+        since=since,
+        until=until,
+        labels=parse_labels(label),
+        limit=limit,
+        cursor=cursor,
     )
 
 
 @router.get("/percentile", response_model=PercentileResult, responses=error_responses(503))
-def percentile(
+async def percentile(
     store: Store,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     q: Annotated[Literal["0.5", "0.95", "0.99"], Query(description="p50, p95 or p99")],
@@ -110,7 +116,8 @@ def percentile(
     until: UtcDatetime | None = None,
 ) -> PercentileResult:
     """The p50/p95/p99 of a metric's values recorded in the window ending at ``until`` (now)."""
-    value = store.percentile(
+    value = await in_thread(
+        store.percentile,
         name,
         float(q),
         window=timedelta(seconds=window_seconds),

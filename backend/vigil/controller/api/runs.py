@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
 from vigil.controller.step_feed import StepFeed
 from vigil.instrumentation import current_request_id
 from vigil.models import (
@@ -46,13 +46,13 @@ class StepList(StrictModel):
 @router.post(
     "", status_code=status.HTTP_201_CREATED, response_model=Run, responses=error_responses(503)
 )
-def create_run(run: RunCreate, store: Store) -> Run:
+async def create_run(run: RunCreate, store: Store) -> Run:
     """Start a run (status ``running``)."""
-    return store.create_run(run)
+    return await in_thread(store.create_run, run)
 
 
 @router.get("", response_model=Page[Run], responses=error_responses(400, 503))
-def list_runs(
+async def list_runs(
     store: Store,
     run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
     project_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -60,20 +60,22 @@ def list_runs(
     cursor: Cursor = None,
 ) -> Page[Run]:
     """Runs, newest first, one page at a time."""
-    return store.list_runs(status=run_status, project_id=project_id, limit=limit, cursor=cursor)
+    return await in_thread(
+        store.list_runs, status=run_status, project_id=project_id, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/{run_id}", response_model=Run, responses=error_responses(404, 503))
-def get_run(run_id: UUID, store: Store) -> Run:
+async def get_run(run_id: UUID, store: Store) -> Run:
     """One run."""
-    return store.get_run(run_id)
+    return await in_thread(store.get_run, run_id)
 
 
 @router.post("/{run_id}/finish", response_model=Run, responses=error_responses(404, 409, 503))
-def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
+async def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
     """End a running run as succeeded, failed or cancelled."""
     with run_context(run_id):
-        return store.finish_run(run_id, finish)
+        return await in_thread(store.finish_run, run_id, finish)
 
 
 @router.post(
@@ -82,40 +84,40 @@ def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
     response_model=StepList,
     responses=error_responses(404, 409, 503),
 )
-def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Request) -> StepList:
+async def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Request) -> StepList:
     """Append steps to a running run; each gets the next ``seq``."""
     request_id = current_request_id()
+    new_steps = [
+        s if s.request_id or not request_id else s.model_copy(update={"request_id": request_id})
+        for s in batch.steps
+    ]
     with run_context(run_id):
-        steps = store.append_steps(
-            run_id,
-            [
-                s
-                if s.request_id or not request_id
-                else s.model_copy(update={"request_id": request_id})
-                for s in batch.steps
-            ],
-        )
+        steps = await in_thread(store.append_steps, run_id, new_steps)
     feed: StepFeed = request.app.state.step_feed
-    feed.notify_threadsafe(run_id)
+    feed.notify(run_id)
     return StepList(items=steps, next_after_seq=steps[-1].seq if steps else None)
 
 
 @router.get("/{run_id}/steps", response_model=StepList, responses=error_responses(404, 503))
-def list_steps(
+async def list_steps(
     run_id: UUID,
     store: Store,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> StepList:
     """Steps with ``seq`` above ``after_seq``, in order."""
-    store.get_run(run_id)  # 404 for an unknown run rather than an empty list
-    steps = store.list_steps(run_id, after_seq=after_seq, limit=limit)
+
+    def read() -> list[Step]:
+        store.get_run(run_id)  # 404 for an unknown run rather than an empty list
+        return store.list_steps(run_id, after_seq=after_seq, limit=limit)
+
+    steps = await in_thread(read)
     return StepList(items=steps, next_after_seq=steps[-1].seq if len(steps) == limit else None)
 
 
-def existing_run(run_id: UUID, store: Store) -> UUID:
+async def existing_run(run_id: UUID, store: Store) -> UUID:
     """The run id, once the run is known to exist: a 404 must leave before a stream starts."""
-    store.get_run(run_id)
+    await in_thread(store.get_run, run_id)
     return run_id
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -27,13 +27,13 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
     response_model=Workflow,
     responses=error_responses(409, 503),
 )
-def create_workflow(workflow: WorkflowCreate, store: Store) -> Workflow:
+async def create_workflow(workflow: WorkflowCreate, store: Store) -> Workflow:
     """Create a workflow in its first phase."""
-    return store.create_workflow(workflow)
+    return await in_thread(store.create_workflow, workflow)
 
 
 @router.get("", response_model=Page[Workflow], responses=error_responses(400, 503))
-def list_workflows(
+async def list_workflows(
     store: Store,
     workflow_status: Annotated[WorkflowStatus | None, Query(alias="status")] = None,
     correlation_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -41,15 +41,19 @@ def list_workflows(
     cursor: Cursor = None,
 ) -> Page[Workflow]:
     """Workflows, newest first, filtered by status and/or correlation id."""
-    return store.list_workflows(
-        status=workflow_status, correlation_id=correlation_id, limit=limit, cursor=cursor
+    return await in_thread(
+        store.list_workflows,
+        status=workflow_status,
+        correlation_id=correlation_id,
+        limit=limit,
+        cursor=cursor,
     )
 
 
 @router.get("/{workflow_id}", response_model=Workflow, responses=error_responses(404, 503))
-def get_workflow(workflow_id: UUID, store: Store) -> Workflow:
+async def get_workflow(workflow_id: UUID, store: Store) -> Workflow:
     """One workflow."""
-    return store.get_workflow(workflow_id)
+    return await in_thread(store.get_workflow, workflow_id)
 
 
 @router.post(
@@ -57,11 +61,11 @@ def get_workflow(workflow_id: UUID, store: Store) -> Workflow:
     response_model=Workflow,
     responses=error_responses(404, 409, 503),
 )
-def transition_workflow(
+async def transition_workflow(
     workflow_id: UUID, transition: WorkflowTransitionCreate, store: Store
 ) -> Workflow:
     """Move a workflow to a new phase and/or status; refused once it reached a final status."""
-    return store.transition_workflow(workflow_id, transition)
+    return await in_thread(store.transition_workflow, workflow_id, transition)
 
 
 @router.get(
@@ -69,7 +73,11 @@ def transition_workflow(
     response_model=list[WorkflowTransition],
     responses=error_responses(404, 503),
 )
-def list_transitions(workflow_id: UUID, store: Store) -> list[WorkflowTransition]:
+async def list_transitions(workflow_id: UUID, store: Store) -> list[WorkflowTransition]:
     """The workflow's history, oldest first (the first entry is its creation)."""
-    store.get_workflow(workflow_id)
-    return store.list_workflow_transitions(workflow_id)
+
+    def read() -> list[WorkflowTransition]:
+        store.get_workflow(workflow_id)  # 404 for an unknown workflow rather than []
+        return store.list_workflow_transitions(workflow_id)
+
+    return await in_thread(read)
