@@ -55,7 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         store = await run_in_threadpool(prepare_store, settings.database_url)
         app.state.store = store
-        app.state.step_feed.bind(asyncio.get_running_loop())
         probes.add_readiness_check("store", lambda: _check_store(store))
         async with persisted_logs(settings, store, registry), step_notifications(store, app):
             probes.startup_task_done("migrations")

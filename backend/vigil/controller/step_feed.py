@@ -25,21 +25,11 @@ class StepFeed:
     def __init__(self, poll_interval_s: float = 0.5) -> None:
         self.poll_interval_s = poll_interval_s
         self._waiters: dict[UUID, set[asyncio.Event]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Attach to the loop that runs the subscribers (called from the lifespan)."""
-        self._loop = loop
 
     def notify(self, run_id: UUID) -> None:
         """Wake the subscribers of ``run_id``; call from the loop's thread."""
         for event in self._waiters.get(run_id, ()):
             event.set()
-
-    def notify_threadsafe(self, run_id: UUID) -> None:
-        """Wake the subscribers of ``run_id`` from any thread (e.g. a thread-pool endpoint)."""
-        if self._loop is not None and run_id in self._waiters:
-            self._loop.call_soon_threadsafe(self.notify, run_id)
 
     async def follow(
         self,
