@@ -11,25 +11,56 @@ Who sends what (weights are relative; the mix of requests follows from them):
 Within ``AgentWriter``: append 8, finish-and-restart 1. Within ``Dashboard``: list runs 3, get
 run 3, list steps 2, logs by run 2, and a bad request 1 (unknown run -> 404 or invalid step type
 -> 422, about 3% of all requests), which are counted as successes when the status is the
-expected 4xx. Every user paces itself with ``constant_throughput`` so the offered rate is fixed:
-``users x VIGIL_LOAD_USER_RPS`` requests per second (default 1 per user).
+expected 4xx.
+
+Pacing: every user starts its tasks at exponentially distributed intervals (``poisson_throughput``)
+so the offered rate is fixed, ``users x VIGIL_LOAD_USER_RPS`` requests per second (default 1 per
+user), and the users' requests add up to a Poisson stream, like independent clients. Locust's
+``constant_throughput`` keeps each user on a fixed period instead; users delayed by the same slow
+moment stay in step, and within a minute most requests arrived in bursts (measured: a median of 0
+and a maximum of 67 arrivals per 50 ms at 7 on average), so the median latency measured the burst,
+not the server.
 
 Run: ``locust -f load-tests/locustfile.py --host http://127.0.0.1:8000`` (see README.md).
+
+With ``VIGIL_LOAD_RAW=<path>`` every request's response time (ms, unrounded) is written to that
+file as CSV when locust stops: locust's own percentiles are rounded to 10 ms above 100 ms, too
+coarse to check a 5 ms difference between two runs (``run_load.py`` reads this file).
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import time
 import uuid
+from collections.abc import Callable
 
 import requests
-from locust import FastHttpUser, User, constant_throughput, events, task
+from locust import FastHttpUser, User, events, task
 from requests.exceptions import RequestException
 
 USER_RPS = float(os.environ.get("VIGIL_LOAD_USER_RPS", "1"))
 STEP_BATCH = 10
+RAW_PATH = os.environ.get("VIGIL_LOAD_RAW")
+
+
+def poisson_throughput(rate: float) -> Callable[[User], float]:
+    """A ``wait_time`` starting tasks at exponential intervals averaging ``1 / rate`` seconds.
+
+    Intervals are counted from the previous task's scheduled start, so a slow response does not
+    lower the rate; a user that fell behind starts at once and does not catch up in a burst.
+    """
+
+    def wait_time(user: User) -> float:
+        now = time.monotonic()
+        start = max(getattr(user, "_next_start", now), now) + random.expovariate(rate)
+        user._next_start = start  # type: ignore[attr-defined]
+        return start - now
+
+    return wait_time
+
 
 # Runs created by writers, shared with readers so reads hit real data.
 known_runs: list[str] = []
@@ -51,7 +82,7 @@ class AgentWriter(FastHttpUser):
     """An agent recording its run step by step."""
 
     weight = 3
-    wait_time = constant_throughput(USER_RPS)
+    wait_time = poisson_throughput(USER_RPS)
 
     def on_start(self) -> None:
         self.start_run()
@@ -97,7 +128,7 @@ class Dashboard(FastHttpUser):
     """A person (or a UI) reading what agents did."""
 
     weight = 6
-    wait_time = constant_throughput(USER_RPS)
+    wait_time = poisson_throughput(USER_RPS)
 
     def some_run(self) -> str | None:
         return random.choice(known_runs) if known_runs else None
@@ -147,7 +178,7 @@ class StreamWatcher(User):
     """
 
     weight = 1
-    wait_time = constant_throughput(USER_RPS / 5)
+    wait_time = poisson_throughput(USER_RPS / 5)
 
     @task
     def follow(self) -> None:
@@ -191,3 +222,29 @@ def _report_first_event(response_time_ms: float, exc: Exception | None) -> None:
 def _is_read_timeout(exc: RequestException) -> bool:
     # requests raises ConnectionError wrapping urllib3's ReadTimeoutError mid-stream.
     return isinstance(exc, requests.ReadTimeout) or "Read timed out" in str(exc)
+
+
+# Raw response times (see the module docstring) --------------------------------------------------
+
+raw_samples: list[tuple[float, str, float, bool]] = []
+
+
+@events.request.add_listener
+def _record_sample(
+    request_type: str,
+    name: str,
+    response_time: float,
+    exception: Exception | None,
+    **_: object,
+) -> None:
+    if RAW_PATH and request_type != "SSE":  # the SSE first-event delay is not a request latency
+        raw_samples.append((time.time(), name, response_time, exception is None))
+
+
+@events.quitting.add_listener
+def _write_samples(**_: object) -> None:
+    if RAW_PATH:
+        with open(RAW_PATH, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["timestamp", "name", "response_time_ms", "ok"])
+            writer.writerows(raw_samples)

@@ -7,7 +7,10 @@ What it does, in one invocation:
    ``bare``: false), starts the controller (uvicorn, one process, pinned to CPU 0) on a fresh
    database, runs locust headless (pinned to CPU 1) at a fixed offered rate for ``--seconds``,
    and records requests/s, p50/p95/p99, error rate and the controller's CPU use (its
-   user+system CPU time over the wall time of the run, from /proc via psutil).
+   user+system CPU time over the wall time of the run, from /proc via psutil, and per request).
+   Percentiles are computed from every request's unrounded response time (the locustfile writes
+   them when ``VIGIL_LOAD_RAW`` is set); locust's own percentiles are rounded to 10 ms above
+   100 ms, too coarse for a 5 ms target.
    Variants alternate A B A B so drift on the machine hits both alike.
 3. Optionally (``--max-rate``) steps the offered rate up for each variant until p99 >= 1 s or
    errors >= 1%, and reports the highest sustainable rate.
@@ -16,7 +19,7 @@ What it does, in one invocation:
 
 Targets (issue 5): p99 < 1 s; instrumentation adds < 3% CPU and < 5 ms to the median latency.
 
-Usage: python load-tests/run_load.py [--rate 150] [--seconds 60] [--rounds 2] [--max-rate]
+Usage: python load-tests/run_load.py [--rate 150] [--seconds 60] [--rounds 3] [--max-rate]
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class RunResult:
     p99_ms: float
     error_rate: float
     cpu_percent: float
+    cpu_us_per_request: float
     history: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     @property
@@ -96,6 +100,7 @@ def start_controller(db_url: str, instrumented: str) -> tuple[subprocess.Popen[b
 
 
 def run_locust(base: str, rate: float, seconds: int, workdir: Path) -> Path:
+    """Run locust headless; returns the prefix of its CSV files (``<prefix>_raw.csv``: samples)."""
     users = max(1, round(rate / USER_RPS))
     prefix = workdir / "locust"
     subprocess.run(
@@ -130,36 +135,72 @@ def run_locust(base: str, rate: float, seconds: int, workdir: Path) -> Path:
         ],
         check=True,
         cwd=ROOT,
-        env={**os.environ, "VIGIL_LOAD_USER_RPS": str(USER_RPS)},
+        env={
+            **os.environ,
+            "VIGIL_LOAD_USER_RPS": str(USER_RPS),
+            "VIGIL_LOAD_RAW": f"{prefix}_raw.csv",
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     return prefix
 
 
-def read_results(prefix: Path, variant: str, rate: float, cpu: float) -> RunResult:
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of already sorted values, by linear interpolation."""
+    if not sorted_values:
+        return float("nan")
+    position = q * (len(sorted_values) - 1)
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def latency_history(
+    samples: list[tuple[float, float]], window_s: float = 5.0
+) -> list[tuple[float, float, float, float]]:
+    """(seconds into the run, p50, p95, p99) of each ``window_s`` window of (time, ms) samples."""
+    if not samples:
+        return []
+    t0 = samples[0][0]
+    windows: dict[int, list[float]] = {}
+    for timestamp, ms in samples:
+        windows.setdefault(int((timestamp - t0) // window_s), []).append(ms)
+    history = []
+    for index in sorted(windows):
+        values = sorted(windows[index])
+        history.append(
+            (
+                (index + 1) * window_s,
+                percentile(values, 0.50),
+                percentile(values, 0.95),
+                percentile(values, 0.99),
+            )
+        )
+    return history
+
+
+def read_results(
+    prefix: Path, variant: str, rate: float, cpu_seconds: float, wall_s: float
+) -> RunResult:
     with open(f"{prefix}_stats.csv") as f:
         total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    history = []
-    with open(f"{prefix}_stats_history.csv") as f:
-        rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated" and r["99%"] != "N/A"]
-    if rows:
-        t0 = float(rows[0]["Timestamp"])
-        history = [
-            (float(r["Timestamp"]) - t0, float(r["50%"]), float(r["95%"]), float(r["99%"]))
-            for r in rows
-        ]
+    with open(f"{prefix}_raw.csv") as f:
+        rows = list(csv.DictReader(f))
+    samples = sorted((float(r["timestamp"]), float(r["response_time_ms"])) for r in rows)
+    times = sorted(ms for _, ms in samples)
     requests = int(total["Request Count"])
     return RunResult(
         variant=variant,
         rate=rate,
         rps=float(total["Requests/s"]),
-        p50_ms=float(total["50%"]),
-        p95_ms=float(total["95%"]),
-        p99_ms=float(total["99%"]),
+        p50_ms=percentile(times, 0.50),
+        p95_ms=percentile(times, 0.95),
+        p99_ms=percentile(times, 0.99),
         error_rate=int(total["Failure Count"]) / requests if requests else 1.0,
-        cpu_percent=cpu,
-        history=history,
+        cpu_percent=100 * cpu_seconds / wall_s,
+        cpu_us_per_request=1e6 * cpu_seconds / requests if requests else float("nan"),
+        history=latency_history(samples),
     )
 
 
@@ -179,15 +220,16 @@ def one_run(
         with tempfile.TemporaryDirectory() as tmp:
             prefix = run_locust(base, rate, seconds, Path(tmp))
             after, wall = process.cpu_times(), time.monotonic() - started
-            cpu = 100 * ((after.user - before.user) + (after.system - before.system)) / wall
-            result = read_results(prefix, variant, rate, cpu)
+            cpu_seconds = (after.user - before.user) + (after.system - before.system)
+            result = read_results(prefix, variant, rate, cpu_seconds, wall)
     finally:
         controller.terminate()
         controller.wait(timeout=30)
     print(
         f"  {variant:<12} rate {rate:6.0f}/s -> {result.rps:7.1f} req/s  p50 {result.p50_ms:6.0f}"
         f" p95 {result.p95_ms:6.0f} p99 {result.p99_ms:6.0f} ms  errors "
-        f"{100 * result.error_rate:5.2f}%  cpu {result.cpu_percent:5.1f}%",
+        f"{100 * result.error_rate:5.2f}%  cpu {result.cpu_percent:5.1f}% "
+        f"({result.cpu_us_per_request:.0f} us/request)",
         flush=True,
     )
     return result
@@ -243,6 +285,13 @@ def write_report(
         return statistics.median(getattr(r, attr) for r in results if r.variant == variant)
 
     d_p50 = med("instrumented", "p50_ms") - med("bare", "p50_ms")
+    # Paired by round: run 2k-1 (instrumented) against run 2k (bare), minutes apart.
+    instrumented = [r for r in results if r.variant == "instrumented"]
+    bare = [r for r in results if r.variant == "bare"]
+    pairs = list(zip(instrumented, bare, strict=False))
+    paired_p50 = ", ".join(f"{i.p50_ms - b.p50_ms:+.1f}" for i, b in pairs)
+    paired_cpu = ", ".join(f"{i.cpu_percent - b.cpu_percent:+.1f}" for i, b in pairs)
+    us_i, us_b = med("instrumented", "cpu_us_per_request"), med("bare", "cpu_us_per_request")
     cpu_i, cpu_b = med("instrumented", "cpu_percent"), med("bare", "cpu_percent")
     d_cpu_points = cpu_i - cpu_b
     d_cpu_rel = 100 * d_cpu_points / cpu_b if cpu_b else float("nan")
@@ -254,15 +303,19 @@ def write_report(
         "to CPU 1; PostgreSQL unpinned"
         + (" (throwaway server, fsync and synchronous_commit off)." if not args.pg_url else "."),
         f"Offered rate: {args.rate:.0f} requests/s for {args.seconds} s per run, "
-        f"{args.rounds} rounds, variants alternated; mix in load-tests/locustfile.py.",
+        f"{args.rounds} rounds, variants alternated; mix in load-tests/locustfile.py. "
+        "Percentiles are exact, over every request's unrounded response time (SSE streams "
+        "excluded); CPU is the controller process' user+system time.",
         "",
-        "| run | variant | req/s | p50 ms | p95 ms | p99 ms | errors | controller CPU |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| run | variant | req/s | p50 ms | p95 ms | p99 ms | errors | controller CPU "
+        "| CPU per request |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for n, r in enumerate(results, 1):
         lines.append(
-            f"| {n} | {r.variant} | {r.rps:.1f} | {r.p50_ms:.0f} | {r.p95_ms:.0f} | "
-            f"{r.p99_ms:.0f} | {100 * r.error_rate:.2f}% | {r.cpu_percent:.1f}% |"
+            f"| {n} | {r.variant} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | "
+            f"{r.p99_ms:.1f} | {100 * r.error_rate:.2f}% | {r.cpu_percent:.1f}% | "
+            f"{r.cpu_us_per_request:.0f} µs |"
         )
     verdict = lambda ok: "pass" if ok else "MISS"  # noqa: E731
     lines += [
@@ -274,6 +327,10 @@ def write_report(
         f"| instrumentation adds < 3% CPU | {d_cpu_points:+.1f} points of one core "
         f"({cpu_b:.1f}% -> {cpu_i:.1f}%, {d_cpu_rel:+.1f}% relative) | "
         f"{verdict(d_cpu_points < 3)} |",
+        "",
+        f"Per round (instrumented minus bare): p50 {paired_p50} ms; CPU {paired_cpu} points. "
+        f"CPU per request (medians): {us_b:.0f} µs bare, {us_i:.0f} µs instrumented "
+        f"({us_i - us_b:+.0f} µs).",
     ]
     if maxima:
         lines += ["", "Maximum sustainable offered rate (p99 < 1 s, errors < 1%):", ""]
@@ -287,7 +344,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=150.0, help="offered requests/s")
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-rate", action="store_true", help="also find the maximum rate")
     parser.add_argument("--pg-url", help="use this PostgreSQL database instead of a fresh one")
     parser.add_argument("--out", type=Path, default=HERE / "results")
