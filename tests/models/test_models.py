@@ -164,6 +164,13 @@ def test_timestamps_are_rfc3339_text_or_datetimes(value: object) -> None:
         StepCreate.model_validate({"step_type": "thought", "name": "t", "created_at": value})
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"])
+def test_timestamps_outside_the_utc_range_are_refused(value: str) -> None:
+    """Valid RFC 3339, but year 0 or 10000 in UTC: a validation error (a 422), not a crash."""
+    with pytest.raises(ValidationError, match="out of range"):
+        StepCreate.model_validate({"step_type": "thought", "name": "t", "created_at": value})
+
+
 def test_rfc3339_variants_are_accepted() -> None:
     variants = ["2024-06-01T12:00:00Z", "2024-06-01t12:00:00.123456789z"]
     variants.append("2024-06-01 14:00:00+02:00")

@@ -63,7 +63,10 @@ def _parse_timestamp(value: object) -> object:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+00:01 is in year 0 once in UTC
+        raise ValueError("timestamp out of range once converted to UTC") from None
 
 
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_parse_timestamp), AfterValidator(_to_utc)]
