@@ -95,3 +95,41 @@ def test_steps_from_another_controller_arrive(
         assert step["name"] == "from-second"
         assert received - sent < 1.0
         stop.set()
+
+
+def test_clients_leaving_mid_stream_are_not_errors(
+    live_controller: Callable[..., AbstractContextManager[str]],
+) -> None:
+    """A subscriber that disconnects while steps flow ends its stream quietly: no exception
+    escapes the application (FastAPI's own SSE streaming raised BrokenResourceError here)."""
+    with live_controller() as base:
+        run_id = httpx.post(f"{base}/runs", json=RUN).json()["id"]
+        writing = threading.Event()
+        writing.set()
+
+        def write() -> None:
+            n = 0
+            while writing.is_set():
+                append(base, run_id, f"flow-{n}")
+                n += 1
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        try:
+            for _ in range(8):
+                with httpx.stream("GET", f"{base}/runs/{run_id}/stream", timeout=10) as response:
+                    lines = response.iter_lines()
+                    assert any(line.startswith("data:") for line in lines)
+                # leaving the block closes the connection with events still coming
+            time.sleep(1.0)  # the server notices the disconnects at its next send or poll
+        finally:
+            writing.clear()
+            writer.join(timeout=10)
+        metrics = httpx.get(f"{base}/metrics").text
+        escaped = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith("unhandled_exceptions_total{") and not line.endswith(" 0.0")
+        ]
+        assert escaped == []
+        assert 'endpoint="/runs/{run_id}/stream"' in metrics  # the streams were measured

@@ -22,8 +22,9 @@ from vigil.storage import EventStore
 class StepFeed:
     """Per-run wake-ups for stream subscribers of one event loop."""
 
-    def __init__(self, poll_interval_s: float = 0.5) -> None:
+    def __init__(self, poll_interval_s: float = 0.5, keepalive_s: float = 15.0) -> None:
         self.poll_interval_s = poll_interval_s
+        self.keepalive_s = keepalive_s
         self._waiters: dict[UUID, set[asyncio.Event]] = {}
 
     def notify(self, run_id: UUID) -> None:
@@ -37,10 +38,16 @@ class StepFeed:
         run_id: UUID,
         after_seq: int,
         is_disconnected: Callable[[], Awaitable[bool]],
-    ) -> AsyncIterator[Step]:
-        """Yield the run's steps after ``after_seq`` as they arrive, until the client leaves."""
+    ) -> AsyncIterator[Step | None]:
+        """Yield the run's steps after ``after_seq`` as they arrive, until the client leaves.
+
+        Yields ``None`` after ``keepalive_s`` without a step, for the caller to send a ping
+        (proxies close idle connections; a ping also reveals a client that left).
+        """
+        loop = asyncio.get_running_loop()
         event = asyncio.Event()
         self._waiters.setdefault(run_id, set()).add(event)
+        last_sent = loop.time()
         try:
             while True:
                 event.clear()  # before reading: a notify during the read is not lost
@@ -50,6 +57,11 @@ class StepFeed:
                 for step in steps:
                     yield step
                     after_seq = step.seq
+                if steps:
+                    last_sent = loop.time()
+                elif loop.time() - last_sent >= self.keepalive_s:
+                    yield None
+                    last_sent = loop.time()
                 if len(steps) == MAX_PAGE_SIZE:
                     continue
                 if await is_disconnected():

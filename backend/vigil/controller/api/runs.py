@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import Field
 
 from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
+from vigil.controller.sse import STREAM_HEADERS, EventStream, step_events
 from vigil.controller.step_feed import StepFeed
 from vigil.instrumentation import current_request_id
 from vigil.models import (
@@ -123,8 +122,11 @@ async def existing_run(run_id: UUID, store: Store) -> UUID:
 
 @router.get(
     "/{run_id}/stream",
-    response_class=EventSourceResponse,
-    responses=error_responses(404, 503),
+    response_class=EventStream,
+    responses={
+        200: {"description": "`event: step` per new step; `: ping` comments while idle"},
+        **error_responses(404, 503),
+    },
 )
 async def stream_steps(
     run_id: Annotated[UUID, Depends(existing_run)],
@@ -132,7 +134,7 @@ async def stream_steps(
     request: Request,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> EventStream:
     """New steps of a run as Server-Sent Events (``event: step``, ``id``: the step's seq).
 
     Starts after ``after_seq`` (or the ``Last-Event-ID`` a reconnecting browser sends). A
@@ -141,5 +143,5 @@ async def stream_steps(
     if last_event_id is not None and last_event_id.isdigit():
         after_seq = max(after_seq, int(last_event_id))
     feed: StepFeed = request.app.state.step_feed
-    async for step in feed.follow(store, run_id, after_seq, request.is_disconnected):
-        yield ServerSentEvent(data=step.model_dump(mode="json"), event="step", id=str(step.seq))
+    steps = feed.follow(store, run_id, after_seq, request.is_disconnected)
+    return EventStream(step_events(steps), headers=STREAM_HEADERS)
