@@ -35,31 +35,15 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable
 
 import requests
 from locust import FastHttpUser, User, events, task
+from pacing import poisson_throughput  # load-tests/pacing.py; locust puts this dir on sys.path
 from requests.exceptions import RequestException
 
 USER_RPS = float(os.environ.get("VIGIL_LOAD_USER_RPS", "1"))
 STEP_BATCH = 10
 RAW_PATH = os.environ.get("VIGIL_LOAD_RAW")
-
-
-def poisson_throughput(rate: float) -> Callable[[User], float]:
-    """A ``wait_time`` starting tasks at exponential intervals averaging ``1 / rate`` seconds.
-
-    Intervals are counted from the previous task's scheduled start, so a slow response does not
-    lower the rate; a user that fell behind starts at once and does not catch up in a burst.
-    """
-
-    def wait_time(user: User) -> float:
-        now = time.monotonic()
-        start = max(getattr(user, "_next_start", now), now) + random.expovariate(rate)
-        user._next_start = start  # type: ignore[attr-defined]
-        return start - now
-
-    return wait_time
 
 
 # Runs created by writers, shared with readers so reads hit real data.

@@ -363,17 +363,26 @@ def main() -> int:
         if args.max_rate:
             for variant in VARIANTS:
                 print(f"maximum rate, {variant}")
-                best = 0.0
+                best, worst = 0.0, None
                 rate = args.rate
-                while True:
+                # Up by 1.5x until a rate is not sustained, then two bisection steps between the
+                # last sustained and the first failed rate (geometric midpoints: ~1.1x apart).
+                for _ in range(12):
                     n += 1
                     result = one_run(server, args.pg_url, variant, rate, 30, n)
                     # Achieved req/s sits a little under the offered rate at any load (the SSE
                     # watchers' streams are not requests in the stats), so "keeps up" means
                     # within 20%; p99 and errors decide sustainability.
-                    if not result.sustainable or result.rps < 0.8 * rate:
+                    if result.sustainable and result.rps >= 0.8 * rate:
+                        best = rate
+                    else:
+                        worst = rate
+                    if worst is None:
+                        rate *= 1.5
+                    elif best == 0.0 or worst / best < 1.2:
                         break
-                    best, rate = rate, rate * 1.5
+                    else:
+                        rate = (best * worst) ** 0.5
                 maxima[variant] = best
     finally:
         if server is not None:
