@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Python files we own; generated and third-party files stay out.
-PY_PATHS := backend benchmarks scripts tests load-tests alert-testing
+PY_PATHS := backend benchmarks scripts tests load-tests alert-testing elasticsearch
 
 .PHONY: up down status serve test check lint typecheck pytest native-deps bench-overhead load clean
 
@@ -43,7 +43,7 @@ check: test
 lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard $(PY_PATHS))
 	$(BIN)/ruff format --check $(wildcard $(PY_PATHS))
-	$(BIN)/yamllint -s prometheus alertmanager .yamllint.yml
+	$(BIN)/yamllint -s prometheus alertmanager grafana elasticsearch docker-compose.observability.yml .yamllint.yml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -62,3 +62,16 @@ load: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+## compose-up / compose-down / compose-config: the Docker Compose stack (needs Docker Engine and
+## the compose plugin; see quickstart.md "Compose stack"). compose-down keeps the volumes.
+.PHONY: compose-up compose-down compose-config
+
+compose-up:
+	docker compose -f docker-compose.observability.yml up -d --build
+
+compose-down:
+	docker compose -f docker-compose.observability.yml down
+
+compose-config:
+	docker compose -f docker-compose.observability.yml config --quiet
