@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,12 +278,47 @@ def machine() -> str:
 def write_report(
     results: list[RunResult],
     maxima: dict[str, float],
+    steps: list[RunResult],
     args: argparse.Namespace,
     out: Path,
     png: Path,
 ) -> None:
     def med(variant: str, attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in results if r.variant == variant)
+
+    lines = [
+        f"# Load test, {dt.date.today().isoformat()}",
+        "",
+        f"Machine: {machine()}. Controller: one uvicorn process pinned to CPU 0; locust pinned "
+        "to CPU 1; PostgreSQL unpinned"
+        + (" (throwaway server, fsync and synchronous_commit off)." if not args.pg_url else "."),
+    ]
+    if results:
+        lines += ab_section(results, med, args)
+    if maxima:
+        lines += ["", "Maximum sustainable offered rate (p99 < 1 s, errors < 1%):", ""]
+        lines += [f"- {variant}: {rate:.0f} requests/s" for variant, rate in maxima.items()]
+        lines += [
+            "",
+            "| variant | offered req/s | achieved req/s | p50 ms | p99 ms | errors | CPU |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {r.variant} | {r.rate:.0f} | {r.rps:.1f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{100 * r.error_rate:.2f}% | {r.cpu_percent:.1f}% |"
+            for r in steps
+        ]
+    if results:
+        lines += ["", f"![latency percentiles over time]({png.name})"]
+    lines.append("")
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def ab_section(
+    results: list[RunResult], med: Callable[[str, str], float], args: argparse.Namespace
+) -> list[str]:
+    """The instrumented-vs-bare tables and verdicts."""
 
     d_p50 = med("instrumented", "p50_ms") - med("bare", "p50_ms")
     # Paired by round: run 2k-1 (instrumented) against run 2k (bare), minutes apart.
@@ -297,11 +333,6 @@ def write_report(
     d_cpu_rel = 100 * d_cpu_points / cpu_b if cpu_b else float("nan")
     worst_p99 = max(r.p99_ms for r in results)
     lines = [
-        f"# Load test, {dt.date.today().isoformat()}",
-        "",
-        f"Machine: {machine()}. Controller: one uvicorn process pinned to CPU 0; locust pinned "
-        "to CPU 1; PostgreSQL unpinned"
-        + (" (throwaway server, fsync and synchronous_commit off)." if not args.pg_url else "."),
         f"Offered rate: {args.rate:.0f} requests/s for {args.seconds} s per run, "
         f"{args.rounds} rounds, variants alternated; mix in load-tests/locustfile.py. "
         "Percentiles are exact, over every request's unrounded response time (SSE streams "
@@ -332,19 +363,14 @@ def write_report(
         f"CPU per request (medians): {us_b:.0f} µs bare, {us_i:.0f} µs instrumented "
         f"({us_i - us_b:+.0f} µs).",
     ]
-    if maxima:
-        lines += ["", "Maximum sustainable offered rate (p99 < 1 s, errors < 1%):", ""]
-        lines += [f"- {variant}: {rate:.0f} requests/s" for variant, rate in maxima.items()]
-    lines += ["", f"![latency percentiles over time]({png.name})", ""]
-    out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=150.0, help="offered requests/s")
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: only the maximum rate")
     parser.add_argument("--max-rate", action="store_true", help="also find the maximum rate")
     parser.add_argument("--pg-url", help="use this PostgreSQL database instead of a fresh one")
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -353,6 +379,7 @@ def main() -> int:
     server = None if args.pg_url else PostgresServer.start()
     results: list[RunResult] = []
     maxima: dict[str, float] = {}
+    steps: list[RunResult] = []
     try:
         n = 0
         for round_no in range(1, args.rounds + 1):
@@ -370,6 +397,7 @@ def main() -> int:
                 for _ in range(12):
                     n += 1
                     result = one_run(server, args.pg_url, variant, rate, 30, n)
+                    steps.append(result)
                     # Achieved req/s sits a little under the offered rate at any load (the SSE
                     # watchers' streams are not requests in the stats), so "keeps up" means
                     # within 20%; p99 and errors decide sustainability.
@@ -391,8 +419,9 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = dt.date.today().isoformat()
     png = args.out / f"{stamp}-latency.png"
-    plot(results, png)
-    write_report(results, maxima, args, args.out / f"{stamp}-load.md", png)
+    if results:
+        plot(results, png)
+    write_report(results, maxima, steps, args, args.out / f"{stamp}-load.md", png)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 from pathlib import Path
@@ -49,3 +50,45 @@ def test_the_locust_mix_runs_against_a_live_controller(tmp_path: Path) -> None:
     assert result.error_rate == 0
     assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms
     assert 0 < result.cpu_us_per_request < 1e6 / 20  # 1 CPU-second over >= 20 requests
+
+
+def result(variant: str, rate: float, p50: float, cpu: float) -> object:
+    return run_load.RunResult(
+        variant=variant,
+        rate=rate,
+        rps=rate * 0.95,
+        p50_ms=p50,
+        p95_ms=p50 * 2,
+        p99_ms=p50 * 3,
+        error_rate=0.0,
+        cpu_percent=cpu,
+        cpu_us_per_request=1e4 * cpu / rate,
+    )
+
+
+def test_report_judges_the_targets_from_the_medians(tmp_path: Path) -> None:
+    results = [
+        result("instrumented", 150, 5.0, 30.0),
+        result("bare", 150, 4.0, 28.0),
+        result("instrumented", 150, 6.0, 36.0),
+        result("bare", 150, 4.5, 29.0),
+    ]
+    args = argparse.Namespace(pg_url=None, rate=150.0, seconds=60, rounds=2)
+    out = tmp_path / "report.md"
+    run_load.write_report(results, {}, [], args, out, tmp_path / "plot.png")
+    text = out.read_text()
+    assert "| instrumentation adds < 5 ms to the median | +1.2 ms | pass |" in text
+    assert "+4.5 points of one core (28.5% -> 33.0%" in text
+    assert "| MISS |" in text  # 4.5 points is over the 3-point budget
+    assert "p50 +1.0, +1.5 ms" in text
+
+
+def test_report_of_a_maximum_rate_search_alone(tmp_path: Path) -> None:
+    steps = [result("instrumented", rate, 5.0, rate / 10) for rate in (150, 225, 338)]
+    args = argparse.Namespace(pg_url=None, rate=150.0, seconds=60, rounds=0)
+    out = tmp_path / "report.md"
+    run_load.write_report([], {"instrumented": 225.0}, steps, args, out, tmp_path / "plot.png")
+    text = out.read_text()
+    assert "- instrumented: 225 requests/s" in text
+    assert "| instrumented | 338 | 321.1 | 5.0 | 15.0 | 0.00% | 33.8% |" in text
+    assert "Offered rate" not in text  # no instrumented-vs-bare section without its runs
