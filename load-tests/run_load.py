@@ -392,16 +392,21 @@ def main() -> int:
                 print(f"maximum rate, {variant}")
                 best, worst = 0.0, None
                 rate = args.rate
+                base_ratio: float | None = None
                 # Up by 1.5x until a rate is not sustained, then two bisection steps between the
                 # last sustained and the first failed rate (geometric midpoints: ~1.1x apart).
                 for _ in range(12):
                     n += 1
                     result = one_run(server, args.pg_url, variant, rate, 30, n)
                     steps.append(result)
-                    # Achieved req/s sits a little under the offered rate at any load (the SSE
-                    # watchers' streams are not requests in the stats), so "keeps up" means
-                    # within 20%; p99 and errors decide sustainability.
-                    if result.sustainable and result.rps >= 0.8 * rate:
+                    # Achieved req/s sits under the offered rate at any load (about 0.92 here:
+                    # the SSE watchers' streams are not requests in the stats), so "keeps up"
+                    # means an achieved/offered ratio within 5% of the one at the first rate.
+                    # Past capacity the ratio falls (users wait instead of queueing without
+                    # bound), p99 may stay under 1 s, and only this catches it.
+                    ratio = result.rps / rate
+                    base_ratio = base_ratio or ratio
+                    if result.sustainable and ratio >= 0.95 * base_ratio:
                         best = rate
                     else:
                         worst = rate
