@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
+from tests.config.promtool import check_recording_rules
 
 from vigil.controller import create_app
 from vigil.settings import Settings
@@ -147,16 +146,6 @@ def metric_names(expr: str) -> set[str]:
         if match.group(2) is None and match.group(1) not in PROMQL_KEYWORDS:
             names.add(match.group(1))
     return names
-
-
-def _promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool not found on PATH: install the Debian package 'prometheus' "
-            "(sudo scripts/install-native-deps.sh)"
-        )
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -352,31 +341,15 @@ def test_dashboard_promql_passes_promtool(tmp_path: Path) -> None:
         {"record": f"dashboard:query_{i}:check", "expr": _substitute(expr, variables)}
         for i, (_, expr) in enumerate(queries)
     ]
-    rule_file = tmp_path / "dashboard_rules.yml"
-    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
-    result = subprocess.run(
-        [_promtool(), "check", "rules", str(rule_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = check_recording_rules(tmp_path, "dashboard", rules)
     where = "\n".join(f"query_{i}: {w}" for i, (w, _) in enumerate(queries))
     assert result.returncode == 0, f"{result.stdout}{result.stderr}\n{where}"
 
 
 def test_promtool_rejects_a_broken_expression(tmp_path: Path) -> None:
     """The check above would catch a broken panel: promtool fails on one."""
-    rule_file = tmp_path / "broken.yml"
     rule = {"record": "dashboard:broken:check", "expr": "sum by (endpoint (request_count_total)"}
-    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": [rule]}]}))
-    result = subprocess.run(
-        [_promtool(), "check", "rules", str(rule_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = check_recording_rules(tmp_path, "broken", [rule])
     assert result.returncode != 0
 
 

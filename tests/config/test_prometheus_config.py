@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+from tests.config.promtool import promtool
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = REPO / "prometheus"
@@ -27,16 +27,6 @@ RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
 FAST_TEST = PROMETHEUS / "tests" / "fast" / "high_error_rate_fast_test.yml"
 RENDERER = REPO / "scripts" / "render_alert_test_rules.py"
 RUNBOOK = REPO / "docs" / "runbook.md"
-
-
-def _promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool not found on PATH: install the Debian package 'prometheus' "
-            "(sudo scripts/install-native-deps.sh)"
-        )
-    return path
 
 
 def _run(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -78,19 +68,19 @@ def _github_anchor(heading: str) -> str:
 
 def test_promtool_accepts_prometheus_config() -> None:
     """`promtool check config` passes on prometheus.yml, which also loads the rule files."""
-    result = _run(_promtool(), "check", "config", CONFIG)
+    result = _run(promtool(), "check", "config", CONFIG)
     assert "2 rule files found" in result.stdout
 
 
 def test_promtool_accepts_rule_files() -> None:
     """`promtool check rules` passes on every rule file: valid PromQL, no duplicate rules."""
-    _run(_promtool(), "check", "rules", *sorted(RULES.glob("*.yml")))
+    _run(promtool(), "check", "rules", *sorted(RULES.glob("*.yml")))
 
 
 def test_promtool_rule_unit_tests_pass() -> None:
     """`promtool test rules` passes on prometheus/tests/*.yml (recording values, alert cases)."""
     assert {p.name for p in RULE_TESTS} >= {"alerts_test.yml", "recording_test.yml"}
-    _run(_promtool(), "test", "rules", *RULE_TESTS)
+    _run(promtool(), "test", "rules", *RULE_TESTS)
 
 
 def test_scrape_jobs_and_alerting_target() -> None:
@@ -186,7 +176,7 @@ def test_rendered_alerts_only_shorten_for(tmp_path: Path) -> None:
 
 def test_rendered_alerts_pass_promtool(tmp_path: Path) -> None:
     """The rendered file is a valid rule file."""
-    _run(_promtool(), "check", "rules", _render(tmp_path))
+    _run(promtool(), "check", "rules", _render(tmp_path))
 
 
 def test_renderer_rewrites_windows_only_on_request(tmp_path: Path) -> None:
@@ -205,7 +195,7 @@ def test_rendered_high_error_rate_fires_within_a_minute(tmp_path: Path) -> None:
     _render(tmp_path)
     shutil.copy(RECORDING, tmp_path / "recording.yml")
     shutil.copy(FAST_TEST, tmp_path / FAST_TEST.name)
-    _run(_promtool(), "test", "rules", FAST_TEST.name, cwd=tmp_path)
+    _run(promtool(), "test", "rules", FAST_TEST.name, cwd=tmp_path)
 
 
 def test_production_high_error_rate_does_not_fire_within_a_minute(tmp_path: Path) -> None:
@@ -214,7 +204,7 @@ def test_production_high_error_rate_does_not_fire_within_a_minute(tmp_path: Path
     shutil.copy(RECORDING, tmp_path / "recording.yml")
     shutil.copy(FAST_TEST, tmp_path / FAST_TEST.name)
     result = subprocess.run(
-        [_promtool(), "test", "rules", FAST_TEST.name],
+        [promtool(), "test", "rules", FAST_TEST.name],
         cwd=tmp_path,
         capture_output=True,
         text=True,
