@@ -12,8 +12,10 @@ What it does, in one invocation:
    them when ``VIGIL_LOAD_RAW`` is set); locust's own percentiles are rounded to 10 ms above
    100 ms, too coarse for a 5 ms target.
    Variants alternate A B A B so drift on the machine hits both alike.
-3. Optionally (``--max-rate``) steps the offered rate up for each variant until p99 >= 1 s or
-   errors >= 1%, and reports the highest sustainable rate.
+3. Optionally (``--max-rate``) steps the offered rate up by 1.5x for each variant until a rate
+   is not sustained (p99 >= 1 s, errors >= 1%, or throughput flattening: achieved/offered more
+   than 5% under its value at the first rate), bisects twice, and reports the highest
+   sustained rate with every step.
 4. Writes ``results/<date>-load.md`` (tables, machine description, pass/fail against the
    targets) and ``results/<date>-latency.png`` (p50/p95/p99 over time for each run).
 
@@ -296,7 +298,12 @@ def write_report(
     if results:
         lines += ab_section(results, med, args)
     if maxima:
-        lines += ["", "Maximum sustainable offered rate (p99 < 1 s, errors < 1%):", ""]
+        lines += [
+            "",
+            "Maximum sustained offered rate (p99 < 1 s, errors < 1%, achieved/offered within 5% "
+            "of its value at the first rate):",
+            "",
+        ]
         lines += [f"- {variant}: {rate:.0f} requests/s" for variant, rate in maxima.items()]
         lines += [
             "",
