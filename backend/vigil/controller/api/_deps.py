@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from vigil.models import MAX_PAGE_SIZE
 from vigil.storage import EventStore
@@ -50,7 +49,7 @@ async def get_store(request: Request) -> EventStore:
     """The store opened by the controller's lifespan.
 
     ``async`` on purpose, like the operations: the store's calls block, so every operation makes
-    exactly one hop to the thread pool (``in_thread``) for all of its store work. A sync
+    exactly one hop to the thread pool (``run_in_threadpool``) for all of its store work. A sync
     dependency, a sync operation and the serialisation FastAPI then moves to the thread pool
     would cost three hops, and each hop waits for the GIL behind the event loop.
     """
@@ -59,9 +58,6 @@ async def get_store(request: Request) -> EventStore:
 
 
 Store = Annotated[EventStore, Depends(get_store)]
-
-# Run a blocking function (the store's calls) in the thread pool and await its result.
-in_thread = run_in_threadpool
 
 
 # The paging parameters every list operation takes.

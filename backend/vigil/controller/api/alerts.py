@@ -9,8 +9,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Alert,
@@ -88,7 +89,7 @@ async def alertmanager_webhook(
     Deduplicated by fingerprint and start time: a repeat updates the stored alert, and a
     resolved notification resolves it.
     """
-    stored = await in_thread(store.upsert_alerts, notification.alerts)
+    stored = await run_in_threadpool(store.upsert_alerts, notification.alerts)
     logger.info(
         "Alertmanager notification stored",
         extra={
@@ -112,7 +113,7 @@ async def list_alerts(
     cursor: Cursor = None,
 ) -> Page[Alert]:
     """Alerts, most recent start first, filtered by status, severity and start time."""
-    return await in_thread(
+    return await run_in_threadpool(
         store.list_alerts,
         status=alert_status,
         severity=severity,
@@ -126,7 +127,7 @@ async def list_alerts(
 @router.get("/{alert_id:uuid}", response_model=Alert, responses=error_responses(404, 503))
 async def get_alert(alert_id: UUID, store: Store) -> Alert:
     """One alert."""
-    return await in_thread(store.get_alert, alert_id)
+    return await run_in_threadpool(store.get_alert, alert_id)
 
 
 @router.post(
@@ -134,4 +135,4 @@ async def get_alert(alert_id: UUID, store: Store) -> Alert:
 )
 async def acknowledge_alert(alert_id: UUID, ack: AlertAcknowledge, store: Store) -> Alert:
     """Acknowledge an alert; the first acknowledgement is kept (a second is a 409)."""
-    return await in_thread(store.acknowledge_alert, alert_id, ack)
+    return await run_in_threadpool(store.acknowledge_alert, alert_id, ack)

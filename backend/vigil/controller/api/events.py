@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Store, error_responses, in_thread
+from vigil.controller.api._deps import Store, error_responses
 from vigil.controller.step_feed import StepFeed
 from vigil.models import MAX_BATCH_EVENTS, BatchEvent, BatchWriteResult, StepEvent
 from vigil.models._types import StrictModel
@@ -32,7 +33,7 @@ async def write_batch(batch: EventBatch, store: Store, request: Request) -> Batc
 
     Steps of runs that already ended are accepted: a writer may flush after its agent finished.
     """
-    result = await in_thread(store.write_batch, batch.events)
+    result = await run_in_threadpool(store.write_batch, batch.events)
     feed: StepFeed = request.app.state.step_feed
     for run_id in {e.run_id for e in batch.events if isinstance(e, StepEvent)}:
         feed.notify(run_id)

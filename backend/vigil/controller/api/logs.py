@@ -6,8 +6,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import DEFAULT_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
 
 router = APIRouter(prefix="/logs", tags=["logs"])
@@ -25,7 +26,7 @@ async def query_logs(
     cursor: Cursor = None,
 ) -> Page[LogRecord]:
     """Log records, oldest first, filtered by any combination of the parameters."""
-    return await in_thread(
+    return await run_in_threadpool(
         store.query_logs,
         request_id=request_id,
         run_id=run_id,

@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_EVENTS,
@@ -81,7 +82,7 @@ def parse_labels(filters: list[str]) -> dict[str, str]:
 )
 async def record_measurements(batch: MeasurementBatch, store: Store) -> RecordedCount:
     """Record points (counter, gauge or histogram observations)."""
-    return RecordedCount(recorded=await in_thread(store.record_measurements, batch.points))
+    return RecordedCount(recorded=await run_in_threadpool(store.record_measurements, batch.points))
 
 
 @router.get("", response_model=Page[MeasurementPoint], responses=error_responses(400, 503))
@@ -95,7 +96,7 @@ async def query_measurements(
     cursor: Cursor = None,
 ) -> Page[MeasurementPoint]:
     """Points of one metric, oldest first, within a time range and matching labels."""
-    return await in_thread(
+    return await run_in_threadpool(
         store.query_measurements,
         name,
         since=since,
@@ -116,7 +117,7 @@ async def percentile(
     until: UtcDatetime | None = None,
 ) -> PercentileResult:
     """The p50/p95/p99 of a metric's values recorded in the window ending at ``until`` (now)."""
-    value = await in_thread(
+    value = await run_in_threadpool(
         store.percentile,
         name,
         float(q),

@@ -7,8 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.controller.sse import STREAM_HEADERS, EventStream, step_events
 from vigil.controller.step_feed import StepFeed
 from vigil.instrumentation import current_request_id
@@ -47,7 +48,7 @@ class StepList(StrictModel):
 )
 async def create_run(run: RunCreate, store: Store) -> Run:
     """Start a run (status ``running``)."""
-    return await in_thread(store.create_run, run)
+    return await run_in_threadpool(store.create_run, run)
 
 
 @router.get("", response_model=Page[Run], responses=error_responses(400, 503))
@@ -59,7 +60,7 @@ async def list_runs(
     cursor: Cursor = None,
 ) -> Page[Run]:
     """Runs, newest first, one page at a time."""
-    return await in_thread(
+    return await run_in_threadpool(
         store.list_runs, status=run_status, project_id=project_id, limit=limit, cursor=cursor
     )
 
@@ -67,14 +68,14 @@ async def list_runs(
 @router.get("/{run_id}", response_model=Run, responses=error_responses(404, 503))
 async def get_run(run_id: UUID, store: Store) -> Run:
     """One run."""
-    return await in_thread(store.get_run, run_id)
+    return await run_in_threadpool(store.get_run, run_id)
 
 
 @router.post("/{run_id}/finish", response_model=Run, responses=error_responses(404, 409, 503))
 async def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
     """End a running run as succeeded, failed or cancelled."""
     with run_context(run_id):
-        return await in_thread(store.finish_run, run_id, finish)
+        return await run_in_threadpool(store.finish_run, run_id, finish)
 
 
 @router.post(
@@ -91,7 +92,7 @@ async def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Re
         for s in batch.steps
     ]
     with run_context(run_id):
-        steps = await in_thread(store.append_steps, run_id, new_steps)
+        steps = await run_in_threadpool(store.append_steps, run_id, new_steps)
     feed: StepFeed = request.app.state.step_feed
     feed.notify(run_id)
     return StepList(items=steps, next_after_seq=steps[-1].seq if steps else None)
@@ -110,13 +111,13 @@ async def list_steps(
         store.get_run(run_id)  # 404 for an unknown run rather than an empty list
         return store.list_steps(run_id, after_seq=after_seq, limit=limit)
 
-    steps = await in_thread(read)
+    steps = await run_in_threadpool(read)
     return StepList(items=steps, next_after_seq=steps[-1].seq if len(steps) == limit else None)
 
 
 async def existing_run(run_id: UUID, store: Store) -> UUID:
     """The run id, once the run is known to exist: a 404 must leave before a stream starts."""
-    await in_thread(store.get_run, run_id)
+    await run_in_threadpool(store.get_run, run_id)
     return run_id
 
 

@@ -6,8 +6,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
+from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses, in_thread
+from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 )
 async def create_workflow(workflow: WorkflowCreate, store: Store) -> Workflow:
     """Create a workflow in its first phase."""
-    return await in_thread(store.create_workflow, workflow)
+    return await run_in_threadpool(store.create_workflow, workflow)
 
 
 @router.get("", response_model=Page[Workflow], responses=error_responses(400, 503))
@@ -41,7 +42,7 @@ async def list_workflows(
     cursor: Cursor = None,
 ) -> Page[Workflow]:
     """Workflows, newest first, filtered by status and/or correlation id."""
-    return await in_thread(
+    return await run_in_threadpool(
         store.list_workflows,
         status=workflow_status,
         correlation_id=correlation_id,
@@ -53,7 +54,7 @@ async def list_workflows(
 @router.get("/{workflow_id}", response_model=Workflow, responses=error_responses(404, 503))
 async def get_workflow(workflow_id: UUID, store: Store) -> Workflow:
     """One workflow."""
-    return await in_thread(store.get_workflow, workflow_id)
+    return await run_in_threadpool(store.get_workflow, workflow_id)
 
 
 @router.post(
@@ -65,7 +66,7 @@ async def transition_workflow(
     workflow_id: UUID, transition: WorkflowTransitionCreate, store: Store
 ) -> Workflow:
     """Move a workflow to a new phase and/or status; refused once it reached a final status."""
-    return await in_thread(store.transition_workflow, workflow_id, transition)
+    return await run_in_threadpool(store.transition_workflow, workflow_id, transition)
 
 
 @router.get(
@@ -80,4 +81,4 @@ async def list_transitions(workflow_id: UUID, store: Store) -> list[WorkflowTran
         store.get_workflow(workflow_id)  # 404 for an unknown workflow rather than []
         return store.list_workflow_transitions(workflow_id)
 
-    return await in_thread(read)
+    return await run_in_threadpool(read)
