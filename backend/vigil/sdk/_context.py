@@ -31,7 +31,36 @@ def as_uuid(value: UUID | str) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
 
 
-class run_context:  # noqa: N801  (used like a function: ``with run_context(run.id):``)
+class AlsoAsync:
+    """Mixin: a synchronous context manager that also works with ``async with`` (entering and
+    leaving it never blocks)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Self:
+        raise NotImplementedError
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+class run_context(AlsoAsync):  # noqa: N801  (used like a function: ``with run_context(run.id):``)
     """Attribute what runs inside to a run (and optionally a step).
 
         with run_context(run.id):
@@ -70,14 +99,3 @@ class run_context:  # noqa: N801  (used like a function: ``with run_context(run.
         finally:
             if run_token is not None:
                 _run_id.reset(run_token)
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)

@@ -16,7 +16,7 @@ from typing import Any, Self
 from uuid import UUID
 
 from vigil.models import MAX_REASON_LENGTH, JsonObject, SpanKind, SpanStatus
-from vigil.sdk._context import current_run_id
+from vigil.sdk._context import AlsoAsync, current_run_id
 from vigil.sdk._events import SPAN, QueuedEvent
 
 _current_span: ContextVar[SpanScope | None] = ContextVar("vigil_sdk_span", default=None)
@@ -30,7 +30,7 @@ def current_span() -> SpanScope | None:
     return _current_span.get()
 
 
-class SpanScope:
+class SpanScope(AlsoAsync):
     """One span being timed; use it as a (sync or async) context manager, once."""
 
     __slots__ = (
@@ -125,14 +125,3 @@ class SpanScope:
                 self.run_id,
             )
         )
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
