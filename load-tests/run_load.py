@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,9 +284,6 @@ def write_report(
     out: Path,
     png: Path,
 ) -> None:
-    def med(variant: str, attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in results if r.variant == variant)
-
     lines = [
         f"# Load test, {dt.date.today().isoformat()}",
         "",
@@ -296,7 +292,7 @@ def write_report(
         + (" (throwaway server, fsync and synchronous_commit off)." if not args.pg_url else "."),
     ]
     if results:
-        lines += ab_section(results, med, args)
+        lines += ab_section(results, args)
     if maxima:
         lines += [
             "",
@@ -322,10 +318,11 @@ def write_report(
     print("\n".join(lines))
 
 
-def ab_section(
-    results: list[RunResult], med: Callable[[str, str], float], args: argparse.Namespace
-) -> list[str]:
+def ab_section(results: list[RunResult], args: argparse.Namespace) -> list[str]:
     """The instrumented-vs-bare tables and verdicts."""
+
+    def med(variant: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in results if r.variant == variant)
 
     d_p50 = med("instrumented", "p50_ms") - med("bare", "p50_ms")
     # Paired by round: run 2k-1 (instrumented) against run 2k (bare), minutes apart.
