@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import random
 import statistics
-import sys
-from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import pytest
 
-LOAD_TESTS = Path(__file__).resolve().parents[2] / "load-tests"
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"vigil_load_{name}", LOAD_TESTS / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
+from tests.load_tests.scripts import load
 
 pacing = load("pacing")
 

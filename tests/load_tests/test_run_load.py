@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.load_tests.test_pacing import load
+from tests.load_tests.scripts import load
 
 run_load = load("run_load")
 
