@@ -1,0 +1,180 @@
+"""Runs and their steps: creation, finishing, listing, appending with sequence numbers."""
+
+from collections.abc import Mapping, Sequence
+from uuid import UUID
+
+from sqlalchemy import (
+    Connection,
+    case,
+    select,
+    update,
+)
+
+from vigil.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_STEPS_PER_APPEND,
+    Page,
+    Run,
+    RunCreate,
+    RunFinish,
+    RunStatus,
+    Step,
+    StepCreate,
+    new_id,
+    utc_now,
+)
+from vigil.models._ids import id_values
+from vigil.storage._cursor import (
+    decode_id_cursor,
+)
+from vigil.storage._rows import (
+    STEP_COLUMNS,
+    step_rows,
+)
+from vigil.storage._schema import (
+    runs,
+)
+from vigil.storage._schema import (
+    steps as steps_table,
+)
+from vigil.storage._sql_base import (
+    SqlStoreBase,
+    check_limit,
+    found,
+    page_of,
+    to_model,
+)
+from vigil.storage.errors import Conflict, NotFound
+
+
+class RunQueries(SqlStoreBase):
+    def create_run(self, run: RunCreate) -> Run:
+        row = {
+            "id": new_id(),
+            "name": run.name,
+            "agent": run.agent,
+            "project_id": run.project_id,
+            "status": RunStatus.RUNNING.value,
+            "started_at": utc_now(),
+            "finished_at": None,
+            "step_count": 0,
+            "metadata": run.metadata,
+        }
+        with self._write() as conn:
+            conn.execute(runs.insert(), row)
+        return Run.model_validate(row)
+
+    def get_run(self, run_id: UUID) -> Run:
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+        return to_model(Run, found(row, "run", run_id))
+
+    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+        with self._write() as conn:
+            row = conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == RunStatus.RUNNING.value)
+                .values(status=finish.status.value, finished_at=utc_now())
+                .returning(*runs.c)
+            ).first()
+            if row is None:
+                status = conn.scalar(select(runs.c.status).where(runs.c.id == run_id))
+                found(status, "run", run_id)
+                raise Conflict(f"run {run_id} already finished as {status}")
+        return to_model(Run, row)
+
+    def list_runs(
+        self,
+        *,
+        status: RunStatus | None = None,
+        project_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Run]:
+        check_limit(limit)
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit + 1)
+        if status is not None:
+            query = query.where(runs.c.status == status.value)
+        if project_id is not None:
+            query = query.where(runs.c.project_id == project_id)
+        if cursor is not None:
+            query = query.where(runs.c.id < decode_id_cursor("runs", cursor))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return page_of(Run, rows, limit, "runs", lambda run: (run.id,))
+
+    def append_steps(self, run_id: UUID, steps: Sequence[StepCreate]) -> list[Step]:
+        if len(steps) > MAX_STEPS_PER_APPEND:
+            raise ValueError(f"at most {MAX_STEPS_PER_APPEND} steps per call")
+        now = utc_now()
+        with self._write() as conn:
+            last_seq, status = self._reserve_seqs(conn, {run_id: len(steps)})[run_id]
+            if status != RunStatus.RUNNING.value:
+                raise Conflict(f"run {run_id} has finished as {status}; it takes no more steps")
+            first_seq = last_seq - len(steps) + 1
+            ids = id_values(len(steps))
+            if steps:
+                rows = step_rows(run_id, steps, ids, first_seq, now, self._backend.timestamp_text)
+                self._backend.bulk_insert(conn, steps_table, STEP_COLUMNS, rows)
+                self._backend.announce_steps(conn, [run_id])
+        return [
+            Step(
+                id=UUID(int=step_id),
+                run_id=run_id,
+                seq=first_seq + offset,
+                step_type=step.step_type,
+                name=step.name,
+                data=step.data,
+                request_id=step.request_id,
+                trace_id=step.trace_id,
+                created_at=step.created_at if step.created_at is not None else now,
+            )
+            for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True))
+        ]
+
+    def list_steps(
+        self, run_id: UUID, *, after_seq: int = 0, limit: int = DEFAULT_PAGE_SIZE
+    ) -> list[Step]:
+        check_limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(steps_table)
+                .where(steps_table.c.run_id == run_id, steps_table.c.seq > after_seq)
+                .order_by(steps_table.c.seq)
+                .limit(limit)
+            ).all()
+            if not rows:
+                self._require(conn, runs, run_id, "run")
+        return [to_model(Step, row) for row in rows]
+
+    def _reserve_seqs(
+        self, conn: Connection, counts: Mapping[UUID, int]
+    ) -> dict[UUID, tuple[int, str]]:
+        """Take ``counts[run]`` sequence numbers of each run, in one UPDATE; returns each
+        run's last number and status. ``NotFound`` if a run does not exist.
+
+        The row locks (PostgreSQL) or the database write lock (SQLite) make concurrent
+        appenders to one run take turns, each getting a contiguous range. The rows are
+        locked in id order by a ``SELECT ... ORDER BY id FOR UPDATE`` first: an UPDATE alone
+        locks in scan order, which changes as rows get new versions, and two batches naming
+        the same runs deadlocked (tests/storage/test_steps.py).
+        """
+        in_id_order = (
+            select(runs.c.id)
+            .where(runs.c.id.in_(list(counts)))
+            .order_by(runs.c.id)
+            .with_for_update()
+            .subquery()
+        )
+        increment = case(dict(counts), value=runs.c.id, else_=0)
+        rows = conn.execute(
+            update(runs)
+            .where(runs.c.id == in_id_order.c.id)
+            .values(step_count=runs.c.step_count + increment)
+            .returning(runs.c.id, runs.c.step_count, runs.c.status)
+        ).all()
+        reserved = {row.id: (int(row.step_count), str(row.status)) for row in rows}
+        missing = [run_id for run_id in counts if run_id not in reserved]
+        if missing:
+            raise NotFound(f"run {missing[0]} not found")
+        return reserved
