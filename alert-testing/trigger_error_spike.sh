@@ -12,7 +12,9 @@
 #   -n   send exactly COUNT requests instead
 #   -r   requests per second (default 10)
 #
-# Every request carries X-Request-Id spike-<pid>-<n>, so its log records are easy to find.
+# Every request carries X-Request-Id spike-<pid>-<n>, so its log records are easy to find, and
+# the admin API key from VIGIL_API_KEY (/chaos needs the admin scope; `vigil stack up` writes
+# one to .stack/secrets/admin.key).
 # Exit status: 0 when at least one request was answered 5xx, 1 when none was, 2 on misuse or
 # when the chaos endpoint is disabled.
 set -euo pipefail
@@ -41,6 +43,8 @@ done
 command -v curl >/dev/null || { echo "trigger_error_spike: curl is required" >&2; exit 2; }
 
 url="${1%/}/chaos/error"
+auth=()
+[[ -n "${VIGIL_API_KEY:-}" ]] && auth=(--header "Authorization: Bearer $VIGIL_API_KEY")
 pause=$(awk -v rate="$rate" 'BEGIN { printf "%.3f", 1 / rate }')
 end=$((SECONDS + duration))
 sent=0
@@ -55,12 +59,16 @@ while true; do
   fi
   # curl prints 000 when it gets no answer at all; that counts as "other", not as a 5xx.
   code=$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 5 \
-    --header "X-Request-Id: spike-$$-$sent" "$url" || true)
+    --header "X-Request-Id: spike-$$-$sent" "${auth[@]}" "$url" || true)
   sent=$((sent + 1))
   case "$code" in
     5??) errors=$((errors + 1)) ;;
     404)
       echo "trigger_error_spike: $url is 404: start the controller with VIGIL_CHAOS=1" >&2
+      exit 2
+      ;;
+    401 | 403)
+      echo "trigger_error_spike: $url is $code: set VIGIL_API_KEY to an admin API key" >&2
       exit 2
       ;;
     *) other=$((other + 1)) ;;

@@ -30,6 +30,13 @@ sys.path.insert(0, str(ROOT))
 from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
 from tests.ports import free_port  # noqa: E402
 
+from vigil.auth import new_token  # noqa: E402
+from vigil.secret_files import write_new_secret  # noqa: E402
+
+# The controller registers this admin key from its data directory; every request sends it.
+API_KEY, _ = new_token()
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
 TARGET_STEPS_PER_S = 20_000
 
 
@@ -47,7 +54,7 @@ def wait_started(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60
     sys.exit("controller did not start")
 
 
-def lua_script(run_ids: list[str], batch: int) -> str:
+def lua_script(run_ids: list[str], batch: int, token: str) -> str:
     bodies = []
     for run_id in run_ids:
         events = [
@@ -66,6 +73,7 @@ def lua_script(run_ids: list[str], batch: int) -> str:
         "local i = 0\n"
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
         "request = function()\n"
         "  i = i % #bodies + 1\n"
         '  return wrk.format("POST", "/events/batch", nil, bodies[i])\n'
@@ -93,7 +101,14 @@ def main() -> int:
         url = server.create_database("bench_http")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "VIGIL_DATABASE_URL": url, "VIGIL_LOG_LEVEL": "INFO"}
+    data_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+    write_new_secret(data_dir / "admin.key", API_KEY)
+    env = {
+        **os.environ,
+        "VIGIL_DATABASE_URL": url,
+        "VIGIL_LOG_LEVEL": "INFO",
+        "VIGIL_DATA_DIR": str(data_dir),
+    }
     controller = subprocess.Popen(
         [
             sys.executable,
@@ -118,12 +133,14 @@ def main() -> int:
         wait_started(base, controller)
         run_ids = [
             httpx.post(
-                f"{base}/runs", json={"name": f"bench {n}", "agent": "bench", "project_id": "bench"}
+                f"{base}/runs",
+                json={"name": f"bench {n}", "agent": "bench", "project_id": "bench"},
+                headers=AUTH,
             ).json()["id"]
             for n in range(args.runs)
         ]
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(lua_script(run_ids, args.batch))
+            script.write(lua_script(run_ids, args.batch, API_KEY))
         out = subprocess.run(
             [
                 "wrk",
@@ -140,7 +157,9 @@ def main() -> int:
             text=True,
         ).stdout
         os.unlink(script.name)
-        stored = sum(httpx.get(f"{base}/runs/{r}").json()["step_count"] for r in run_ids)
+        stored = sum(
+            httpx.get(f"{base}/runs/{r}", headers=AUTH).json()["step_count"] for r in run_ids
+        )
     finally:
         controller.terminate()
         controller.wait(timeout=30)

@@ -21,7 +21,8 @@ moment stay in step, and within a minute most requests arrived in bursts (measur
 and a maximum of 67 arrivals per 50 ms at 7 on average), so the median latency measured the burst,
 not the server.
 
-Run: ``locust -f load-tests/locustfile.py --host http://127.0.0.1:8000`` (see README.md).
+Run: ``VIGIL_API_KEY=<key> locust -f load-tests/locustfile.py --host http://127.0.0.1:8000``
+(see README.md); every request sends the key as a bearer token.
 
 With ``VIGIL_LOAD_RAW=<path>`` every request's response time (ms, unrounded) is written to that
 file as CSV when locust stops: locust's own percentiles are rounded to 10 ms above 100 ms, too
@@ -42,6 +43,12 @@ from pacing import poisson_throughput  # load-tests/pacing.py; locust puts this 
 from requests.exceptions import RequestException
 
 USER_RPS = float(os.environ.get("VIGIL_LOAD_USER_RPS", "1"))
+# Every request carries the API key (ingest and read scopes) from VIGIL_API_KEY.
+AUTH_HEADERS = (
+    {"Authorization": f"Bearer {os.environ['VIGIL_API_KEY']}"}
+    if os.environ.get("VIGIL_API_KEY")
+    else {}
+)
 STEP_BATCH = 10
 RAW_PATH = os.environ.get("VIGIL_LOAD_RAW")
 
@@ -67,6 +74,7 @@ class AgentWriter(FastHttpUser):
 
     weight = 3
     wait_time = poisson_throughput(USER_RPS)
+    default_headers = AUTH_HEADERS
 
     def on_start(self) -> None:
         self.start_run()
@@ -113,6 +121,7 @@ class Dashboard(FastHttpUser):
 
     weight = 6
     wait_time = poisson_throughput(USER_RPS)
+    default_headers = AUTH_HEADERS
 
     def some_run(self) -> str | None:
         return random.choice(known_runs) if known_runs else None
@@ -175,7 +184,10 @@ class StreamWatcher(User):
         # must not count in the latency percentiles; what matters is the first event's delay.
         try:
             with requests.get(
-                f"{self.host}/runs/{run_id}/stream", stream=True, timeout=3
+                f"{self.host}/runs/{run_id}/stream",
+                headers=AUTH_HEADERS,
+                stream=True,
+                timeout=3,
             ) as response:
                 for line in response.iter_lines():
                     if line.startswith(b"data:"):

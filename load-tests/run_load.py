@@ -49,6 +49,13 @@ sys.path.insert(0, str(ROOT))
 from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
 from tests.ports import free_port  # noqa: E402
 
+from vigil.auth import new_token  # noqa: E402
+from vigil.secret_files import write_new_secret  # noqa: E402
+
+# One admin key for every controller this run starts: each registers it from its data
+# directory at start-up, and locust sends it (VIGIL_API_KEY).
+LOAD_KEY, _ = new_token()
+
 USER_RPS = 2.0  # each locust user paces itself at this many requests/s
 VARIANTS = {"instrumented": "true", "bare": "false"}
 
@@ -73,8 +80,11 @@ class RunResult:
 
 def start_controller(db_url: str, instrumented: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="vigil-load-"))
+    write_new_secret(data_dir / "admin.key", LOAD_KEY)
     env = {
         **os.environ,
+        "VIGIL_DATA_DIR": str(data_dir),
         "VIGIL_DATABASE_URL": db_url,
         "VIGIL_INSTRUMENTATION_ENABLED": instrumented,
         "VIGIL_LOG_LEVEL": "INFO",
@@ -141,6 +151,7 @@ def run_locust(base: str, rate: float, seconds: int, workdir: Path) -> Path:
             **os.environ,
             "VIGIL_LOAD_USER_RPS": str(USER_RPS),
             "VIGIL_LOAD_RAW": f"{prefix}_raw.csv",
+            "VIGIL_API_KEY": LOAD_KEY,
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

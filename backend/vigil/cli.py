@@ -25,9 +25,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--url", help="database URL (default: VIGIL_DATABASE_URL)"
     )
 
+    from vigil.auth._cli import add_keys_commands
     from vigil.stack import add_stack_commands, run_stack_command
 
     add_stack_commands(commands)
+    add_keys_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -38,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_stack_command(args)
     elif args.command == "db":
         return run_db_command(args.db_command, args.url)
+    elif args.command == "keys":
+        from vigil.auth._cli import run_keys_command
+        from vigil.settings import Settings
+
+        return run_keys_command(args, args.url or Settings().database_url)
     return 0
 
 

@@ -7,6 +7,8 @@ other service. Values marked DEV DEFAULT must be changed for any shared deployme
 
 from __future__ import annotations
 
+import ipaddress
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -66,8 +68,42 @@ class Settings(BaseSettings):
     ops_token: SecretStr | None = Field(
         None, description="Bearer token for operations endpoints (unset: they are disabled)."
     )
+    data_dir: Path = Field(
+        Path("./data"), description="The controller's own files (the first admin key, ...)."
+    )
+    admin_key_file: Path | None = Field(
+        None,
+        description="File with the admin API key (default <data_dir>/admin.key): generated, "
+        "mode 600, at the first start when no admin key exists; registered if it exists.",
+    )
+    metrics_auth: Literal["auto", "open", "key"] = Field(
+        "auto",
+        description="GET /metrics: open, or only with a key of the metrics (or admin) scope; "
+        "auto: open while the controller binds to a loopback address, keyed otherwise.",
+    )
+
+    @property
+    def admin_key_path(self) -> Path:
+        """Where the admin API key is kept."""
+        return self.admin_key_file or self.data_dir / "admin.key"
+
+    @property
+    def metrics_need_key(self) -> bool:
+        """Whether ``GET /metrics`` asks for a key."""
+        if self.metrics_auth != "auto":
+            return self.metrics_auth == "key"
+        return not _is_loopback(self.host)
 
     @property
     def project_allowlist(self) -> list[str]:
         """The allowlist as a list (empty when none is set)."""
         return [p.strip() for p in self.project_ids.split(",") if p.strip()]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -218,4 +218,33 @@ CREATE INDEX ix_alerts_starts_at_id ON observability.alerts (starts_at, id);
 
 INSERT INTO observability.alembic_version (version_num) VALUES ('0001_initial') RETURNING observability.alembic_version.version_num;
 
+-- Running upgrade 0001_initial -> 0002_keys_and_projects
+
+CREATE TABLE observability.api_keys (
+    id UUID NOT NULL,
+    key_id VARCHAR(16) NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    project_id VARCHAR(128),
+    scopes JSONB NOT NULL,
+    secret_sha256 VARCHAR(64) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    revoked_at TIMESTAMP WITH TIME ZONE,
+    CONSTRAINT pk_api_keys PRIMARY KEY (id),
+    CONSTRAINT uq_api_keys_key_id UNIQUE (key_id)
+);
+
+ALTER TABLE observability.logs ADD COLUMN project_id VARCHAR(128);
+
+ALTER TABLE observability.measurements ADD COLUMN project_id VARCHAR(128);
+
+ALTER TABLE observability.spans ADD COLUMN project_id VARCHAR(128);
+
+ALTER TABLE observability.workflows ADD COLUMN project_id VARCHAR(128);
+
+ALTER TABLE observability.logs ADD COLUMN ingested_by VARCHAR(16);
+
+CREATE INDEX ix_workflows_project_id_id ON observability.workflows (project_id, id);
+
+UPDATE observability.alembic_version SET version_num='0002_keys_and_projects' WHERE observability.alembic_version.version_num = '0001_initial';
+
 COMMIT;

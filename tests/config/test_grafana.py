@@ -155,9 +155,11 @@ def exposed_metrics(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     Families with no sample yet (an exception counter before any exception) are listed by
     type, so the names come from the registry as Prometheus will see them.
     """
-    database = tmp_path_factory.mktemp("controller") / "vigil.db"
-    app = create_app(Settings(database_url=f"sqlite:///{database}"))
+    directory = tmp_path_factory.mktemp("controller")
+    app = create_app(Settings(database_url=f"sqlite:///{directory}/vigil.db", data_dir=directory))
     with TestClient(app, raise_server_exceptions=False) as client:
+        token = (directory / "admin.key").read_text().strip()
+        client.headers["Authorization"] = f"Bearer {token}"
         assert client.get("/runs").status_code == 200
         assert client.get("/no-such-path").status_code == 404
         response = client.get("/metrics")

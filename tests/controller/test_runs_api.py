@@ -6,7 +6,7 @@ import uuid
 
 from starlette.testclient import TestClient
 
-from tests.controller.conftest import controller_settings
+from tests.controller.conftest import ControllerData, controller_settings
 from vigil.controller import create_app
 
 RUN = {"name": "triage ticket 42", "agent": "support-bot", "project_id": "proj-a"}
@@ -130,13 +130,15 @@ def test_finished_run_refuses_api_steps(api: TestClient) -> None:
     assert response.status_code == 409
 
 
-def test_runs_survive_a_controller_restart(store_url: str) -> None:
+def test_runs_survive_a_controller_restart(store_url: str, controller_data: ControllerData) -> None:
     """What one controller stored, the next one on the same database reads (the embedded
     SQLite default included)."""
-    with TestClient(create_app(controller_settings(store_url))) as first:
+    settings = controller_settings(store_url, controller_data)
+    headers = controller_data.headers
+    with TestClient(create_app(settings), headers=headers) as first:
         run = create_run(first)
         first.post(
             f"/runs/{run['id']}/steps", json={"steps": [{"step_type": "thought", "name": "a"}]}
         )
-    with TestClient(create_app(controller_settings(store_url))) as second:
+    with TestClient(create_app(settings), headers=headers) as second:
         assert second.get(f"/runs/{run['id']}").json()["step_count"] == 1

@@ -10,15 +10,30 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import httpx
+import pytest
+
+from tests.controller.conftest import ControllerData
 
 RUN = {"name": "stream", "agent": "bot", "project_id": "p"}
+
+
+@pytest.fixture(autouse=True)
+def _headers(controller_data: ControllerData) -> None:
+    """Every call of this module carries the test's admin key."""
+    HEADERS.clear()
+    HEADERS.update(controller_data.headers)
+
+
+HEADERS: dict[str, str] = {}
 
 
 def read_events(
     url: str, out: queue.Queue[tuple[float, dict[str, object]]], stop: threading.Event
 ) -> None:
     try:
-        with httpx.stream("GET", url, timeout=httpx.Timeout(10, read=None)) as response:
+        with httpx.stream(
+            "GET", url, headers=HEADERS, timeout=httpx.Timeout(10, read=None)
+        ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             for line in response.iter_lines():
                 if line.startswith("data:"):
@@ -47,7 +62,9 @@ def subscribe(
 def append(base: str, run_id: str, name: str) -> float:
     sent = time.monotonic()
     response = httpx.post(
-        f"{base}/runs/{run_id}/steps", json={"steps": [{"step_type": "thought", "name": name}]}
+        f"{base}/runs/{run_id}/steps",
+        json={"steps": [{"step_type": "thought", "name": name}]},
+        headers=HEADERS,
     )
     assert response.status_code == 201
     return sent
@@ -58,7 +75,7 @@ def test_subscriber_sees_new_steps_within_a_second(
 ) -> None:
     """Steps appended after the subscription arrive in order, each within one second."""
     with live_controller() as base:
-        run_id = httpx.post(f"{base}/runs", json=RUN).json()["id"]
+        run_id = httpx.post(f"{base}/runs", json=RUN, headers=HEADERS).json()["id"]
         out, stop = subscribe(base, run_id)
         for n in range(3):
             sent = append(base, run_id, f"step-{n}")
@@ -73,7 +90,9 @@ def test_stream_of_unknown_run_is_404(
 ) -> None:
     """No stream opens for a run that does not exist."""
     with live_controller() as base:
-        response = httpx.get(f"{base}/runs/01a203f3-bf54-755f-9f4e-74a18cf140ea/stream")
+        response = httpx.get(
+            f"{base}/runs/01a203f3-bf54-755f-9f4e-74a18cf140ea/stream", headers=HEADERS
+        )
         assert response.status_code == 404
 
 
@@ -88,7 +107,7 @@ def test_steps_from_another_controller_arrive(
         live_controller(stream_poll_interval_s=poll) as first,
         live_controller(stream_poll_interval_s=poll) as second,
     ):
-        run_id = httpx.post(f"{first}/runs", json=RUN).json()["id"]
+        run_id = httpx.post(f"{first}/runs", json=RUN, headers=HEADERS).json()["id"]
         out, stop = subscribe(first, run_id)
         sent = append(second, run_id, "from-second")
         received, step = out.get(timeout=3)
@@ -103,7 +122,7 @@ def test_clients_leaving_mid_stream_are_not_errors(
     """A subscriber that disconnects while steps flow ends its stream quietly: no exception
     escapes the application (FastAPI's own SSE streaming raised BrokenResourceError here)."""
     with live_controller() as base:
-        run_id = httpx.post(f"{base}/runs", json=RUN).json()["id"]
+        run_id = httpx.post(f"{base}/runs", json=RUN, headers=HEADERS).json()["id"]
         writing = threading.Event()
         writing.set()
 
@@ -117,7 +136,9 @@ def test_clients_leaving_mid_stream_are_not_errors(
         writer.start()
         try:
             for _ in range(8):
-                with httpx.stream("GET", f"{base}/runs/{run_id}/stream", timeout=10) as response:
+                with httpx.stream(
+                    "GET", f"{base}/runs/{run_id}/stream", headers=HEADERS, timeout=10
+                ) as response:
                     lines = response.iter_lines()
                     assert any(line.startswith("data:") for line in lines)
                 # leaving the block closes the connection with events still coming

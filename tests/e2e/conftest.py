@@ -7,6 +7,8 @@ Either a running stack named by environment variables (the compose stack):
     VIGIL_E2E_ALERTMANAGER_URL    e.g. http://127.0.0.1:9093
     VIGIL_E2E_CONTROLLER_INSTANCE the `instance` label Prometheus gives the controller target
                                   (default controller:8000, the compose service)
+    VIGIL_E2E_API_KEY             an admin API key of that controller (compose: the file
+                                  admin.key in the vigil-secrets volume)
 
 or, when VIGIL_E2E_CONTROLLER_URL is unset, the native stack started for the session on free
 ports in a throwaway state directory, scraping every second, and stopped at the end.
@@ -24,7 +26,12 @@ import pytest
 
 from tests.e2e.native_stack import ACTIVE_STACKS, StackUnderTest, component_logs, running_stack
 
-ENV_URLS = ("VIGIL_E2E_CONTROLLER_URL", "VIGIL_E2E_PROMETHEUS_URL", "VIGIL_E2E_ALERTMANAGER_URL")
+ENV_URLS = (
+    "VIGIL_E2E_CONTROLLER_URL",
+    "VIGIL_E2E_PROMETHEUS_URL",
+    "VIGIL_E2E_ALERTMANAGER_URL",
+    "VIGIL_E2E_API_KEY",
+)
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +40,9 @@ def stack_under_test() -> Iterator[StackUnderTest]:
         missing = [name for name in ENV_URLS if not os.environ.get(name)]
         if missing:
             pytest.fail(f"{ENV_URLS[0]} is set but not {', '.join(missing)}", pytrace=False)
-        controller, prometheus, alertmanager = (os.environ[n].rstrip("/") for n in ENV_URLS)
+        controller, prometheus, alertmanager, key = (os.environ[n].rstrip("/") for n in ENV_URLS)
         instance = os.environ.get("VIGIL_E2E_CONTROLLER_INSTANCE", "controller:8000")
-        yield StackUnderTest(controller, prometheus, alertmanager, instance, None)
+        yield StackUnderTest(controller, prometheus, alertmanager, instance, None, key)
         return
     with running_stack(scrape_interval="1s", evaluation_interval="1s") as stack:
         yield StackUnderTest(
@@ -44,12 +51,14 @@ def stack_under_test() -> Iterator[StackUnderTest]:
             alertmanager=stack.alertmanager.url,
             scrape_instance=f"127.0.0.1:{stack.settings.controller_port}",
             native=stack,
+            api_key=stack.layout.admin_key.read_text().strip(),
         )
 
 
 @pytest.fixture(scope="session")
 def controller(stack_under_test: StackUnderTest) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack_under_test.controller, timeout=10) as client:
+    headers = {"Authorization": f"Bearer {stack_under_test.api_key}"}
+    with httpx.Client(base_url=stack_under_test.controller, headers=headers, timeout=10) as client:
         yield client
 
 

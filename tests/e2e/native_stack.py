@@ -37,6 +37,8 @@ class StackUnderTest:
     scrape_instance: str
     """The `instance` label Prometheus gives the controller's scrape target."""
     native: Stack | None
+    api_key: str
+    """An admin API key of the controller."""
 
 
 def new_state_dir() -> Path:

@@ -19,6 +19,7 @@ production [5m] windows it would take five minutes.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -84,8 +85,17 @@ def _active_in_alertmanager(stack: Stack) -> dict[str, Any] | None:
     )
 
 
+def _admin_key(stack: Stack) -> str:
+    return stack.layout.admin_key.read_text().strip()
+
+
 def _in_controller(stack: Stack, status: str, fingerprint: str | None) -> dict[str, Any] | None:
-    response = httpx.get(f"{stack.controller.url}/alerts", params={"status": status}, timeout=5)
+    response = httpx.get(
+        f"{stack.controller.url}/alerts",
+        params={"status": status},
+        headers={"Authorization": f"Bearer {_admin_key(stack)}"},
+        timeout=5,
+    )
     response.raise_for_status()
     return next(
         (
@@ -122,6 +132,7 @@ def test_error_spike_fires_and_resolves_high_error_rate(
             text=True,
             timeout=SPIKE_SECONDS + 60,
             check=False,
+            env={**os.environ, "VIGIL_API_KEY": _admin_key(stack)},
         )
         assert spike.returncode == 0, spike.stdout + spike.stderr
         reached("spike over")

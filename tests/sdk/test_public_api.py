@@ -16,6 +16,7 @@ def test_exported_names() -> None:
         "SinkUnavailable",
         "SpanScope",
         "StoreSink",
+        "current_project",
         "current_run_id",
         "current_span",
         "current_step_id",

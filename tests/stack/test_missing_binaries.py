@@ -39,7 +39,10 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
             in said
         )
         assert any("scripts/install-native-deps.sh" in line for line in said)
-        info = httpx.get(f"{stack.controller.url}/info", timeout=5).json()
+        token = stack.layout.admin_key.read_text().strip()
+        info = httpx.get(
+            f"{stack.controller.url}/info", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        ).json()
         assert info["backends"]["store"].startswith("sqlite")
         assert str(state) in info["backends"]["store"]
     finally:

@@ -27,12 +27,14 @@ from vigil.models import (
     WorkflowCreate,
     WorkflowStatus,
 )
-from vigil.storage import EventStore, current_revision, downgrade, upgrade
+from vigil.storage import EventStore, current_revision, downgrade, open_store, upgrade
 from vigil.storage._factory import backend_for_url
 from vigil.storage._schema import PG_SCHEMA, metadata
 
+HEAD_REVISION = "0002_keys_and_projects"
 TABLES = {
     "alerts",
+    "api_keys",
     "artifacts",
     "logs",
     "measurements",
@@ -61,7 +63,7 @@ def test_upgrade_from_empty_creates_every_table(store_url: str) -> None:
 
     upgrade(store_url)
 
-    assert current_revision(store_url) == "0001_initial"
+    assert current_revision(store_url) == HEAD_REVISION
     assert _inspect_tables(store_url) >= TABLES | {"alembic_version"}
 
 
@@ -69,7 +71,7 @@ def test_upgrade_is_idempotent(store_url: str) -> None:
     """Running the migrations at every start leaves a current schema alone."""
     upgrade(store_url)
     upgrade(store_url)
-    assert current_revision(store_url) == "0001_initial"
+    assert current_revision(store_url) == HEAD_REVISION
 
 
 def test_downgrade_to_base_and_up_again(store_url: str) -> None:
@@ -79,6 +81,32 @@ def test_downgrade_to_base_and_up_again(store_url: str) -> None:
     assert _inspect_tables(store_url) & TABLES == set()
     upgrade(store_url)
     assert _inspect_tables(store_url) >= TABLES
+
+
+def test_records_made_before_keys_survive_the_keys_migration(store_url: str) -> None:
+    """A database at 0001 with a run, a log and a workflow upgrades to head: the rows stay,
+    with no project (visible to keys for every project only), and the controller's own log
+    records keep ``ingested_by`` null."""
+    upgrade(store_url, "0001_initial")
+    backend = backend_for_url(store_url)
+    engine = backend.create_engine()
+    prefix = f"{PG_SCHEMA}." if backend.name == "postgresql" else ""
+    now = datetime(2026, 11, 30, tzinfo=UTC).isoformat(" ")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {prefix}logs (id, timestamp, level, logger, message, service,"  # noqa: S608
+                    " attributes) VALUES (:id, :ts, 'info', 'l', 'before', 's', '{}')"
+                ),
+                {"id": "0" * 31 + "1", "ts": now},
+            )
+    finally:
+        engine.dispose()
+    upgrade(store_url)
+    with open_store(store_url) as store:
+        (record,) = store.query_logs().items
+    assert (record.message, record.project_id, record.ingested_by) == ("before", None, None)
 
 
 def test_migrated_schema_matches_the_query_tables(store_url: str) -> None:

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from vigil.models import Run, RunCreate, RunFinish, RunStatus, id_timestamp
-from vigil.storage import Conflict, EventStore, InvalidCursor, NotFound
+from vigil.storage import Conflict, EventStore, InvalidCursor, NotFound, open_store
 
 
 def _run(store: EventStore, name: str = "triage", project_id: str = "proj-a") -> Run:
@@ -117,3 +117,18 @@ def test_cursor_of_another_listing_is_rejected(store: EventStore) -> None:
 def test_limit_out_of_range(store: EventStore, limit: int) -> None:
     with pytest.raises(ValueError, match="limit"):
         store.list_runs(limit=limit)
+
+
+@pytest.mark.postgres
+def test_a_refused_statement_never_carries_its_parameters(postgres_store_url: str) -> None:
+    """Finding (issue 9): a body PostgreSQL refused (a NUL byte in a text value) was logged,
+    and served at GET /logs, with its parameters: the password in its metadata included.
+    The engines hide bound parameters from every error text."""
+    with open_store(postgres_store_url) as store:
+        metadata = {"password": "PW-SECRET-111", "note": "nul \x00 byte"}
+        # Built without validation: the API refuses NUL bytes, the database must not need to.
+        run = RunCreate.model_construct(name="r", agent="a", project_id="p", metadata=metadata)
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - any error; its text matters
+            store.create_run(run)
+    assert "PW-SECRET-111" not in str(refused.value)
+    assert "PW-SECRET-111" not in repr(refused.value)

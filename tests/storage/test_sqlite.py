@@ -67,3 +67,20 @@ def test_checkpointer_runs_while_open_and_close_empties_the_wal(
     assert not wal.exists() or wal.stat().st_size == 0
     with open_store(sqlite_url) as reopened:
         assert len(reopened.query_logs(limit=1_000).items) == 1_000
+
+
+def test_database_files_are_private(tmp_path: Path) -> None:
+    """Finding (issue 9): the SQLite database was world-readable (0644). It is created 0600
+    in a 0700 directory, its WAL files follow, and a file left 0644 by an older version
+    loses what others could read."""
+    url = f"sqlite:///{tmp_path}/data/vigil.db"
+    upgrade(url)
+    with open_store(url) as store:
+        store.write_batch([LogCreate(level=LogLevel.INFO, logger="l", message="m", service="s")])
+        for name in ("vigil.db", "vigil.db-wal", "vigil.db-shm"):
+            path = tmp_path / "data" / name
+            assert path.stat().st_mode & 0o077 == 0, name
+    assert (tmp_path / "data").stat().st_mode & 0o077 == 0
+    (tmp_path / "data" / "vigil.db").chmod(0o644)
+    with open_store(url):
+        assert (tmp_path / "data" / "vigil.db").stat().st_mode & 0o077 == 0o040

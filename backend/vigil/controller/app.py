@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from starlette.concurrency import run_in_threadpool
 
@@ -16,12 +16,16 @@ import vigil
 from vigil.controller import chaos, info
 from vigil.controller.api import ROUTERS
 from vigil.controller.api._deps import COMMON_RESPONSES
+from vigil.controller.auth import KeyRing, authenticate, bearer
 from vigil.controller.backends import describe_backends
+from vigil.controller.bootstrap import provision_admin_key
 from vigil.controller.pg_listener import StepNotificationListener
 from vigil.controller.step_feed import StepFeed
 from vigil.controller.store_errors import install_store_error_handlers
 from vigil.instrumentation import HealthProbes
+from vigil.instrumentation.exposition import MetricsGuard
 from vigil.instrumentation.json_logging import configure_logging
+from vigil.models import Scope
 from vigil.sdk import AgentRecorder, ExecutionLogHandler, StoreSink
 from vigil.settings import Settings
 from vigil.storage import EventStore, open_store, upgrade
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         store = await run_in_threadpool(prepare_store, settings.database_url)
         app.state.store = store
+        await run_in_threadpool(provision_admin_key, store, settings)
         probes.add_readiness_check("store", lambda: _check_store(store))
         async with persisted_logs(settings, store, registry), step_notifications(store, app):
             probes.startup_task_done("migrations")
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_RESPONSES,
     )
     app.state.settings = settings
+    app.state.keyring = KeyRing()
     app.state.step_feed = StepFeed(settings.stream_poll_interval_s)
     app.include_router(info.router)
     for router in ROUTERS:
@@ -93,11 +99,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             project_label_cap=settings.project_label_cap,
             log_level=settings.log_level,
             probes=probes,
+            metrics_guard=metrics_guard(settings),
         )
     else:
         configure_logging(settings.service_name, settings.log_level)
         probes.install(app)
     return app
+
+
+def metrics_guard(settings: Settings) -> MetricsGuard | None:
+    """``GET /metrics`` behind a key of the metrics scope, when the settings ask for it."""
+    if not settings.metrics_need_key:
+        return None
+
+    async def guard(request: Request) -> None:
+        principal = await authenticate(request, await bearer(request))
+        if not principal.allows(Scope.METRICS):
+            raise HTTPException(403, "this API key does not have the metrics scope")
+
+    return guard
 
 
 @asynccontextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.instrumentation.json_logging import redact_text
+from vigil.redaction import redact_text
 from vigil.settings import Settings
 
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-router = APIRouter(prefix="/chaos", tags=["chaos"], include_in_schema=False)
+from vigil.controller.auth import require
+from vigil.models import Scope
+
+# Behind the admin scope: without a key, nobody can make the controller page its operators.
+router = APIRouter(
+    prefix="/chaos", tags=["chaos"], include_in_schema=False, dependencies=[require(Scope.ADMIN)]
+)
 
 
 class InjectedFaultError(RuntimeError):

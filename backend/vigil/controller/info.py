@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 import vigil
+from vigil.controller.api._deps import AUTH_RESPONSES
+from vigil.controller.auth import Read
 from vigil.controller.backends import describe_backends
 from vigil.settings import Settings
 
@@ -21,8 +23,8 @@ class ControllerInfo(BaseModel):
     instrumentation_enabled: bool
 
 
-@router.get("/info", response_model=ControllerInfo)
-async def get_info(request: Request) -> ControllerInfo:
+@router.get("/info", response_model=ControllerInfo, responses=AUTH_RESPONSES)
+async def get_info(request: Request, principal: Read) -> ControllerInfo:
     """Identity of this controller and the backends it uses."""
     settings: Settings = request.app.state.settings
     return ControllerInfo(

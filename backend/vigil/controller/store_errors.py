@@ -6,12 +6,20 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from vigil.instrumentation.errors import error_response
-from vigil.storage import Conflict, InvalidCursor, NotFound, StoreError, StoreUnavailable
+from vigil.storage import (
+    Conflict,
+    InvalidCursor,
+    InvalidData,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+)
 
 _STATUS: dict[type[StoreError], int] = {
     NotFound: 404,
     Conflict: 409,
     InvalidCursor: 400,
+    InvalidData: 422,
     StoreUnavailable: 503,
 }
 
@@ -24,6 +32,7 @@ async def _store_error(request: Request, exc: Exception) -> Response:
 
 
 def install_store_error_handlers(app: FastAPI) -> None:
-    """Map NotFound, Conflict, InvalidCursor and StoreUnavailable to 404, 409, 400 and 503."""
+    """Map NotFound, Conflict, InvalidCursor, InvalidData and StoreUnavailable to 404, 409,
+    400, 422 and 503."""
     for kind in _STATUS:
         app.add_exception_handler(kind, _store_error)

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import install_error_handlers
-from vigil.instrumentation.exposition import METRICS_PATH, MetricsEndpoint
+from vigil.instrumentation.exposition import METRICS_PATH, MetricsEndpoint, MetricsGuard
 from vigil.instrumentation.json_logging import configure_logging
 from vigil.instrumentation.probes import PROBE_PATHS, HealthProbes
 from vigil.instrumentation.project_label import ProjectLabelPolicy
@@ -41,6 +41,7 @@ def instrument(
     configure_logs: bool = True,
     log_level: str = "INFO",
     probes: HealthProbes | None = None,
+    metrics_guard: MetricsGuard | None = None,
 ) -> Instrumentation:
     """Instrument a FastAPI or Starlette app; call it once, before the app serves requests.
 
@@ -54,6 +55,9 @@ def instrument(
       the returned ``probes`` (or pass your own ``HealthProbes`` to register them up front).
     - 404/405/422/500 responses are JSON carrying the request id.
 
+    ``metrics_guard`` decides who may scrape ``metrics_path`` (default: anyone): an async
+    callable taking the request that raises an ``HTTPException`` to refuse.
+
     ``project_ids`` is an allowlist for the ``project_id`` label; without it, the first
     ``project_label_cap`` distinct ids get their own label and the rest share ``other``.
     """
@@ -65,7 +69,7 @@ def instrument(
     project_labels = ProjectLabelPolicy(project_ids, cap=project_label_cap)
 
     probes.install(app)
-    MetricsEndpoint(registry).install(app, metrics_path)
+    MetricsEndpoint(registry, metrics_guard).install(app, metrics_path)
     install_error_handlers(app)
     # add_middleware puts the last added outermost: request ids wrap the telemetry layer, so the
     # access log line and the 500 it may send both carry the id.

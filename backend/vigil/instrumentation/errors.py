@@ -1,13 +1,16 @@
 """JSON error responses that carry the request id: 404, 405, 422 and 500 alike.
 
-Validation errors are returned without the offending input values: a rejected body may hold a
-secret, and responses never echo secrets.
+Validation errors never echo what was rejected: not the offending values (a rejected body may
+hold a secret), and not the keys that were refused (an unexpected field, an invalid dict key:
+a 15 MB key once came back in a 15 MB answer). Each error keeps its location with such keys
+replaced by a placeholder, its message and type; at most ``MAX_VALIDATION_ERRORS`` are listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from fastapi.exceptions import RequestValidationError
 from starlette.applications import Starlette
@@ -54,13 +57,45 @@ def _allowed_methods(request: Request, headers: Mapping[str, str] | None) -> str
     return ", ".join(sorted(methods))
 
 
+MAX_VALIDATION_ERRORS: Final = 20
+MAX_MESSAGE_LENGTH: Final = 300
+REJECTED_KEY: Final = "<rejected key>"
+# Field names, aliases and the parameter sources pydantic and FastAPI put in a location.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def safe_location(loc: Sequence[Any], error_type: object) -> list[str | int]:
+    """An error's location without any key the client sent and we refused."""
+    parts: list[str | int] = [part if isinstance(part, int) else str(part) for part in loc]
+    if error_type == "extra_forbidden" and parts:
+        parts[-1] = REJECTED_KEY  # the unexpected field's name is the client's text
+    for index, part in enumerate(parts):
+        if part == "[key]" and index > 0:  # pydantic: the key before it failed validation
+            parts[index - 1] = REJECTED_KEY
+        elif isinstance(part, str) and not _PLAIN_NAME.fullmatch(part) and part != "[key]":
+            parts[index] = REJECTED_KEY
+    return parts
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The body of a 422: bounded, and echoing nothing that was rejected."""
+    shown = [
+        {
+            "loc": safe_location(error.get("loc", ()), error.get("type")),
+            "msg": str(error.get("msg", ""))[:MAX_MESSAGE_LENGTH],
+            "type": error.get("type"),
+        }
+        for error in errors[:MAX_VALIDATION_ERRORS]
+    ]
+    if len(errors) > MAX_VALIDATION_ERRORS:
+        more = len(errors) - MAX_VALIDATION_ERRORS
+        shown.append({"loc": [], "msg": f"and {more} more errors", "type": "too_many_errors"})
+    return shown
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
-    errors = [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
-        for error in exc.errors()
-    ]
-    return error_response(422, errors)
+    return error_response(422, validation_errors(exc.errors()))
 
 
 def install_error_handlers(app: Starlette) -> None:

@@ -7,6 +7,8 @@ takes milliseconds and must not stall the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
@@ -16,15 +18,21 @@ from starlette.responses import Response
 
 METRICS_PATH = "/metrics"
 
+MetricsGuard = Callable[[Request], Awaitable[None]]
+"""Decides who may scrape: returns to allow, raises an ``HTTPException`` (401/403) to refuse."""
+
 
 class MetricsEndpoint:
-    """Serves one registry."""
+    """Serves one registry, to everyone or to whom ``guard`` lets through."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, guard: MetricsGuard | None = None) -> None:
         self.registry = registry
+        self.guard = guard
 
     async def render(self, request: Request) -> Response:
         """The registry in the format the scraper asked for."""
+        if self.guard is not None:
+            await self.guard(request)
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         body = await run_in_threadpool(encoder, self.registry)
         return Response(body, media_type=None, headers={"Content-Type": content_type})

@@ -8,9 +8,7 @@ wherever they appear in the record, and ``key=value`` secrets in free text are m
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 import sys
 import time
 from collections.abc import Container
@@ -21,21 +19,7 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 
 from vigil.instrumentation.project_label import current_project_id
 from vigil.instrumentation.request_id import current_request_id
-
-REDACTED = "[REDACTED]"
-
-_SENSITIVE_KEY = re.compile(
-    r"authorization|password|passwd|secret|token|api[_-]?key|cookie|credential", re.IGNORECASE
-)
-# "password=hunter2", "Authorization: Bearer abc", "token: abc" inside free text.
-_SECRET_IN_TEXT = re.compile(
-    r"(?i)\b(authorization|password|passwd|secret|token|api[_-]?key)(\s*[=:]\s*)"
-    r"(bearer\s+|basic\s+)?[^\s,;&\"']+"
-)
-# Credentials in URLs: scheme://user:password@host
-_URL_CREDENTIALS = re.compile(r"(\w+://[^/\s:@]+):[^@\s/]+@")
-# A cheap pre-check: most text holds neither a sensitive word nor a URL with credentials.
-_MAY_HOLD_SECRET = re.compile(r"(?i)authorization|passw|secret|token|api[_-]?key|://[^/\s]*@")
+from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
 
 # Attributes every record has (or gets from formatting); anything else came in ``extra=``.
 _STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message", "taskName"}
@@ -75,34 +59,6 @@ def record_extras(record: logging.LogRecord, exclude: Container[str] = ()) -> di
         for key, value in attributes.items()
         if key not in _STANDARD_ATTRS and key not in exclude and not key.startswith("_")
     }
-
-
-@functools.lru_cache(maxsize=4096)
-def is_sensitive_key(key: str) -> bool:
-    """Whether values under ``key`` are secrets (authorization, password, token, ...)."""
-    return _SENSITIVE_KEY.search(key) is not None
-
-
-def redact_text(text: str) -> str:
-    """Mask secrets that appear as ``key=value`` pairs or URL credentials in free text."""
-    if _MAY_HOLD_SECRET.search(text) is None:
-        return text
-    text = _SECRET_IN_TEXT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _URL_CREDENTIALS.sub(rf"\1:{REDACTED}@", text)
-
-
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with values under sensitive keys replaced, recursively."""
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if isinstance(k, str) and is_sensitive_key(k) else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return redact_text(value)
-    return value
 
 
 class _Rfc3339Clock:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from vigil.instrumentation.json_logging import redact_text
+from vigil.redaction import redact_text
 
 LIVE_PATH = "/health/live"
 READY_PATH = "/health/ready"

@@ -14,6 +14,7 @@ from vigil.models._alerts import (
 )
 from vigil.models._artifacts import ArtifactCreate, ArtifactRecord
 from vigil.models._ids import id_timestamp, new_id, new_ids, utc_now
+from vigil.models._keys import KEY_ID_PATTERN, ApiKey, ApiKeyCreate, ApiKeyCreated, Scope
 from vigil.models._limits import (
     DEFAULT_PAGE_SIZE,
     MAX_ANNOTATION_VALUE_LENGTH,
@@ -63,6 +64,7 @@ from vigil.models._workflows import (
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_SEVERITY",
+    "KEY_ID_PATTERN",
     "LOG_LEVEL_ORDER",
     "MAX_ANNOTATION_VALUE_LENGTH",
     "MAX_BATCH_EVENTS",
@@ -84,6 +86,9 @@ __all__ = [
     "AlertAcknowledge",
     "AlertCreate",
     "AlertStatus",
+    "ApiKey",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
     "ArtifactCreate",
     "ArtifactRecord",
     "BatchEvent",
@@ -100,6 +105,7 @@ __all__ = [
     "RunCreate",
     "RunFinish",
     "RunStatus",
+    "Scope",
     "Span",
     "SpanCreate",
     "SpanKind",

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from vigil.models._limits import MAX_URI_LENGTH
-from vigil.models._types import Id, StrictModel, UtcDatetime
+from vigil.models._types import Id, JsonInteger, StrictModel, UtcDatetime
 
 ArtifactKind = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 """A short lowercase tag chosen by the client: ``report``, ``image``, ``dataset``..."""
@@ -30,7 +30,7 @@ class ArtifactCreate(StrictModel):
     uri: Uri
     kind: ArtifactKind
     content_type: ContentType
-    size_bytes: int = Field(ge=0)
+    size_bytes: JsonInteger = Field(ge=0, le=2**63 - 1)
     sha256: Sha256
 
 

@@ -54,6 +54,8 @@ class LogCreate(StrictModel):
     trace_id: TraceId | None = None
     span_id: SpanId | None = None
     attributes: BoundedMetadata = Field(default_factory=dict)
+    project_id: Identifier | None = None
+    """The project the record belongs to; with a project's key, that project."""
 
 
 class LogRecord(StrictModel):
@@ -69,3 +71,6 @@ class LogRecord(StrictModel):
     trace_id: str | None
     span_id: str | None
     attributes: JsonObject
+    project_id: str | None
+    ingested_by: str | None
+    """The ``key_id`` of the API key that sent the record; null for the controller's own."""

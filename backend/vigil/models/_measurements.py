@@ -6,7 +6,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field, StringConstraints
 
 from vigil.models._limits import MAX_NAME_LENGTH
-from vigil.models._types import Id, Labels, Lax, StrictModel, UtcDatetime
+from vigil.models._types import Id, Identifier, Labels, Lax, StrictModel, UtcDatetime
 
 
 class MeasurementKind(StrEnum):
@@ -35,6 +35,7 @@ class MeasurementCreate(StrictModel):
     """When the value was observed; the controller's clock when omitted."""
     labels: Labels = Field(default_factory=dict)
     run_id: Id | None = None
+    project_id: Identifier | None = None
 
 
 class MeasurementPoint(StrictModel):
@@ -45,3 +46,4 @@ class MeasurementPoint(StrictModel):
     recorded_at: UtcDatetime
     labels: dict[str, str]
     run_id: Id | None
+    project_id: str | None

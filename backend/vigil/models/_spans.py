@@ -8,6 +8,7 @@ from pydantic import Field
 from vigil.models._types import (
     BoundedMetadata,
     Id,
+    Identifier,
     JsonObject,
     Lax,
     Name,
@@ -47,6 +48,7 @@ class SpanCreate(StrictModel):
     status_message: Reason | None = None
     attributes: BoundedMetadata = Field(default_factory=dict)
     run_id: Id | None = None
+    project_id: Identifier | None = None
 
 
 class Span(StrictModel):
@@ -62,3 +64,4 @@ class Span(StrictModel):
     status_message: str | None
     attributes: JsonObject
     run_id: Id | None
+    project_id: str | None

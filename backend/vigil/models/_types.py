@@ -72,6 +72,18 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_parse_timestamp), AfterValidator(_to_utc)]
 """A timezone-aware instant, normalized to UTC; naive datetimes and numbers are rejected."""
 
+
+def _integral_float(value: object) -> object:
+    # JSON Schema's "integer" includes 3.0 (a number with a zero fraction), and clients that
+    # only have doubles send it so: take it as 3; 3.5 and "3" stay refused (strict int).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInteger = Annotated[int, BeforeValidator(_integral_float)]
+"""An integer as JSON Schema defines it: ``3`` or ``3.0``, never ``3.5`` or ``"3"``."""
+
 Id = Annotated[UUID, Lax]
 """A row id: a UUIDv7 assigned by the controller."""
 

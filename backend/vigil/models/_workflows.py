@@ -45,6 +45,8 @@ class WorkflowCreate(StrictModel):
     phase: Phase
     status: Annotated[WorkflowStatus, Lax] = WorkflowStatus.PENDING
     metadata: BoundedMetadata = Field(default_factory=dict)
+    project_id: Identifier | None = None
+    """The project the workflow belongs to; with a project's key, that project."""
 
 
 class Workflow(StrictModel):
@@ -54,6 +56,7 @@ class Workflow(StrictModel):
     phase: str
     status: Annotated[WorkflowStatus, Lax]
     metadata: JsonObject
+    project_id: str | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

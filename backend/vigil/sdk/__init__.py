@@ -15,7 +15,7 @@ Producer calls queue events in memory; a writer thread sends them in batches to 
 Guide, guarantees and metrics: docs/sdk.md.
 """
 
-from vigil.sdk._context import current_run_id, current_step_id, run_context
+from vigil.sdk._context import current_project, current_run_id, current_step_id, run_context
 from vigil.sdk._http_sink import HttpSink
 from vigil.sdk._log_handler import ExecutionLogHandler
 from vigil.sdk._metrics import DropReason, SdkMetrics
@@ -36,6 +36,7 @@ __all__ = [
     "SinkUnavailable",
     "SpanScope",
     "StoreSink",
+    "current_project",
     "current_run_id",
     "current_span",
     "current_step_id",

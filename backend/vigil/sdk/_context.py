@@ -1,4 +1,5 @@
-"""The run (and step) the current code works for, so log records can be attributed to it.
+"""The run (and step, and project) the current code works for, so log records and other
+events can be attributed to it.
 
 One ContextVar per key, set with a token and reset in ``finally`` (``__exit__``). asyncio
 tasks copy the context when they start, so a ``run_context`` entered in a task covers the
@@ -14,6 +15,7 @@ from uuid import UUID
 
 _run_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_run_id", default=None)
 _step_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_step_id", default=None)
+_project_id: ContextVar[str | None] = ContextVar("vigil_sdk_project_id", default=None)
 
 
 def current_run_id() -> UUID | None:
@@ -24,6 +26,21 @@ def current_run_id() -> UUID | None:
 def current_step_id() -> UUID | None:
     """The step of the enclosing ``run_context``, or None."""
     return _step_id.get()
+
+
+def current_project() -> str | None:
+    """The project of the enclosing ``run_context`` (or of the request being served by the
+    controller: the project of its API key), or None."""
+    return _project_id.get()
+
+
+def bind_project(project_id: str | None) -> Token[str | None]:
+    """Attribute what follows in this context to ``project_id``; undo with ``reset_project``."""
+    return _project_id.set(project_id)
+
+
+def reset_project(token: Token[str | None]) -> None:
+    _project_id.reset(token)
 
 
 def as_uuid(value: UUID | str) -> UUID:
@@ -70,19 +87,29 @@ class run_context(AlsoAsync):  # noqa: N801  (used like a function: ``with run_c
     An instance is entered once at a time: create one per ``with``.
     """
 
-    __slots__ = ("_run_token", "_step_token", "run_id", "step_id")
+    __slots__ = ("_project_token", "_run_token", "_step_token", "project_id", "run_id", "step_id")
 
-    def __init__(self, run_id: UUID | str, step_id: UUID | str | None = None) -> None:
+    def __init__(
+        self,
+        run_id: UUID | str,
+        step_id: UUID | str | None = None,
+        *,
+        project_id: str | None = None,
+    ) -> None:
         self.run_id = as_uuid(run_id)
         self.step_id = None if step_id is None else as_uuid(step_id)
+        self.project_id = project_id
         self._run_token: Token[UUID | None] | None = None
         self._step_token: Token[UUID | None] | None = None
+        self._project_token: Token[str | None] | None = None
 
     def __enter__(self) -> Self:
         if self._run_token is not None:
             raise RuntimeError("this run_context is already entered; create a new one")
         self._run_token = _run_id.set(self.run_id)
         self._step_token = _step_id.set(self.step_id)
+        if self.project_id is not None:
+            self._project_token = _project_id.set(self.project_id)
         return self
 
     def __exit__(
@@ -91,9 +118,15 @@ class run_context(AlsoAsync):  # noqa: N801  (used like a function: ``with run_c
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        run_token, step_token = self._run_token, self._step_token
-        self._run_token = self._step_token = None
+        run_token, step_token, project_token = (
+            self._run_token,
+            self._step_token,
+            self._project_token,
+        )
+        self._run_token = self._step_token = self._project_token = None
         try:
+            if project_token is not None:
+                _project_id.reset(project_token)
             if step_token is not None:
                 _step_id.reset(step_token)
         finally:

@@ -20,8 +20,8 @@ from typing import Any, Final
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from vigil.instrumentation.json_logging import redact, redact_text
 from vigil.models import MAX_LOG_MESSAGE_LENGTH, MAX_METADATA_BYTES, BatchEvent, JsonObject
+from vigil.redaction import redact, redact_text
 
 QueuedEvent = tuple[Any, ...]
 """``(kind, *fields, timestamp)``; the layouts are the ``encode_*`` functions below."""
@@ -74,6 +74,7 @@ def encode_log(item: QueuedEvent, service: str) -> Document:
         trace_id,
         span_id,
         attributes,
+        project_id,
         timestamp,
     ) = item
     # Execution logs are stored and shown; the same redaction as the JSON log lines applies.
@@ -93,11 +94,12 @@ def encode_log(item: QueuedEvent, service: str) -> Document:
         "trace_id": trace_id,
         "span_id": span_id,
         "attributes": bounded_attributes(attributes),
+        "project_id": project_id,
     }
 
 
 def encode_measurement(item: QueuedEvent, service: str) -> Document:
-    _, name, value, kind, labels, run_id, recorded = item
+    _, name, value, kind, labels, run_id, project_id, recorded = item
     return {
         "event": "measurement",
         "name": name,
@@ -106,6 +108,7 @@ def encode_measurement(item: QueuedEvent, service: str) -> Document:
         "recorded_at": _at(recorded),
         "labels": labels or {},
         "run_id": run_id,
+        "project_id": project_id,
     }
 
 
@@ -123,6 +126,7 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
         status_message,
         attributes,
         run_id,
+        project_id,
     ) = item
     return {
         "event": "span",
@@ -138,6 +142,7 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
         "status_message": status_message,
         "attributes": bounded_attributes(attributes),
         "run_id": run_id,
+        "project_id": project_id,
     }
 
 

@@ -6,7 +6,10 @@ Contract (the controller's side is ``POST /events/batch``):
   ``BatchWriteResult`` as JSON;
 - ``POST {runs_path}`` with a ``RunCreate`` -> 201 and the ``Run``;
 - ``POST {runs_path}/{run_id}/finish`` with a ``RunFinish`` -> 200 and the ``Run``;
-- ``Authorization: Bearer <token>`` when a token is given.
+- ``Authorization: Bearer <token>``: a Vigil API key with the ``ingest`` scope.
+
+The controller's URL and key default to the ``VIGIL_URL`` and ``VIGIL_API_KEY`` environment
+variables (what ``vigil stack up`` prints and hands over), so agent code names neither.
 
 408, 429, 5xx and transport errors (refused, reset, timed out) raise ``SinkUnavailable``;
 any other status outside 2xx raises ``SinkRejected``.
@@ -14,6 +17,7 @@ any other status outside 2xx raises ``SinkRejected``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Final
@@ -29,6 +33,8 @@ from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
 
 RETRYABLE_STATUSES: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 ERROR_DETAIL_CHARS: Final = 500
+URL_VARIABLE: Final = "VIGIL_URL"
+KEY_VARIABLE: Final = "VIGIL_API_KEY"
 
 # pydantic's Python-mode dump keeps UUIDs, datetimes and enums, which orjson serializes
 # natively: ~1.5 us per step event against ~2.8 us for pydantic's own dump_json here.
@@ -40,13 +46,17 @@ class HttpSink(EventSink):
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
         token: str | None = None,
         timeout: float = 10.0,
         batch_path: str = "/events/batch",
         runs_path: str = "/runs",
     ) -> None:
+        base_url = base_url or os.environ.get(URL_VARIABLE)
+        if not base_url:
+            raise ValueError(f"no controller URL: pass base_url or set {URL_VARIABLE}")
+        token = token or os.environ.get(KEY_VARIABLE) or None
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"vigil-sdk/{vigil.__version__}",

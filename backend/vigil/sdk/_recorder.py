@@ -41,7 +41,13 @@ from vigil.models import (
     SpanKind,
     StepType,
 )
-from vigil.sdk._context import as_uuid, current_run_id, current_step_id, run_context
+from vigil.sdk._context import (
+    as_uuid,
+    current_project,
+    current_run_id,
+    current_step_id,
+    run_context,
+)
 from vigil.sdk._drops import DropAccount
 from vigil.sdk._events import LOG, MEASUREMENT, STEP
 from vigil.sdk._metrics import SdkMetrics
@@ -185,7 +191,7 @@ class AgentRecorder:
         run = self.start_run(name, agent=agent, project_id=project_id, metadata=metadata)
         status = RunStatus.SUCCEEDED
         try:
-            with run_context(run.id):
+            with run_context(run.id, project_id=project_id):
                 yield run
         except BaseException as exc:
             status = RunStatus.CANCELLED if isinstance(exc, CANCELLING) else RunStatus.FAILED
@@ -206,7 +212,7 @@ class AgentRecorder:
         run = await self.astart_run(name, agent=agent, project_id=project_id, metadata=metadata)
         status = RunStatus.SUCCEEDED
         try:
-            async with run_context(run.id):
+            async with run_context(run.id, project_id=project_id):
                 yield run
         except BaseException as exc:
             status = RunStatus.CANCELLED if isinstance(exc, CANCELLING) else RunStatus.FAILED
@@ -318,6 +324,7 @@ class AgentRecorder:
             trace_id,
             span_id,
             dict(attributes) if attributes else None,
+            current_project(),
             timestamp,
         )
         return self._queue.put(item, wait=wait)
@@ -358,6 +365,7 @@ class AgentRecorder:
                 found,
                 dict(labels) if labels else None,
                 run_id,
+                current_project(),
                 time.time(),
             )
         )

@@ -16,7 +16,7 @@ from typing import Any, Self
 from uuid import UUID
 
 from vigil.models import MAX_REASON_LENGTH, JsonObject, SpanKind, SpanStatus
-from vigil.sdk._context import AlsoAsync, current_run_id
+from vigil.sdk._context import AlsoAsync, current_project, current_run_id
 from vigil.sdk._events import SPAN, QueuedEvent
 
 _current_span: ContextVar[SpanScope | None] = ContextVar("vigil_sdk_span", default=None)
@@ -123,5 +123,6 @@ class SpanScope(AlsoAsync):
                 self.status_message,
                 self.attributes,
                 self.run_id,
+                current_project(),
             )
         )

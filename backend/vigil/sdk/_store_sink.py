@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
 from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
-from vigil.storage import Conflict, EventStore, NotFound, StoreUnavailable
+from vigil.storage import Conflict, EventStore, InvalidData, NotFound, StoreUnavailable
 
 
 class StoreSink(EventSink):
@@ -28,7 +28,7 @@ class StoreSink(EventSink):
             return self.store.write_batch(events)
         except StoreUnavailable as exc:
             raise SinkUnavailable(str(exc)) from exc
-        except (NotFound, ValueError) as exc:
+        except (NotFound, InvalidData, ValueError) as exc:
             raise SinkRejected(str(exc)) from exc
         except DBAPIError as exc:
             # A constraint or a value the database refuses (IntegrityError, DataError); a

@@ -4,6 +4,7 @@
 - ``logs/<name>.log``: stdout and stderr of each process
 - ``run/<name>.pid``: pid of each process (leader of its own process group)
 - ``secrets/webhook_token``: Alertmanager -> controller bearer token (dir 700, file 600)
+- ``secrets/admin.key``: the controller's admin API key (file 600), for the operator
 - ``prometheus/``: rendered prometheus.yml, a copy of the rules, ``data/``
 - ``alertmanager/``: rendered alertmanager.yml, ``data/``
 - ``postgres/data/``: the cluster (initdb on first run)
@@ -41,6 +42,10 @@ class StateLayout:
     @property
     def webhook_token(self) -> Path:
         return self.secrets / "webhook_token"
+
+    @property
+    def admin_key(self) -> Path:
+        return self.secrets / "admin.key"
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"

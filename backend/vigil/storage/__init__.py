@@ -12,18 +12,27 @@ URLs: ``sqlite:///path/to/file.db`` (the directory is created) or
 
 from vigil.storage._backend import STEP_NOTIFY_CHANNEL
 from vigil.storage._factory import open_store
-from vigil.storage._interface import EventStore
+from vigil.storage._interface import EventStore, StoredApiKey
 from vigil.storage._migrate import current_revision, downgrade, upgrade
-from vigil.storage.errors import Conflict, InvalidCursor, NotFound, StoreError, StoreUnavailable
+from vigil.storage.errors import (
+    Conflict,
+    InvalidCursor,
+    InvalidData,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+)
 
 __all__ = [
     "STEP_NOTIFY_CHANNEL",
     "Conflict",
     "EventStore",
     "InvalidCursor",
+    "InvalidData",
     "NotFound",
     "StoreError",
     "StoreUnavailable",
+    "StoredApiKey",
     "current_revision",
     "downgrade",
     "open_store",

@@ -2,6 +2,7 @@
 
 import abc
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -13,6 +14,8 @@ from vigil.models import (
     AlertAcknowledge,
     AlertCreate,
     AlertStatus,
+    ApiKey,
+    ApiKeyCreate,
     ArtifactCreate,
     ArtifactRecord,
     BatchEvent,
@@ -26,6 +29,7 @@ from vigil.models import (
     RunCreate,
     RunFinish,
     RunStatus,
+    Scope,
     Span,
     Step,
     StepCreate,
@@ -37,8 +41,21 @@ from vigil.models import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class StoredApiKey:
+    """A key as the store holds it: the public record and the digest of its secret."""
+
+    key: ApiKey
+    secret_sha256: str
+
+
 class EventStore(abc.ABC):
-    """Runs, steps, logs, measurements, spans, workflows, alerts and artifacts.
+    """Runs, steps, logs, measurements, spans, workflows, alerts, artifacts and API keys.
+
+    ``project_id`` keyword arguments restrict a call to one project (a project key's view):
+    reads leave other projects' records out, and a record of another project addressed by
+    id is ``NotFound`` (its existence is not revealed); writes store that project on the
+    records they create. ``None`` means every project.
 
     Methods are synchronous and thread-safe: call them from a thread pool (FastAPI runs
     plain ``def`` endpoints there). Domain failures raise ``vigil.storage.errors``:
@@ -56,10 +73,10 @@ class EventStore(abc.ABC):
         """Start a run: status ``running``, id and ``started_at`` assigned here."""
 
     @abc.abstractmethod
-    def get_run(self, run_id: UUID) -> Run: ...
+    def get_run(self, run_id: UUID, *, project_id: str | None = None) -> Run: ...
 
     @abc.abstractmethod
-    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+    def finish_run(self, run_id: UUID, finish: RunFinish, *, project_id: str | None = None) -> Run:
         """End a running run; ``Conflict`` if it already ended."""
 
     @abc.abstractmethod
@@ -74,7 +91,9 @@ class EventStore(abc.ABC):
         """Newest first."""
 
     @abc.abstractmethod
-    def append_steps(self, run_id: UUID, steps: Sequence[StepCreate]) -> list[Step]:
+    def append_steps(
+        self, run_id: UUID, steps: Sequence[StepCreate], *, project_id: str | None = None
+    ) -> list[Step]:
         """Append steps to a running run, numbering them ``seq`` = last + 1, + 2...
 
         Atomic under concurrent appenders: each call gets a contiguous range of numbers.
@@ -90,12 +109,19 @@ class EventStore(abc.ABC):
     # Batch ingestion ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    def write_batch(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+    def write_batch(
+        self,
+        events: Sequence[BatchEvent],
+        *,
+        project_id: str | None = None,
+        ingested_by: str | None = None,
+    ) -> BatchWriteResult:
         """Store a mixed batch from the SDK's background writer in one transaction.
 
         All or nothing: a step naming an unknown run raises ``NotFound`` and stores nothing.
         Steps of ended runs are accepted (a writer flushes after the agent finished). Spans
-        already stored (same trace and span id) are skipped.
+        already stored (same trace and span id) are skipped. ``ingested_by`` (the key that
+        posted the batch) is stored on its log records, which are then redacted here too.
         """
 
     # Logs --------------------------------------------------------------------------------
@@ -111,6 +137,7 @@ class EventStore(abc.ABC):
         until: datetime | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        project_id: str | None = None,
     ) -> Page[LogRecord]:
         """Oldest first; ``level`` selects that level and the more severe ones;
         ``since`` is inclusive, ``until`` exclusive."""
@@ -122,13 +149,17 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def transition_workflow(
-        self, workflow_id: UUID, transition: WorkflowTransitionCreate
+        self,
+        workflow_id: UUID,
+        transition: WorkflowTransitionCreate,
+        *,
+        project_id: str | None = None,
     ) -> Workflow:
         """Move to a new phase and/or status and record it in the history;
         ``Conflict`` if the workflow is in a terminal status."""
 
     @abc.abstractmethod
-    def get_workflow(self, workflow_id: UUID) -> Workflow: ...
+    def get_workflow(self, workflow_id: UUID, *, project_id: str | None = None) -> Workflow: ...
 
     @abc.abstractmethod
     def list_workflows(
@@ -138,6 +169,7 @@ class EventStore(abc.ABC):
         correlation_id: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        project_id: str | None = None,
     ) -> Page[Workflow]:
         """Newest first."""
 
@@ -148,7 +180,9 @@ class EventStore(abc.ABC):
     # Measurements ------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def record_measurements(self, points: Sequence[MeasurementCreate]) -> int:
+    def record_measurements(
+        self, points: Sequence[MeasurementCreate], *, project_id: str | None = None
+    ) -> int:
         """Store points; returns how many."""
 
     @abc.abstractmethod
@@ -161,6 +195,7 @@ class EventStore(abc.ABC):
         labels: Mapping[str, str] | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        project_id: str | None = None,
     ) -> Page[MeasurementPoint]:
         """Points of one metric, oldest first; ``labels`` must all match (a subset)."""
 
@@ -173,6 +208,7 @@ class EventStore(abc.ABC):
         window: timedelta,
         labels: Mapping[str, str] | None = None,
         until: datetime | None = None,
+        project_id: str | None = None,
     ) -> float | None:
         """The ``q`` percentile (one of ``PERCENTILES``) of a metric's values recorded in
         ``[until - window, until)`` (``until`` defaults to now), interpolated like
@@ -181,7 +217,7 @@ class EventStore(abc.ABC):
     # Spans -------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def get_trace(self, trace_id: str) -> list[Span]:
+    def get_trace(self, trace_id: str, *, project_id: str | None = None) -> list[Span]:
         """Every stored span of a trace, by start time (empty if none)."""
 
     # Alerts ------------------------------------------------------------------------------
@@ -226,6 +262,31 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def list_artifacts(self, run_id: UUID) -> list[ArtifactRecord]:
         """Oldest first; ``NotFound`` if the run does not exist."""
+
+    # API keys ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_api_key(self, key: ApiKeyCreate, *, key_id: str, secret_sha256: str) -> ApiKey:
+        """Store a key by its public id and the SHA-256 digest of its secret;
+        ``Conflict`` if the ``key_id`` is taken."""
+
+    @abc.abstractmethod
+    def get_api_key(self, key_id: str) -> StoredApiKey:
+        """A key by its public id, revoked or not; ``NotFound`` if there is none."""
+
+    @abc.abstractmethod
+    def list_api_keys(
+        self, *, project_id: str | None = None, include_revoked: bool = False
+    ) -> list[ApiKey]:
+        """Oldest first; ``project_id`` selects the keys of that project only."""
+
+    @abc.abstractmethod
+    def revoke_api_key(self, key_id: str, *, project_id: str | None = None) -> ApiKey:
+        """Revoke a key (a second revocation keeps the first time); ``NotFound``."""
+
+    @abc.abstractmethod
+    def has_active_key(self, scope: Scope, *, all_projects: bool = True) -> bool:
+        """Whether a key with ``scope`` that is not revoked exists (for every project)."""
 
     # Lifecycle ---------------------------------------------------------------------------
 

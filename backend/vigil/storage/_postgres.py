@@ -60,6 +60,9 @@ class PostgresBackend(Backend):
             self._url,
             json_serializer=json_dumps,
             json_deserializer=json_loads,
+            # Bound values never appear in exception text, hence never in a log line: a body
+            # the database refused once put a password from its metadata into GET /logs.
+            hide_parameters=True,
             pool_pre_ping=True,  # survive a server restart without failing one request each
             # Up to as many connections as the controller has threads that may use one at
             # once (AnyIO's default thread pool: 40); SQLAlchemy's default 5 + 10 overflow

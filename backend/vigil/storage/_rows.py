@@ -17,6 +17,7 @@ from uuid import UUID
 from vigil.models import LogCreate, MeasurementCreate, StepCreate
 from vigil.models._ids import id_values
 from vigil.models._types import json_text
+from vigil.redaction import redact, redact_text
 
 EncodedRow = tuple[Any, ...]
 TimestampText = Callable[[datetime], str]
@@ -27,8 +28,11 @@ STEP_COLUMNS: Final = (
 LOG_COLUMNS: Final = (
     "id", "timestamp", "level", "logger", "message", "service",
     "request_id", "run_id", "step_id", "trace_id", "span_id", "attributes",
+    "project_id", "ingested_by",
 )  # fmt: skip
-MEASUREMENT_COLUMNS: Final = ("id", "name", "value", "kind", "recorded_at", "labels", "run_id")
+MEASUREMENT_COLUMNS: Final = (
+    "id", "name", "value", "kind", "recorded_at", "labels", "run_id", "project_id",
+)  # fmt: skip
 
 
 # This runs ~20,000 times a second per table: enum members are read through ``_value_`` (a
@@ -62,29 +66,44 @@ def step_rows(
 
 
 def log_rows(
-    logs: Sequence[LogCreate], now: datetime, timestamp_text: TimestampText
+    logs: Sequence[LogCreate],
+    now: datetime,
+    timestamp_text: TimestampText,
+    *,
+    project_id: str | None = None,
+    ingested_by: str | None = None,
 ) -> Iterator[EncodedRow]:
+    """Rows of log records; ``project_id`` (a project key's) replaces each record's own.
+
+    Records with an ``ingested_by`` came from outside the controller: they get the same
+    redaction as the controller's own records got from the SDK before they were queued.
+    """
     return (
         (
             f"{log_id:032x}",
             timestamp_text(log.timestamp if log.timestamp is not None else now),
             log.level._value_,
             log.logger,
-            log.message,
+            log.message if ingested_by is None else redact_text(log.message),
             log.service,
             log.request_id,
             None if log.run_id is None else log.run_id.hex,
             None if log.step_id is None else log.step_id.hex,
             log.trace_id,
             log.span_id,
-            json_text(log.attributes),
+            json_text(log.attributes if ingested_by is None else redact(log.attributes)),
+            log.project_id if project_id is None else project_id,
+            ingested_by,
         )
         for log_id, log in zip(id_values(len(logs)), logs, strict=True)
     )
 
 
 def measurement_rows(
-    points: Sequence[MeasurementCreate], now: datetime, timestamp_text: TimestampText
+    points: Sequence[MeasurementCreate],
+    now: datetime,
+    timestamp_text: TimestampText,
+    project_id: str | None = None,
 ) -> Iterator[EncodedRow]:
     return (
         (
@@ -95,6 +114,7 @@ def measurement_rows(
             timestamp_text(point.recorded_at if point.recorded_at is not None else now),
             json_text(point.labels),
             None if point.run_id is None else point.run_id.hex,
+            point.project_id if project_id is None else project_id,
         )
         for point_id, point in zip(id_values(len(points)), points, strict=True)
     )

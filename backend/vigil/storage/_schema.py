@@ -159,6 +159,8 @@ logs = Table(
     Column("trace_id", String(32)),
     Column("span_id", String(16)),
     Column("attributes", JsonDocument, nullable=False),
+    Column("project_id", String(128)),
+    Column("ingested_by", String(16)),
     # Clustered by time: the key is also the keyset order of query_logs, which saves the
     # ingestion path one index (SQLite stores the table itself in this B-tree).
     PrimaryKeyConstraint("timestamp", "id"),
@@ -180,6 +182,7 @@ measurements = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("labels", JsonDocument, nullable=False),
     Column("run_id", Uuid()),
+    Column("project_id", String(128)),
     PrimaryKeyConstraint("name", "recorded_at", "id"),
     CheckConstraint(_one_of("kind", MeasurementKind), name="kind"),
     sqlite_with_rowid=False,
@@ -201,6 +204,7 @@ spans = Table(
     Column("status_message", Text()),
     Column("attributes", JsonDocument, nullable=False),
     Column("run_id", Uuid()),
+    Column("project_id", String(128)),
     PrimaryKeyConstraint("trace_id", "span_id"),
     CheckConstraint(_one_of("kind", SpanKind), name="kind"),
     CheckConstraint(_one_of("status", SpanStatus), name="status"),
@@ -217,9 +221,11 @@ workflows = Table(
     Column("metadata", JsonDocument, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("project_id", String(128)),
     CheckConstraint(_one_of("status", WorkflowStatus), name="status"),
     Index(None, "correlation_id"),
     Index(None, "status", "id"),
+    Index(None, "project_id", "id"),
 )
 
 workflow_transitions = Table(
@@ -257,4 +263,19 @@ alerts = Table(
     UniqueConstraint("fingerprint", "starts_at"),
     Index(None, "severity", "starts_at"),
     Index(None, "starts_at", "id"),
+)
+
+# Keys are looked up by their public key_id; the secret is stored only as a SHA-256 digest.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("key_id", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("project_id", String(128)),
+    Column("scopes", JsonDocument, nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    UniqueConstraint("key_id"),
 )

@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from vigil.models import (
@@ -31,7 +31,7 @@ from vigil.storage._cursor import (
     CursorKey,
     encode_cursor,
 )
-from vigil.storage.errors import NotFound, StoreUnavailable
+from vigil.storage.errors import InvalidData, NotFound, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class SqlStoreBase:
                 yield conn
         except (OperationalError, PoolTimeoutError) as exc:
             raise StoreUnavailable(f"{self.backend} store unavailable: {exc}") from exc
+        except DataError as exc:
+            raise refused_value(exc) from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -68,6 +70,8 @@ class SqlStoreBase:
                 yield conn
         except (OperationalError, PoolTimeoutError) as exc:
             raise StoreUnavailable(f"{self.backend} store unavailable: {exc}") from exc
+        except DataError as exc:
+            raise refused_value(exc) from None
 
     def health_check(self, timeout: float = 2.0) -> bool:
         try:
@@ -88,6 +92,14 @@ class SqlStoreBase:
     @staticmethod
     def _require(conn: Connection, table: Table, row_id: UUID, what: str) -> None:
         found(conn.scalar(select(table.c.id).where(table.c.id == row_id)), what, row_id)
+
+
+def refused_value(exc: DataError) -> InvalidData:
+    """A refused value, told without the database's message: PostgreSQL quotes the data it
+    refused (``CONTEXT: JSON data, line 1: {"password": ...``), and bound parameters are
+    hidden from SQLAlchemy's text already (``hide_parameters``)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return InvalidData(f"the database refused a value of the request (SQLSTATE {sqlstate})")
 
 
 def found(value: T | None, what: str, row_id: object) -> T:

@@ -38,7 +38,13 @@ from vigil.storage._sql_spans import span_row
 
 
 class BatchIngestion(RunQueries, MeasurementQueries):
-    def write_batch(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+    def write_batch(
+        self,
+        events: Sequence[BatchEvent],
+        *,
+        project_id: str | None = None,
+        ingested_by: str | None = None,
+    ) -> BatchWriteResult:
         if len(events) > MAX_BATCH_EVENTS:
             raise ValueError(f"at most {MAX_BATCH_EVENTS} events per batch")
         now = utc_now()
@@ -64,7 +70,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             step_groups: list[Iterable[EncodedRow]] = []
             if steps_by_run:
                 counts = {run_id: len(group) for run_id, group in steps_by_run.items()}
-                for run_id, (last_seq, _) in self._reserve_seqs(conn, counts).items():
+                for run_id, (last_seq, _) in self._reserve_seqs(conn, counts, project_id).items():
                     group = steps_by_run[run_id]
                     first_seq = last_seq - len(group) + 1
                     ids = id_values(len(group))
@@ -79,21 +85,30 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                 self._backend.announce_steps(conn, steps_by_run)
             if logs_in:
                 self._backend.bulk_insert(
-                    conn, logs, LOG_COLUMNS, log_rows(logs_in, now, timestamp_text)
+                    conn,
+                    logs,
+                    LOG_COLUMNS,
+                    log_rows(
+                        logs_in,
+                        now,
+                        timestamp_text,
+                        project_id=project_id,
+                        ingested_by=ingested_by,
+                    ),
                 )
             if points:
                 self._backend.bulk_insert(
                     conn,
                     measurements,
                     MEASUREMENT_COLUMNS,
-                    measurement_rows(points, now, timestamp_text),
+                    measurement_rows(points, now, timestamp_text, project_id),
                 )
             if spans_in:
                 conn.execute(
                     self._backend.insert(spans).on_conflict_do_nothing(
                         index_elements=[spans.c.trace_id, spans.c.span_id]
                     ),
-                    [span_row(span) for span in spans_in],
+                    [span_row(span, project_id) for span in spans_in],
                 )
         return BatchWriteResult(
             steps=step_count, logs=len(logs_in), measurements=len(points), spans=len(spans_in)

@@ -40,9 +40,12 @@ class LogQueries(SqlStoreBase):
         until: datetime | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        project_id: str | None = None,
     ) -> Page[LogRecord]:
         check_limit(limit)
         conditions: list[ColumnElement[bool]] = []
+        if project_id is not None:
+            conditions.append(logs.c.project_id == project_id)
         if request_id is not None:
             conditions.append(logs.c.request_id == request_id)
         if run_id is not None:

@@ -36,12 +36,14 @@ from vigil.storage._sql_base import (
 
 
 class MeasurementQueries(SqlStoreBase):
-    def record_measurements(self, points: Sequence[MeasurementCreate]) -> int:
+    def record_measurements(
+        self, points: Sequence[MeasurementCreate], *, project_id: str | None = None
+    ) -> int:
         if not points:
             return 0
         now = utc_now()
         self._prepare_measurement_months(points, now)
-        rows = measurement_rows(points, now, self._backend.timestamp_text)
+        rows = measurement_rows(points, now, self._backend.timestamp_text, project_id)
         with self._write() as conn:
             self._backend.bulk_insert(conn, measurements, MEASUREMENT_COLUMNS, rows)
         return len(points)
@@ -61,8 +63,11 @@ class MeasurementQueries(SqlStoreBase):
         since: datetime | None,
         until: datetime | None,
         labels: Mapping[str, str] | None,
+        project_id: str | None,
     ) -> list[ColumnElement[bool]]:
         conditions = [measurements.c.name == name]
+        if project_id is not None:
+            conditions.append(measurements.c.project_id == project_id)
         if since is not None:
             conditions.append(measurements.c.recorded_at >= since)
         if until is not None:
@@ -80,9 +85,10 @@ class MeasurementQueries(SqlStoreBase):
         labels: Mapping[str, str] | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        project_id: str | None = None,
     ) -> Page[MeasurementPoint]:
         check_limit(limit)
-        conditions = self._measurement_conditions(name, since, until, labels)
+        conditions = self._measurement_conditions(name, since, until, labels, project_id)
         if cursor is not None:
             after = decode_time_id_cursor("measurements", cursor)
             conditions.append(after_key(measurements.c.recorded_at, measurements.c.id, after))
@@ -106,12 +112,13 @@ class MeasurementQueries(SqlStoreBase):
         window: timedelta,
         labels: Mapping[str, str] | None = None,
         until: datetime | None = None,
+        project_id: str | None = None,
     ) -> float | None:
         if q not in PERCENTILES:
             raise ValueError(f"q must be one of {PERCENTILES}")
         if window <= timedelta(0):
             raise ValueError("window must be positive")
         end = until if until is not None else utc_now()
-        conditions = self._measurement_conditions(name, end - window, end, labels)
+        conditions = self._measurement_conditions(name, end - window, end, labels, project_id)
         with self._read() as conn:
             return self._backend.percentile(conn, measurements.c.value, conditions, q)

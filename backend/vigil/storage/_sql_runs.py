@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     case,
     select,
@@ -64,21 +65,21 @@ class RunQueries(SqlStoreBase):
             conn.execute(runs.insert(), row)
         return Run.model_validate(row)
 
-    def get_run(self, run_id: UUID) -> Run:
+    def get_run(self, run_id: UUID, *, project_id: str | None = None) -> Run:
         with self._read() as conn:
-            row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+            row = conn.execute(select(runs).where(*_the_run(run_id, project_id))).first()
         return to_model(Run, found(row, "run", run_id))
 
-    def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
+    def finish_run(self, run_id: UUID, finish: RunFinish, *, project_id: str | None = None) -> Run:
         with self._write() as conn:
             row = conn.execute(
                 update(runs)
-                .where(runs.c.id == run_id, runs.c.status == RunStatus.RUNNING.value)
+                .where(*_the_run(run_id, project_id), runs.c.status == RunStatus.RUNNING.value)
                 .values(status=finish.status.value, finished_at=utc_now())
                 .returning(*runs.c)
             ).first()
             if row is None:
-                status = conn.scalar(select(runs.c.status).where(runs.c.id == run_id))
+                status = conn.scalar(select(runs.c.status).where(*_the_run(run_id, project_id)))
                 found(status, "run", run_id)
                 raise Conflict(f"run {run_id} already finished as {status}")
         return to_model(Run, row)
@@ -103,12 +104,15 @@ class RunQueries(SqlStoreBase):
             rows = conn.execute(query).all()
         return page_of(Run, rows, limit, "runs", lambda run: (run.id,))
 
-    def append_steps(self, run_id: UUID, steps: Sequence[StepCreate]) -> list[Step]:
+    def append_steps(
+        self, run_id: UUID, steps: Sequence[StepCreate], *, project_id: str | None = None
+    ) -> list[Step]:
         if len(steps) > MAX_STEPS_PER_APPEND:
             raise ValueError(f"at most {MAX_STEPS_PER_APPEND} steps per call")
         now = utc_now()
         with self._write() as conn:
-            last_seq, status = self._reserve_seqs(conn, {run_id: len(steps)})[run_id]
+            reserved = self._reserve_seqs(conn, {run_id: len(steps)}, project_id)
+            last_seq, status = reserved[run_id]
             if status != RunStatus.RUNNING.value:
                 raise Conflict(f"run {run_id} has finished as {status}; it takes no more steps")
             first_seq = last_seq - len(steps) + 1
@@ -148,10 +152,11 @@ class RunQueries(SqlStoreBase):
         return [to_model(Step, row) for row in rows]
 
     def _reserve_seqs(
-        self, conn: Connection, counts: Mapping[UUID, int]
+        self, conn: Connection, counts: Mapping[UUID, int], project_id: str | None = None
     ) -> dict[UUID, tuple[int, str]]:
         """Take ``counts[run]`` sequence numbers of each run, in one UPDATE; returns each
-        run's last number and status. ``NotFound`` if a run does not exist.
+        run's last number and status. ``NotFound`` if a run does not exist (or, given
+        ``project_id``, belongs to another project: its existence is not revealed).
 
         The row locks (PostgreSQL) or the database write lock (SQLite) make concurrent
         appenders to one run take turns, each getting a contiguous range. The rows are
@@ -161,7 +166,7 @@ class RunQueries(SqlStoreBase):
         """
         in_id_order = (
             select(runs.c.id)
-            .where(runs.c.id.in_(list(counts)))
+            .where(runs.c.id.in_(list(counts)), *_of_project(project_id))
             .order_by(runs.c.id)
             .with_for_update()
             .subquery()
@@ -178,3 +183,12 @@ class RunQueries(SqlStoreBase):
         if missing:
             raise NotFound(f"run {missing[0]} not found")
         return reserved
+
+
+def _of_project(project_id: str | None) -> list[ColumnElement[bool]]:
+    """The condition restricting runs to one project (none: every project)."""
+    return [] if project_id is None else [runs.c.project_id == project_id]
+
+
+def _the_run(run_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
+    return [runs.c.id == run_id, *_of_project(project_id)]

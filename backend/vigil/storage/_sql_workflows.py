@@ -3,6 +3,7 @@
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     select,
     update,
 )
@@ -46,6 +47,7 @@ class WorkflowQueries(SqlStoreBase):
             "phase": workflow.phase,
             "status": workflow.status.value,
             "metadata": workflow.metadata,
+            "project_id": workflow.project_id,
             "created_at": now,
             "updated_at": now,
         }
@@ -67,13 +69,17 @@ class WorkflowQueries(SqlStoreBase):
         return Workflow.model_validate(row)
 
     def transition_workflow(
-        self, workflow_id: UUID, transition: WorkflowTransitionCreate
+        self,
+        workflow_id: UUID,
+        transition: WorkflowTransitionCreate,
+        *,
+        project_id: str | None = None,
     ) -> Workflow:
         now = utc_now()
         with self._write() as conn:
             current = conn.execute(
                 select(workflows.c.phase, workflows.c.status)
-                .where(workflows.c.id == workflow_id)
+                .where(*_the_workflow(workflow_id, project_id))
                 .with_for_update()
             ).first()
             current = found(current, "workflow", workflow_id)
@@ -102,9 +108,10 @@ class WorkflowQueries(SqlStoreBase):
             )
         return to_model(Workflow, row)
 
-    def get_workflow(self, workflow_id: UUID) -> Workflow:
+    def get_workflow(self, workflow_id: UUID, *, project_id: str | None = None) -> Workflow:
         with self._read() as conn:
-            row = conn.execute(select(workflows).where(workflows.c.id == workflow_id)).first()
+            query = select(workflows).where(*_the_workflow(workflow_id, project_id))
+            row = conn.execute(query).first()
         return to_model(Workflow, found(row, "workflow", workflow_id))
 
     def list_workflows(
@@ -114,9 +121,12 @@ class WorkflowQueries(SqlStoreBase):
         correlation_id: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
+        project_id: str | None = None,
     ) -> Page[Workflow]:
         check_limit(limit)
         query = select(workflows).order_by(workflows.c.id.desc()).limit(limit + 1)
+        if project_id is not None:
+            query = query.where(workflows.c.project_id == project_id)
         if status is not None:
             query = query.where(workflows.c.status == status.value)
         if correlation_id is not None:
@@ -137,3 +147,11 @@ class WorkflowQueries(SqlStoreBase):
             if not rows:
                 self._require(conn, workflows, workflow_id, "workflow")
         return [to_model(WorkflowTransition, row) for row in rows]
+
+
+def _the_workflow(workflow_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
+    """One workflow; given ``project_id``, only if it belongs to that project."""
+    conditions = [workflows.c.id == workflow_id]
+    if project_id is not None:
+        conditions.append(workflows.c.project_id == project_id)
+    return conditions

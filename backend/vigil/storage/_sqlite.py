@@ -1,6 +1,9 @@
 """SQLite: the embedded default (``sqlite:///./data/vigil.db``)."""
 
+import contextlib
 import math
+import os
+import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -65,11 +68,12 @@ class SqliteBackend(Backend):
         self._write_lock = threading.RLock()
 
     def create_engine(self) -> Engine:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(self.path)
         engine = create_engine(
             self._url,
             json_serializer=json_dumps,
             json_deserializer=json_loads,
+            hide_parameters=True,  # see the PostgreSQL backend: no bound value in any error
             # The controller serves requests from a thread pool; SQLite connections are
             # used by one thread at a time through the pool.
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -152,6 +156,24 @@ class SqliteBackend(Backend):
     def set_statement_timeout(self, conn: Connection, seconds: float) -> None:
         # SQLite has no statement timeout; its only waits are on locks (busy_timeout).
         del conn, seconds
+
+
+def make_private(path: Path) -> None:
+    """Create the database file (and its directory) readable by its owner only.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so making the
+    file private before the first connection covers all three. An existing file loses the
+    bits that let other users in (a group may keep read access, as an operator chose).
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o027:
+                file.chmod(mode & ~0o027)
 
 
 def _configure_connection(dbapi_connection: Any, connection_record: Any) -> None:

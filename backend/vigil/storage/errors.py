@@ -18,5 +18,11 @@ class InvalidCursor(StoreError):  # noqa: N818  (a domain name, mapped to HTTP 4
     """A pagination cursor that this store did not issue for this listing (HTTP 400)."""
 
 
+class InvalidData(StoreError):  # noqa: N818  (a domain name, mapped to HTTP 422)
+    """The database refused a value of the request (HTTP 422). Its text names the kind of
+    refusal only: the database's own message quotes the refused data, which may hold a
+    secret, so it is dropped (and not chained)."""
+
+
 class StoreUnavailable(StoreError):  # noqa: N818  (a domain name, mapped to HTTP 503)
     """The database could not be reached or answered too slowly (HTTP 503)."""

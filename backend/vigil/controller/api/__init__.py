@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from vigil.controller.api import alerts, events, logs, measurements, runs, workflows
+from vigil.controller.api import alerts, events, keys, logs, measurements, runs, workflows
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
@@ -11,6 +11,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     workflows.router,
     measurements.router,
     alerts.router,
+    keys.router,
 )
 
 __all__ = ["ROUTERS"]

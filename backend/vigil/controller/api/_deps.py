@@ -21,7 +21,8 @@ class ErrorBody(BaseModel):
 
 _DESCRIPTIONS = {
     400: "Bad request (e.g. an invalid cursor)",
-    401: "Missing or wrong bearer token",
+    401: "No API key, or an unknown or revoked one (or a wrong webhook token)",
+    403: "The API key lacks the scope, or is for another project",
     404: "Not found",
     409: "Conflict with the current state",
     413: "Payload too large",
@@ -43,6 +44,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 # Every operation: a body that cannot be parsed at all (not JSON, bad encoding) is a 400.
 COMMON_RESPONSES = error_responses(400)
+# Every operation behind an API key (vigil.controller.auth).
+AUTH_RESPONSES = error_responses(401, 403)
 
 
 async def get_store(request: Request) -> EventStore:

@@ -7,11 +7,13 @@ import secrets
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.auth import Admin, Read
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Alert,
@@ -21,7 +23,7 @@ from vigil.models import (
     Page,
     UtcDatetime,
 )
-from vigil.models._types import StrictModel
+from vigil.models._types import JsonInteger, StrictModel
 from vigil.settings import Settings
 
 # Alert ids are matched as UUIDs in the path so that /alerts/webhook never reads as an alert id.
@@ -37,7 +39,7 @@ class AlertmanagerNotification(StrictModel):
 
     version: Literal["4"]
     group_key: str = Field(alias="groupKey", max_length=4096)
-    truncated_alerts: int = Field(0, alias="truncatedAlerts", ge=0)
+    truncated_alerts: JsonInteger = Field(0, alias="truncatedAlerts", ge=0, le=2**31 - 1)
     status: Literal["firing", "resolved"]
     receiver: str = Field(max_length=200)
     group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
@@ -56,17 +58,27 @@ class WebhookReceipt(StrictModel):
     alerts: list[Alert]
 
 
+webhook_bearer = HTTPBearer(
+    scheme_name="AlertmanagerToken",
+    description="The webhook token Alertmanager presents (VIGIL_ALERT_WEBHOOK_TOKEN); "
+    "not an API key.",
+    auto_error=False,
+)
+
+
 async def require_webhook_token(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(webhook_bearer)],
 ) -> None:
     """Refuse a request whose bearer token is missing or wrong (or when none is configured)."""
     settings: Settings = request.app.state.settings
     expected = settings.alert_webhook_token
-    scheme, _, presented = (authorization or "").partition(" ")
     if (
         expected is None
-        or scheme.lower() != "bearer"
-        or not secrets.compare_digest(presented.encode(), expected.get_secret_value().encode())
+        or credentials is None
+        or not secrets.compare_digest(
+            credentials.credentials.encode(), expected.get_secret_value().encode()
+        )
     ):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -102,9 +114,12 @@ async def alertmanager_webhook(
     return WebhookReceipt(stored=len(stored), alerts=stored)
 
 
-@router.get("", response_model=Page[Alert], responses=error_responses(400, 503))
+@router.get(
+    "", response_model=Page[Alert], responses={**AUTH_RESPONSES, **error_responses(400, 503)}
+)
 async def list_alerts(
     store: Store,
+    principal: Read,
     alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
     severity: Annotated[str | None, Query(max_length=64)] = None,
     since: UtcDatetime | None = None,
@@ -112,7 +127,10 @@ async def list_alerts(
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[Alert]:
-    """Alerts, most recent start first, filtered by status, severity and start time."""
+    """Alerts, most recent start first, filtered by status, severity and start time.
+
+    Alerts concern the platform, not one project: every key with the read scope sees them.
+    """
     return await run_in_threadpool(
         store.list_alerts,
         status=alert_status,
@@ -124,15 +142,24 @@ async def list_alerts(
     )
 
 
-@router.get("/{alert_id:uuid}", response_model=Alert, responses=error_responses(404, 503))
-async def get_alert(alert_id: UUID, store: Store) -> Alert:
+@router.get(
+    "/{alert_id:uuid}",
+    response_model=Alert,
+    responses={**AUTH_RESPONSES, **error_responses(404, 503)},
+)
+async def get_alert(alert_id: UUID, store: Store, principal: Read) -> Alert:
     """One alert."""
     return await run_in_threadpool(store.get_alert, alert_id)
 
 
 @router.post(
-    "/{alert_id:uuid}/acknowledge", response_model=Alert, responses=error_responses(404, 409, 503)
+    "/{alert_id:uuid}/acknowledge",
+    response_model=Alert,
+    responses={**AUTH_RESPONSES, **error_responses(404, 409, 503)},
 )
-async def acknowledge_alert(alert_id: UUID, ack: AlertAcknowledge, store: Store) -> Alert:
-    """Acknowledge an alert; the first acknowledgement is kept (a second is a 409)."""
+async def acknowledge_alert(
+    alert_id: UUID, ack: AlertAcknowledge, store: Store, principal: Admin
+) -> Alert:
+    """Acknowledge an alert (the admin scope); the first acknowledgement is kept (a second is
+    a 409)."""
     return await run_in_threadpool(store.acknowledge_alert, alert_id, ack)

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Store, error_responses
+from vigil.controller.api._deps import AUTH_RESPONSES, Store, error_responses
+from vigil.controller.auth import Ingest, owned_project
 from vigil.controller.step_feed import StepFeed
 from vigil.models import MAX_BATCH_EVENTS, BatchEvent, BatchWriteResult, StepEvent
 from vigil.models._types import StrictModel
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], responses=AUTH_RESPONSES)
 
 
 class EventBatch(StrictModel):
@@ -28,12 +29,25 @@ class EventBatch(StrictModel):
     response_model=BatchWriteResult,
     responses=error_responses(404, 413, 503),
 )
-async def write_batch(batch: EventBatch, store: Store, request: Request) -> BatchWriteResult:
+async def write_batch(
+    batch: EventBatch, store: Store, request: Request, principal: Ingest
+) -> BatchWriteResult:
     """Store a batch in one transaction: all of it, or nothing (404 if a step's run is unknown).
 
     Steps of runs that already ended are accepted: a writer may flush after its agent finished.
+    With a project's key, every event belongs to that project (naming another is a 403, a
+    step of another project's run a 404). Log records keep the key that sent them in
+    ``ingested_by``, so they never pass for the controller's own.
     """
-    result = await run_in_threadpool(store.write_batch, batch.events)
+    for event in batch.events:
+        if not isinstance(event, StepEvent):
+            owned_project(principal, event.project_id)
+    result = await run_in_threadpool(
+        store.write_batch,
+        batch.events,
+        project_id=principal.project_id,
+        ingested_by=principal.key_id,
+    )
     feed: StepFeed = request.app.state.step_feed
     for run_id in {e.run_id for e in batch.events if isinstance(e, StepEvent)}:
         feed.notify(run_id)

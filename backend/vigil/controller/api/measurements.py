@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     MAX_BATCH_EVENTS,
@@ -21,7 +22,7 @@ from vigil.models import (
 )
 from vigil.models._types import StrictModel
 
-router = APIRouter(prefix="/measurements", tags=["measurements"])
+router = APIRouter(prefix="/measurements", tags=["measurements"], responses=AUTH_RESPONSES)
 
 LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^=]+=", max_length=300)]
 LabelFilters = Annotated[
@@ -80,18 +81,27 @@ def parse_labels(filters: list[str]) -> dict[str, str]:
     response_model=RecordedCount,
     responses=error_responses(503),
 )
-async def record_measurements(batch: MeasurementBatch, store: Store) -> RecordedCount:
-    """Record points (counter, gauge or histogram observations)."""
-    return RecordedCount(recorded=await run_in_threadpool(store.record_measurements, batch.points))
+async def record_measurements(
+    batch: MeasurementBatch, store: Store, principal: Ingest
+) -> RecordedCount:
+    """Record points (counter, gauge or histogram observations) of the key's project."""
+    for point in batch.points:
+        owned_project(principal, point.project_id)
+    recorded = await run_in_threadpool(
+        store.record_measurements, batch.points, project_id=principal.project_id
+    )
+    return RecordedCount(recorded=recorded)
 
 
 @router.get("", response_model=Page[MeasurementPoint], responses=error_responses(400, 503))
 async def query_measurements(
     store: Store,
+    principal: Read,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     label: LabelFilters = [],  # noqa: B006 - FastAPI copies defaults per request
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
+    project_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[MeasurementPoint]:
@@ -104,17 +114,20 @@ async def query_measurements(
         labels=parse_labels(label),
         limit=limit,
         cursor=cursor,
+        project_id=project_filter(principal, project_id),
     )
 
 
 @router.get("/percentile", response_model=PercentileResult, responses=error_responses(503))
 async def percentile(
     store: Store,
+    principal: Read,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     q: Annotated[Literal["0.5", "0.95", "0.99"], Query(description="p50, p95 or p99")],
     window_seconds: Annotated[float, Query(ge=0.001, le=366 * 86400)] = 3600,
     label: LabelFilters = [],  # noqa: B006 - FastAPI copies defaults per request
     until: UtcDatetime | None = None,
+    project_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> PercentileResult:
     """The p50/p95/p99 of a metric's values recorded in the window ending at ``until`` (now)."""
     value = await run_in_threadpool(
@@ -124,5 +137,6 @@ async def percentile(
         window=timedelta(seconds=window_seconds),
         labels=parse_labels(label),
         until=until,
+        project_id=project_filter(principal, project_id),
     )
     return PercentileResult(name=name, q=float(q), window_seconds=window_seconds, value=value)

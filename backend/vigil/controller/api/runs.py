@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.controller.sse import STREAM_HEADERS, EventStream, step_events
 from vigil.controller.step_feed import StepFeed
 from vigil.instrumentation import current_request_id
@@ -27,7 +28,7 @@ from vigil.models import (
 from vigil.models._types import StrictModel
 from vigil.sdk import run_context
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/runs", tags=["runs"], responses=AUTH_RESPONSES)
 
 
 class StepBatch(StrictModel):
@@ -44,38 +45,49 @@ class StepList(StrictModel):
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=Run, responses=error_responses(503)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Run,
+    responses=error_responses(503),
 )
-async def create_run(run: RunCreate, store: Store) -> Run:
-    """Start a run (status ``running``)."""
+async def create_run(run: RunCreate, store: Store, principal: Ingest) -> Run:
+    """Start a run (status ``running``) of the key's project."""
+    owned_project(principal, run.project_id)
     return await run_in_threadpool(store.create_run, run)
 
 
-@router.get("", response_model=Page[Run], responses=error_responses(400, 503))
+@router.get("", response_model=Page[Run], responses=error_responses(400, 401, 403, 503))
 async def list_runs(
     store: Store,
+    principal: Read,
     run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
     project_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[Run]:
-    """Runs, newest first, one page at a time."""
+    """Runs, newest first, one page at a time (a project's key sees its project's)."""
     return await run_in_threadpool(
-        store.list_runs, status=run_status, project_id=project_id, limit=limit, cursor=cursor
+        store.list_runs,
+        status=run_status,
+        project_id=project_filter(principal, project_id),
+        limit=limit,
+        cursor=cursor,
     )
 
 
 @router.get("/{run_id}", response_model=Run, responses=error_responses(404, 503))
-async def get_run(run_id: UUID, store: Store) -> Run:
+async def get_run(run_id: UUID, store: Store, principal: Read) -> Run:
     """One run."""
-    return await run_in_threadpool(store.get_run, run_id)
+    return await run_in_threadpool(store.get_run, run_id, project_id=principal.project_id)
 
 
 @router.post("/{run_id}/finish", response_model=Run, responses=error_responses(404, 409, 503))
-async def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
+async def finish_run(run_id: UUID, finish: RunFinish, store: Store, principal: Ingest) -> Run:
     """End a running run as succeeded, failed or cancelled."""
     with run_context(run_id):
-        return await run_in_threadpool(store.finish_run, run_id, finish)
+        return await run_in_threadpool(
+            store.finish_run, run_id, finish, project_id=principal.project_id
+        )
 
 
 @router.post(
@@ -84,7 +96,9 @@ async def finish_run(run_id: UUID, finish: RunFinish, store: Store) -> Run:
     response_model=StepList,
     responses=error_responses(404, 409, 503),
 )
-async def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Request) -> StepList:
+async def append_steps(
+    run_id: UUID, batch: StepBatch, store: Store, request: Request, principal: Ingest
+) -> StepList:
     """Append steps to a running run; each gets the next ``seq``."""
     request_id = current_request_id()
     new_steps = [
@@ -92,7 +106,9 @@ async def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Re
         for s in batch.steps
     ]
     with run_context(run_id):
-        steps = await run_in_threadpool(store.append_steps, run_id, new_steps)
+        steps = await run_in_threadpool(
+            store.append_steps, run_id, new_steps, project_id=principal.project_id
+        )
     feed: StepFeed = request.app.state.step_feed
     feed.notify(run_id)
     return StepList(items=steps, next_after_seq=steps[-1].seq if steps else None)
@@ -102,22 +118,24 @@ async def append_steps(run_id: UUID, batch: StepBatch, store: Store, request: Re
 async def list_steps(
     run_id: UUID,
     store: Store,
+    principal: Read,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> StepList:
     """Steps with ``seq`` above ``after_seq``, in order."""
 
     def read() -> list[Step]:
-        store.get_run(run_id)  # 404 for an unknown run rather than an empty list
+        # 404 for an unknown run (or another project's) rather than an empty list
+        store.get_run(run_id, project_id=principal.project_id)
         return store.list_steps(run_id, after_seq=after_seq, limit=limit)
 
     steps = await run_in_threadpool(read)
     return StepList(items=steps, next_after_seq=steps[-1].seq if len(steps) == limit else None)
 
 
-async def existing_run(run_id: UUID, store: Store) -> UUID:
+async def existing_run(run_id: UUID, store: Store, principal: Read) -> UUID:
     """The run id, once the run is known to exist: a 404 must leave before a stream starts."""
-    await run_in_threadpool(store.get_run, run_id)
+    await run_in_threadpool(store.get_run, run_id, project_id=principal.project_id)
     return run_id
 
 

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -19,7 +20,7 @@ from vigil.models import (
     WorkflowTransitionCreate,
 )
 
-router = APIRouter(prefix="/workflows", tags=["workflows"])
+router = APIRouter(prefix="/workflows", tags=["workflows"], responses=AUTH_RESPONSES)
 
 
 @router.post(
@@ -28,33 +29,39 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
     response_model=Workflow,
     responses=error_responses(409, 503),
 )
-async def create_workflow(workflow: WorkflowCreate, store: Store) -> Workflow:
-    """Create a workflow in its first phase."""
+async def create_workflow(workflow: WorkflowCreate, store: Store, principal: Ingest) -> Workflow:
+    """Create a workflow in its first phase (of the key's project)."""
+    project_id = owned_project(principal, workflow.project_id)
+    if project_id != workflow.project_id:
+        workflow = workflow.model_copy(update={"project_id": project_id})
     return await run_in_threadpool(store.create_workflow, workflow)
 
 
 @router.get("", response_model=Page[Workflow], responses=error_responses(400, 503))
 async def list_workflows(
     store: Store,
+    principal: Read,
     workflow_status: Annotated[WorkflowStatus | None, Query(alias="status")] = None,
     correlation_id: Annotated[str | None, Query(max_length=128)] = None,
+    project_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[Workflow]:
-    """Workflows, newest first, filtered by status and/or correlation id."""
+    """Workflows, newest first, filtered by status, correlation id and project."""
     return await run_in_threadpool(
         store.list_workflows,
         status=workflow_status,
         correlation_id=correlation_id,
         limit=limit,
         cursor=cursor,
+        project_id=project_filter(principal, project_id),
     )
 
 
 @router.get("/{workflow_id}", response_model=Workflow, responses=error_responses(404, 503))
-async def get_workflow(workflow_id: UUID, store: Store) -> Workflow:
+async def get_workflow(workflow_id: UUID, store: Store, principal: Read) -> Workflow:
     """One workflow."""
-    return await run_in_threadpool(store.get_workflow, workflow_id)
+    return await run_in_threadpool(store.get_workflow, workflow_id, project_id=principal.project_id)
 
 
 @router.post(
@@ -63,10 +70,12 @@ async def get_workflow(workflow_id: UUID, store: Store) -> Workflow:
     responses=error_responses(404, 409, 503),
 )
 async def transition_workflow(
-    workflow_id: UUID, transition: WorkflowTransitionCreate, store: Store
+    workflow_id: UUID, transition: WorkflowTransitionCreate, store: Store, principal: Ingest
 ) -> Workflow:
     """Move a workflow to a new phase and/or status; refused once it reached a final status."""
-    return await run_in_threadpool(store.transition_workflow, workflow_id, transition)
+    return await run_in_threadpool(
+        store.transition_workflow, workflow_id, transition, project_id=principal.project_id
+    )
 
 
 @router.get(
@@ -74,11 +83,14 @@ async def transition_workflow(
     response_model=list[WorkflowTransition],
     responses=error_responses(404, 503),
 )
-async def list_transitions(workflow_id: UUID, store: Store) -> list[WorkflowTransition]:
+async def list_transitions(
+    workflow_id: UUID, store: Store, principal: Read
+) -> list[WorkflowTransition]:
     """The workflow's history, oldest first (the first entry is its creation)."""
 
     def read() -> list[WorkflowTransition]:
-        store.get_workflow(workflow_id)  # 404 for an unknown workflow rather than []
+        # 404 for an unknown workflow (or another project's) rather than []
+        store.get_workflow(workflow_id, project_id=principal.project_id)
         return store.list_workflow_transitions(workflow_id)
 
     return await run_in_threadpool(read)
