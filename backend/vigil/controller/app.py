@@ -23,6 +23,7 @@ from vigil.controller.pg_listener import StepNotificationListener
 from vigil.controller.step_feed import StepFeed
 from vigil.controller.store_errors import install_store_error_handlers
 from vigil.instrumentation import HealthProbes
+from vigil.instrumentation.body_limit import RequestBodyLimitMiddleware
 from vigil.instrumentation.exposition import MetricsGuard
 from vigil.instrumentation.json_logging import configure_logging
 from vigil.models import Scope
@@ -76,7 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=vigil.__version__,
         description="Records agent runs, steps, logs, metrics, alerts and artifacts.",
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
         responses=COMMON_RESPONSES,
     )
     app.state.settings = settings
@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.chaos:
         app.include_router(chaos.router)
     install_store_error_handlers(app)
+    # Innermost of the controller's layers (added first), so that even without the
+    # instrumentation an oversized body is refused before it is parsed.
+    app.add_middleware(RequestBodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
 
     probes.add_startup_task("migrations")
     if settings.instrumentation_enabled:

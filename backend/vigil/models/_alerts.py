@@ -8,6 +8,8 @@ from pydantic import AliasChoices, Field, StringConstraints, field_validator, mo
 
 from vigil.models._limits import MAX_ANNOTATION_VALUE_LENGTH, MAX_NAME_LENGTH, MAX_URI_LENGTH
 from vigil.models._types import (
+    NO_NUL,
+    FreeText,
     Id,
     LabelName,
     Labels,
@@ -29,7 +31,7 @@ Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{1,64}$")]
 Annotations = Annotated[
     dict[
         LabelName,
-        Annotated[str, StringConstraints(max_length=MAX_ANNOTATION_VALUE_LENGTH)],
+        Annotated[str, StringConstraints(max_length=MAX_ANNOTATION_VALUE_LENGTH), FreeText],
     ],
     Field(max_length=64, json_schema_extra={"additionalProperties": False}),
 ]
@@ -67,9 +69,9 @@ class AlertCreate(StrictModel):
     )
     labels: AlertLabels
     annotations: Annotations = Field(default_factory=dict)
-    generator_url: Annotated[str, StringConstraints(max_length=MAX_URI_LENGTH)] | None = Field(
-        default=None, validation_alias=AliasChoices("generator_url", "generatorURL")
-    )
+    generator_url: (
+        Annotated[str, StringConstraints(max_length=MAX_URI_LENGTH, pattern=NO_NUL)] | None
+    ) = Field(default=None, validation_alias=AliasChoices("generator_url", "generatorURL"))
 
     @field_validator("ends_at", mode="before")
     @classmethod

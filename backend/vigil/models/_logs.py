@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 from vigil.models._limits import MAX_LOG_MESSAGE_LENGTH
 from vigil.models._types import (
     BoundedMetadata,
+    FreeText,
     Id,
     Identifier,
     JsonObject,
@@ -37,7 +38,7 @@ def levels_at_least(level: LogLevel) -> tuple[LogLevel, ...]:
     return LOG_LEVEL_ORDER[LOG_LEVEL_ORDER.index(level) :]
 
 
-LogMessage = Annotated[str, StringConstraints(max_length=MAX_LOG_MESSAGE_LENGTH)]
+LogMessage = Annotated[str, StringConstraints(max_length=MAX_LOG_MESSAGE_LENGTH), FreeText]
 
 
 class LogCreate(StrictModel):

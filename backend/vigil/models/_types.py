@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Final
 from uuid import UUID
 
 import orjson
@@ -88,15 +88,31 @@ Id = Annotated[UUID, Lax]
 """A row id: a UUIDv7 assigned by the controller."""
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+NO_NUL: Final = r"^[^\x00]*$"
+"""The pattern of text that may not hold U+0000 (names, URLs): PostgreSQL cannot store it."""
 
-Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH)]
+REPLACEMENT_CHARACTER: Final = "\ufffd"
+
+
+def _without_nul(text: str) -> str:
+    return text.replace("\x00", REPLACEMENT_CHARACTER) if "\x00" in text else text
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL)]
+"""A name a developer chose (run, agent, step, logger, service): U+0000 is refused (422)."""
+
+
+FreeText = AfterValidator(_without_nul)
+"""Marker of text from the world outside (log messages, reasons, label and annotation
+values): U+0000, which PostgreSQL cannot store, is replaced by U+FFFD on every backend, so the
+record is kept and reads back the same from SQLite and PostgreSQL."""
+
+
+Reason = Annotated[str, StringConstraints(max_length=MAX_REASON_LENGTH), FreeText]
 """Free text explaining a change (a workflow transition, a span's error status)."""
 
-Identifier = Annotated[
-    str,
-    StringConstraints(pattern=rf"^[A-Za-z0-9._:-]{{1,{MAX_IDENTIFIER_LENGTH}}}$"),
-]
+IDENTIFIER_PATTERN: Final = rf"^[A-Za-z0-9._:-]{{1,{MAX_IDENTIFIER_LENGTH}}}$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 """Opaque ids from outside (project ids, request ids, correlation ids): a safe charset."""
 
 TraceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
@@ -108,7 +124,7 @@ SpanId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$")]
 """Prometheus label name rules; also keeps label keys safe inside SQLite JSON paths."""
 
-LabelValue = Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE_LENGTH)]
+LabelValue = Annotated[str, StringConstraints(max_length=MAX_LABEL_VALUE_LENGTH), FreeText]
 
 # The JSON schema states every rule the validator applies, so a schema-valid request is never
 # refused (schemathesis checks exactly that): hence additionalProperties next to the pattern.
@@ -130,13 +146,32 @@ def json_text(value: object) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+"""``\u0000`` as an escape in JSON text (an odd number of backslashes before ``u0000``)."""
+
+
+def _replace_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return _without_nul(value)
+    if isinstance(value, dict):
+        return {_without_nul(k): _replace_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_nul(v) for v in value]
+    return value
+
+
 def max_json_bytes(limit: int) -> Callable[[JsonObject], JsonObject]:
-    """An after-validator rejecting objects whose JSON serialization exceeds ``limit`` bytes
-    (or that hold text no database can store)."""
+    """An after-validator for free-form JSON objects: U+0000 in any key or string becomes
+    U+FFFD (as in free text), and objects whose JSON serialization exceeds ``limit`` bytes, or
+    that hold text no database can store, are rejected."""
 
     def check(value: JsonObject) -> JsonObject:
         try:
-            size = len(json_text(value).encode())
+            text = json_text(value)
+            if "\\u0000" in text and _ESCAPED_NUL.search(text):
+                value = _replace_nul(value)
+                text = json_text(value)
+            size = len(text.encode())
         except UnicodeEncodeError as exc:
             # JSON may carry lone surrogates ("\\udbb8"); no database can store them, and a
             # failed insert would lose a whole batch. (Constrained str fields refuse them in

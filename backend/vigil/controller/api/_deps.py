@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from vigil.models import MAX_PAGE_SIZE
+from vigil.models._types import IDENTIFIER_PATTERN
 from vigil.storage import EventStore
 
 
@@ -66,5 +67,17 @@ Store = Annotated[EventStore, Depends(get_store)]
 # The paging parameters every list operation takes.
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
 Cursor = Annotated[
-    str | None, Query(max_length=512, description="next_cursor of the previous page")
+    str | None,
+    Query(
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]*$",  # URL-safe base64, as issued
+        description="next_cursor of the previous page",
+    ),
 ]
+
+# Filters hold what the stored values can hold, so a filter no record can match (a NUL byte,
+# which PostgreSQL refuses and SQLite would look up) is the same 422 on both backends.
+IdentifierFilter = Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)]
+
+MAX_SEQ = 2**31 - 1
+"""The largest step number (an INTEGER column): larger numbers are 422s, never overflows."""

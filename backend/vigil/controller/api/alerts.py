@@ -23,7 +23,7 @@ from vigil.models import (
     Page,
     UtcDatetime,
 )
-from vigil.models._types import JsonInteger, StrictModel
+from vigil.models._types import NO_NUL, JsonInteger, StrictModel
 from vigil.settings import Settings
 
 # Alert ids are matched as UUIDs in the path so that /alerts/webhook never reads as an alert id.
@@ -121,7 +121,7 @@ async def list_alerts(
     store: Store,
     principal: Read,
     alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
-    severity: Annotated[str | None, Query(max_length=64)] = None,
+    severity: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
     limit: Limit = DEFAULT_PAGE_SIZE,

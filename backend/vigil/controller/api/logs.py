@@ -8,7 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import (
+    AUTH_RESPONSES,
+    Cursor,
+    IdentifierFilter,
+    Limit,
+    Store,
+    error_responses,
+)
 from vigil.controller.auth import Read, project_filter
 from vigil.models import DEFAULT_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
 
@@ -19,12 +26,12 @@ router = APIRouter(prefix="/logs", tags=["logs"], responses=AUTH_RESPONSES)
 async def query_logs(
     store: Store,
     principal: Read,
-    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    request_id: IdentifierFilter = None,
     run_id: UUID | None = None,
     level: Annotated[LogLevel | None, Query(description="this level and more severe")] = None,
     since: Annotated[UtcDatetime | None, Query(description="inclusive")] = None,
     until: Annotated[UtcDatetime | None, Query(description="exclusive")] = None,
-    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    project_id: IdentifierFilter = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[LogRecord]:

@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import (
+    AUTH_RESPONSES,
+    Cursor,
+    IdentifierFilter,
+    Limit,
+    Store,
+    error_responses,
+)
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
@@ -19,12 +26,16 @@ from vigil.models import (
     MeasurementPoint,
     Page,
     UtcDatetime,
+    utc_now,
 )
 from vigil.models._types import StrictModel
 
 router = APIRouter(prefix="/measurements", tags=["measurements"], responses=AUTH_RESPONSES)
 
-LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^=]+=", max_length=300)]
+LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^=\x00]+=[^\x00]*$", max_length=300)]
+MetricNameFilter = Annotated[
+    str, Query(min_length=1, max_length=200, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+]
 LabelFilters = Annotated[
     list[LabelFilter],
     Query(
@@ -97,11 +108,11 @@ async def record_measurements(
 async def query_measurements(
     store: Store,
     principal: Read,
-    name: Annotated[str, Query(min_length=1, max_length=200)],
+    name: MetricNameFilter,
     label: LabelFilters = [],  # noqa: B006 - FastAPI copies defaults per request
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
-    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    project_id: IdentifierFilter = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[MeasurementPoint]:
@@ -122,19 +133,32 @@ async def query_measurements(
 async def percentile(
     store: Store,
     principal: Read,
-    name: Annotated[str, Query(min_length=1, max_length=200)],
+    name: MetricNameFilter,
     q: Annotated[Literal["0.5", "0.95", "0.99"], Query(description="p50, p95 or p99")],
     window_seconds: Annotated[float, Query(ge=0.001, le=366 * 86400)] = 3600,
     label: LabelFilters = [],  # noqa: B006 - FastAPI copies defaults per request
     until: UtcDatetime | None = None,
-    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    project_id: IdentifierFilter = None,
 ) -> PercentileResult:
     """The p50/p95/p99 of a metric's values recorded in the window ending at ``until`` (now)."""
+    window = timedelta(seconds=window_seconds)
+    try:
+        (until or utc_now()) - window
+    except OverflowError:  # until=0001-01-01T00:00:00Z: the window starts before year 1
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "until"),
+                    "msg": "the window starts before year 1",
+                    "type": "value_error",
+                }
+            ]
+        ) from None
     value = await run_in_threadpool(
         store.percentile,
         name,
         float(q),
-        window=timedelta(seconds=window_seconds),
+        window=window,
         labels=parse_labels(label),
         until=until,
         project_id=project_filter(principal, project_id),

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import (
+    AUTH_RESPONSES,
+    MAX_SEQ,
+    Cursor,
+    IdentifierFilter,
+    Limit,
+    Store,
+    error_responses,
+)
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.controller.sse import STREAM_HEADERS, EventStream, step_events
 from vigil.controller.step_feed import StepFeed
@@ -61,7 +69,7 @@ async def list_runs(
     store: Store,
     principal: Read,
     run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
-    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    project_id: IdentifierFilter = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[Run]:
@@ -119,7 +127,7 @@ async def list_steps(
     run_id: UUID,
     store: Store,
     principal: Read,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
 ) -> StepList:
     """Steps with ``seq`` above ``after_seq``, in order."""
@@ -151,16 +159,18 @@ async def stream_steps(
     run_id: Annotated[UUID, Depends(existing_run)],
     store: Store,
     request: Request,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    last_event_id: Annotated[
+        str | None, Header(pattern=r"^[0-9]{1,10}$", description="the last seq received")
+    ] = None,
 ) -> EventStream:
     """New steps of a run as Server-Sent Events (``event: step``, ``id``: the step's seq).
 
     Starts after ``after_seq`` (or the ``Last-Event-ID`` a reconnecting browser sends). A
     subscriber sees a new step within a second, whichever controller process stored it.
     """
-    if last_event_id is not None and last_event_id.isdigit():
-        after_seq = max(after_seq, int(last_event_id))
+    if last_event_id is not None:
+        after_seq = max(after_seq, min(int(last_event_id), MAX_SEQ))
     feed: StepFeed = request.app.state.step_feed
     steps = feed.follow(store, run_id, after_seq, request.is_disconnected)
     return EventStream(step_events(steps), headers=STREAM_HEADERS)

@@ -8,7 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.api._deps import (
+    AUTH_RESPONSES,
+    Cursor,
+    IdentifierFilter,
+    Limit,
+    Store,
+    error_responses,
+)
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
@@ -42,8 +49,8 @@ async def list_workflows(
     store: Store,
     principal: Read,
     workflow_status: Annotated[WorkflowStatus | None, Query(alias="status")] = None,
-    correlation_id: Annotated[str | None, Query(max_length=128)] = None,
-    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    correlation_id: IdentifierFilter = None,
+    project_id: IdentifierFilter = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[Workflow]:
