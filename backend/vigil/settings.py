@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     ops_token: SecretStr | None = Field(
         None, description="Bearer token for operations endpoints (unset: they are disabled)."
     )
+    http_max_head_bytes: int = Field(
+        64 * 1024, ge=1024, description="Request line and headers larger than this: 431."
+    )
+    http_head_timeout_s: float = Field(
+        10.0, gt=0, description="A request head must arrive within this many seconds (408)."
+    )
+    http_body_timeout_s: float = Field(
+        20.0, gt=0, description="A request body must arrive within this many seconds, ..."
+    )
+    http_body_min_rate: float = Field(
+        500.0, gt=0, description="... extended by each chunk's size over this rate (bytes/s)."
+    )
+    http_max_connections: int = Field(
+        1000, ge=1, description="Open connections (and requests) beyond this are answered 503."
+    )
     data_dir: Path = Field(
         Path("./data"), description="The controller's own files (the first admin key, ...)."
     )

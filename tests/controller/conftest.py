@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from tests.ports import free_port
 from vigil.auth import new_token
 from vigil.controller import create_app
+from vigil.controller.server import server_config
 from vigil.secret_files import write_new_secret
 from vigil.settings import Settings
 
@@ -68,18 +69,20 @@ def api(store_url: str, controller_data: ControllerData) -> Iterator[TestClient]
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with a real uvicorn on a free loopback port; yields its base URL."""
+def serve_in_thread(app: FastAPI, settings: Settings | None = None) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn on a free loopback port; yields its base URL.
+
+    With ``settings``, the server is configured as ``vigil serve`` configures it (bounded
+    HTTP protocol, connection limit); without, plainly (for apps that are not the controller).
+    """
     port = free_port()
+    if settings is None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None)
+    else:
+        config = server_config(app, settings.model_copy(update={"host": "127.0.0.1", "port": port}))
+    config.lifespan = "on"
     # Open SSE streams never end by themselves: bound how long shutdown waits for them.
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
+    config.timeout_graceful_shutdown = 1
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -105,7 +108,7 @@ def live_controller(
     @contextmanager
     def start(**overrides: object) -> Iterator[str]:
         settings = controller_settings(store_url, controller_data, **overrides)
-        with serve_in_thread(create_app(settings)) as url:
+        with serve_in_thread(create_app(settings), settings) as url:
             yield url
 
     return start
