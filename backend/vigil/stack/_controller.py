@@ -10,7 +10,7 @@ from vigil.stack._binaries import Missing
 from vigil.stack._component import Component, http_ok
 from vigil.stack._layout import StateLayout
 from vigil.stack._process import LaunchSpec
-from vigil.stack._secrets import ensure_webhook_token
+from vigil.stack._secrets import ensure_secret
 from vigil.stack._settings import StackSettings
 
 SERVE = ["-m", "vigil", "serve"]
@@ -49,7 +49,7 @@ class Controller(Component):
         env.update(
             VIGIL_DATABASE_URL=self._database_url(),
             # The token Alertmanager reads from its credentials_file, so both sides agree.
-            VIGIL_ALERT_WEBHOOK_TOKEN=ensure_webhook_token(self.layout.webhook_token),
+            VIGIL_ALERT_WEBHOOK_TOKEN=ensure_secret(self.layout.webhook_token),
         )
         env.update(self.settings.controller_env)
         argv = [sys.executable, *SERVE, "--host", "127.0.0.1", "--port", str(self.port)]

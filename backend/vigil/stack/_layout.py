@@ -3,7 +3,11 @@
 - ``settings.json``: what the last ``up`` ran with (``status`` and ``down`` read it)
 - ``logs/<name>.log``: stdout and stderr of each process
 - ``run/<name>.pid``: pid of each process (leader of its own process group)
-- ``secrets/webhook_token``: Alertmanager -> controller bearer token (dir 700, file 600)
+- ``secrets/``: one file per secret (directory 700, files 600; names in ``_secrets.py``):
+  ``webhook_token`` (Alertmanager -> controller), ``prometheus_password`` and
+  ``alertmanager_password`` (basic auth, user ``vigil``), ``postgres_password`` (superuser
+  ``postgres``), ``postgres_vigil_password`` (the controller's role ``vigil``),
+  ``postgres_readonly_password`` (``vigil_readonly``)
 - ``prometheus/``: rendered prometheus.yml, a copy of the rules, ``data/``
 - ``alertmanager/``: rendered alertmanager.yml, ``data/``
 - ``postgres/data/``: the cluster (initdb on first run)
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from vigil.stack._secrets import WEBHOOK_TOKEN
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,11 @@ class StateLayout:
 
     @property
     def webhook_token(self) -> Path:
-        return self.secrets / "webhook_token"
+        return self.secret(WEBHOOK_TOKEN)
+
+    def secret(self, name: str) -> Path:
+        """The file of one secret (a name from ``_secrets.py``)."""
+        return self.secrets / name
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
