@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vigil.stack._binaries import Missing, which
 from vigil.stack._component import Component, http_ok
+from vigil.stack._layout import private_dir
 from vigil.stack._process import LaunchSpec
 from vigil.stack._render import render_alertmanager
 from vigil.stack.errors import StackError
@@ -34,8 +35,8 @@ class Alertmanager(Component):
         return [] if self._binary() else [Missing(BINARY_NAMES[0], "prometheus-alertmanager")]
 
     def prepare(self) -> None:
-        directory = self.layout.part(self.name)
-        (directory / "data").mkdir(parents=True, exist_ok=True)
+        directory = private_dir(self.layout.part(self.name))
+        private_dir(directory / "data")
         source = self.settings.project() / "alertmanager" / "alertmanager.yml"
         text = render_alertmanager(
             source.read_text(encoding="utf-8"),

@@ -15,7 +15,7 @@ import httpx
 from vigil.stack import _process
 from vigil.stack._binaries import Missing
 from vigil.stack._layout import StateLayout
-from vigil.stack._process import LaunchSpec
+from vigil.stack._process import LaunchSpec, LogRotation
 from vigil.stack._settings import StackSettings
 from vigil.stack.errors import StackError
 
@@ -123,7 +123,8 @@ class Component(ABC):
                 f" choose another port (vigil stack up --{self.name}-port N)"
             )
         self.prepare()
-        return _process.spawn(self.launch_spec(), self.log_file, self.pid_file)
+        rotation = LogRotation(self.settings.log_max_bytes, self.settings.log_backups)
+        return _process.spawn(self.launch_spec(), self.log_file, self.pid_file, rotation)
 
     def wait_ready(self, pid: int) -> None:
         _process.wait_ready(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from vigil.stack._binaries import Missing
 from vigil.stack._component import Component, http_ok
-from vigil.stack._layout import StateLayout
+from vigil.stack._layout import StateLayout, private_dir
 from vigil.stack._process import LaunchSpec
 from vigil.stack._secrets import ensure_secret
 from vigil.stack._settings import StackSettings
@@ -42,7 +42,7 @@ class Controller(Component):
         return []
 
     def prepare(self) -> None:
-        self.layout.part(self.name).mkdir(parents=True, exist_ok=True)
+        private_dir(self.layout.part(self.name))
 
     def launch_spec(self) -> LaunchSpec:
         env = dict(os.environ)

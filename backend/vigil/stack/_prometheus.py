@@ -6,6 +6,7 @@ import os
 
 from vigil.stack._binaries import Missing, which
 from vigil.stack._component import Component, http_ok
+from vigil.stack._layout import private_dir
 from vigil.stack._process import LaunchSpec
 from vigil.stack._render import copy_rules, render_prometheus
 from vigil.stack.errors import StackError
@@ -28,8 +29,8 @@ class Prometheus(Component):
         return [] if which("prometheus") else [Missing("prometheus", "prometheus")]
 
     def prepare(self) -> None:
-        directory = self.layout.part(self.name)
-        (directory / "data").mkdir(parents=True, exist_ok=True)
+        directory = private_dir(self.layout.part(self.name))
+        private_dir(directory / "data")
         source = self.settings.project() / "prometheus" / "prometheus.yml"
         settings = self.settings
         text = render_prometheus(

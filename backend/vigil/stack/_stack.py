@@ -25,7 +25,9 @@ from vigil.stack.errors import StackError
 
 Say = Callable[[str], None]
 # Settings that only change how `up` behaves, not what runs: a second `up` may differ in them.
-LAUNCH_ONLY = frozenset({"ready_timeout_s", "stop_timeout_s", "install_missing"})
+LAUNCH_ONLY = frozenset(
+    {"ready_timeout_s", "stop_timeout_s", "install_missing", "log_max_bytes", "log_backups"}
+)
 
 
 def _quiet(_: str) -> None:
