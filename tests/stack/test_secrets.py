@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from vigil.stack import Stack, StackSettings
 from vigil.stack._secrets import ensure_secret, write_private
@@ -53,7 +54,8 @@ def test_write_private_replaces_with_mode_600(tmp_path: Path) -> None:
 
 
 def test_controller_env_points_at_the_stack(tmp_path: Path) -> None:
-    """The controller gets the stack's database and the extra variables asked for."""
+    """The controller gets the stack's database as its own role, `vigil`, with the password
+    of secrets/postgres_vigil_password (not the superuser), and the extra variables asked for."""
     settings = StackSettings(
         state_dir=tmp_path, postgres_port=15433, controller_env={"VIGIL_CHAOS": "1"}
     )
@@ -61,9 +63,12 @@ def test_controller_env_points_at_the_stack(tmp_path: Path) -> None:
     stack.layout.create()
     env = stack.controller.launch_spec().env
     assert env["VIGIL_CHAOS"] == "1"
-    expected = (
-        stack.controller.sqlite_url
-        if stack.postgres.missing()
-        else "postgresql+psycopg://vigil@127.0.0.1:15433/vigil"
-    )
-    assert env["VIGIL_DATABASE_URL"] == expected
+    if stack.postgres.missing():
+        assert env["VIGIL_DATABASE_URL"] == stack.controller.sqlite_url
+        return
+    url = urlsplit(env["VIGIL_DATABASE_URL"])
+    password = stack.layout.secret("postgres_vigil_password").read_text().strip()
+    assert (url.scheme, url.username, url.password) == ("postgresql+psycopg", "vigil", password)
+    assert (url.hostname, url.port, url.path) == ("127.0.0.1", 15433, "/vigil")
+    assert len(password) >= 32
+    assert password not in stack.postgres.url, "what `status` shows carries no password"

@@ -94,6 +94,12 @@ class Component(ABC):
     def owns(self, cmdline: list[str]) -> bool:
         """Whether a process with this command line is this part (pid reuse guard)."""
 
+    def check_state(self) -> None:  # noqa: B027 - an optional hook, most parts need none
+        """Refuse state this version must not run with (e.g. left by an older, less safe one).
+
+        Called by every ``up``, whether this part is running or not.
+        """
+
     def after_ready(self) -> None:  # noqa: B027 - an optional hook, most parts need none
         """Work once the process answers (e.g. create the database)."""
 

@@ -47,6 +47,7 @@ class Controller(Component):
     def launch_spec(self) -> LaunchSpec:
         env = dict(os.environ)
         env.update(
+            # With the role's password: only this process (and root) can read its environment.
             VIGIL_DATABASE_URL=self._database_url(),
             # The token Alertmanager reads from its credentials_file, so both sides agree.
             VIGIL_ALERT_WEBHOOK_TOKEN=ensure_secret(self.layout.webhook_token),

@@ -109,6 +109,8 @@ class Stack:
         self.layout.create()
         self._check_same_settings()
         usable = self._usable()
+        for component in usable:
+            component.check_state()
         ensure_secret(self.layout.webhook_token)
         self.layout.settings_file.write_text(json.dumps(self._saved_settings(), indent=2) + "\n")
         waves: list[list[Component]] = [
