@@ -7,9 +7,15 @@ Either a running stack named by environment variables (the compose stack):
     VIGIL_E2E_ALERTMANAGER_URL    e.g. http://127.0.0.1:9093
     VIGIL_E2E_CONTROLLER_INSTANCE the `instance` label Prometheus gives the controller target
                                   (default controller:8000, the compose service)
+    VIGIL_E2E_PROMETHEUS_USER     HTTP basic auth of Prometheus, e.g. vigil, and its password:
+    VIGIL_E2E_PROMETHEUS_PASSWORD   the compose stack's is in its secrets volume,
+                                  /run/vigil-secrets/prometheus_password (quickstart.md)
+    VIGIL_E2E_ALERTMANAGER_USER   the same for Alertmanager (alertmanager_password); unset:
+    VIGIL_E2E_ALERTMANAGER_PASSWORD the server is expected to ask for no password
 
 or, when VIGIL_E2E_CONTROLLER_URL is unset, the native stack started for the session on free
-ports in a throwaway state directory, scraping every second, and stopped at the end.
+ports in a throwaway state directory, scraping every second, and stopped at the end (its
+basic auth passwords are read from its state directory).
 
 When an e2e test fails, the end of every native part's log is added to its report.
 """
@@ -35,7 +41,15 @@ def stack_under_test() -> Iterator[StackUnderTest]:
             pytest.fail(f"{ENV_URLS[0]} is set but not {', '.join(missing)}", pytrace=False)
         controller, prometheus, alertmanager = (os.environ[n].rstrip("/") for n in ENV_URLS)
         instance = os.environ.get("VIGIL_E2E_CONTROLLER_INSTANCE", "controller:8000")
-        yield StackUnderTest(controller, prometheus, alertmanager, instance, None)
+        yield StackUnderTest(
+            controller,
+            prometheus,
+            alertmanager,
+            instance,
+            None,
+            prometheus_auth=_env_auth("VIGIL_E2E_PROMETHEUS"),
+            alertmanager_auth=_env_auth("VIGIL_E2E_ALERTMANAGER"),
+        )
         return
     with running_stack(scrape_interval="1s", evaluation_interval="1s") as stack:
         yield StackUnderTest(
@@ -44,7 +58,19 @@ def stack_under_test() -> Iterator[StackUnderTest]:
             alertmanager=stack.alertmanager.url,
             scrape_instance=f"127.0.0.1:{stack.settings.controller_port}",
             native=stack,
+            prometheus_auth=stack.prometheus.credentials.pair(),
+            alertmanager_auth=stack.alertmanager.credentials.pair(),
         )
+
+
+def _env_auth(prefix: str) -> tuple[str, str] | None:
+    """(user, password) from PREFIX_USER and PREFIX_PASSWORD; None when neither is set."""
+    user, password = os.environ.get(f"{prefix}_USER"), os.environ.get(f"{prefix}_PASSWORD")
+    if user is None and password is None:
+        return None
+    if not user or password is None:
+        pytest.fail(f"set both {prefix}_USER and {prefix}_PASSWORD, or neither", pytrace=False)
+    return user, password
 
 
 @pytest.fixture(scope="session")

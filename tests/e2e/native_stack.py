@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,10 @@ class StackUnderTest:
     scrape_instance: str
     """The `instance` label Prometheus gives the controller's scrape target."""
     native: Stack | None
+    prometheus_auth: tuple[str, str] | None = field(default=None, repr=False)
+    """HTTP basic auth (user, password) of Prometheus; None: it asks for none."""
+    alertmanager_auth: tuple[str, str] | None = field(default=None, repr=False)
+    """HTTP basic auth (user, password) of Alertmanager; None: it asks for none."""
 
 
 def new_state_dir() -> Path:

@@ -17,6 +17,7 @@ from vigil.stack._binaries import Missing
 from vigil.stack._layout import StateLayout
 from vigil.stack._process import LaunchSpec, LogRotation
 from vigil.stack._settings import StackSettings
+from vigil.stack._web_config import BasicAuth
 from vigil.stack.errors import StackError
 
 State = Literal["running", "stopped", "missing"]
@@ -35,10 +36,10 @@ class ComponentStatus:
     detail: str = ""
 
 
-def http_ok(url: str) -> bool:
-    """Whether ``GET url`` answers 200 within a second."""
+def http_ok(url: str, auth: BasicAuth | None = None) -> bool:
+    """Whether ``GET url`` (with basic ``auth``, if given) answers 200 within a second."""
     try:
-        return httpx.get(url, timeout=1.0).status_code == 200
+        return httpx.get(url, timeout=1.0, auth=auth.pair() if auth else None).status_code == 200
     except httpx.HTTPError:
         return False
 

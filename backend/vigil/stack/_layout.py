@@ -9,8 +9,8 @@
   ``alertmanager_password`` (basic auth, user ``vigil``), ``postgres_password`` (superuser
   ``postgres``), ``postgres_vigil_password`` (the controller's role ``vigil``),
   ``postgres_readonly_password`` (``vigil_readonly``)
-- ``prometheus/`` (700): rendered prometheus.yml, a copy of the rules, ``data/``
-- ``alertmanager/`` (700): rendered alertmanager.yml, ``data/``
+- ``prometheus/`` (700): rendered prometheus.yml, web.yml (600), a copy of the rules, ``data/``
+- ``alertmanager/`` (700): rendered alertmanager.yml, web.yml (600), ``data/``
 - ``postgres/data/`` (700): the cluster (initdb on first run)
 - ``controller/`` (700): the SQLite file when PostgreSQL is not available
 

@@ -1,7 +1,9 @@
 """The stack's secrets: one file each, readable by their owner only, generated once and kept.
 
 Native mode keeps them in ``<state>/secrets/`` (directory 700, files 600). The names are
-defined here, once, for every part that reads one.
+defined here, once: the config files refer to them by path (the compose stack's volume, e.g.
+``/etc/prometheus/secrets/prometheus_password`` in prometheus.yml) and native mode rewrites
+those paths into the state directory (:mod:`vigil.stack._render`).
 
 Every file is created with ``os.open(..., 0o600)``: a secret is never readable by others, not
 even between creating the file and a chmod.
