@@ -1,9 +1,10 @@
 """The stack's secrets: one file each, readable by their owner only, generated once and kept.
 
-Native mode keeps them in ``<state>/secrets/`` (directory 700, files 600). The names are
-defined here, once: the config files refer to them by path (the compose stack's volume, e.g.
-``/etc/prometheus/secrets/prometheus_password`` in prometheus.yml) and native mode rewrites
-those paths into the state directory (:mod:`vigil.stack._render`).
+Native mode keeps them in ``<state>/secrets/`` (directory 700, files 600); the compose stack's
+``secrets-init`` job writes the same names into its ``vigil-secrets`` volume
+(:mod:`vigil.stack.compose_secrets`). The names are defined here, once: the config files refer
+to them by path (``/etc/prometheus/secrets/prometheus_password`` in prometheus.yml) and
+native mode rewrites those paths into the state directory (:mod:`vigil.stack._render`).
 
 Every file is created with ``os.open(..., 0o600)``: a secret is never readable by others, not
 even between creating the file and a chmod.
