@@ -250,6 +250,36 @@ def test_alertmanager_refuses_a_forged_alert(stack: Stack) -> None:
     assert forged not in _alert_names(stack)
 
 
+def test_alertmanager_gives_a_web_page_no_way_around_the_password(stack: Stack) -> None:
+    """Alertmanager still answers Access-Control-Allow-Origin: *, so a page's two ways in are
+    closed otherwise: the preflight a browser sends before a cross-origin JSON POST gets 401
+    (it carries no credentials), and the bodies a page may post without a preflight (forms,
+    text/plain), even with credentials the browser may have cached, get 415: the API takes
+    JSON only."""
+    url = f"{stack.alertmanager.url}/api/v2/alerts"
+    preflight = httpx.options(
+        url,
+        headers={
+            "Origin": "http://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=5,
+    )
+    assert preflight.status_code == 401
+    forged = f"Cached{uuid.uuid4().hex[:8]}"
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = httpx.post(
+            url,
+            content=json.dumps(_alert(forged)),
+            headers={"Origin": "http://evil.example", "Content-Type": content_type},
+            auth=stack.alertmanager.credentials.pair(),
+            timeout=5,
+        )
+        assert response.status_code == 415, content_type
+    assert forged not in _alert_names(stack)
+
+
 def test_alertmanager_api_works_with_the_password(stack: Stack) -> None:
     alertmanager = stack.alertmanager
     name = f"Genuine{uuid.uuid4().hex[:8]}"
