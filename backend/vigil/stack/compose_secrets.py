@@ -15,6 +15,11 @@ file's group. The uids and gids are the images' own:
   Dockerfile): its entrypoint reads ``POSTGRES_PASSWORD_FILE`` and runs the init script;
 - 472:0: Grafana (``GF_UID=472``, ``GF_GID=0`` in grafana/grafana's Dockerfile).
 
+Prometheus and Alertmanager share a user, so file modes cannot keep one from reading the
+other's files (each other's passwords and web configs); every other service reads only its
+own (tests/config/test_compose.py, test_compose_secrets.py). Running one of them as another
+uid would separate them; their images' data directories belong to nobody.
+
 Idempotent: existing secrets are kept (PostgreSQL took its passwords at its first start), the
 web configs are written again from them, owners and modes set again.
 """
