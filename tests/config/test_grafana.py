@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -225,6 +225,12 @@ def test_elasticsearch_datasource_matches_the_index_template() -> None:
         assert link["field"] in mapped, link
 
 
+# Grafana's expanders in provisioning values: $__file{PATH} (the file's content, trimmed),
+# $__env{NAME}; then $NAME / ${NAME} from the environment. $$ is a literal $.
+# (grafana/grafana pkg/services/provisioning/values/values.go, pkg/setting/expanders.go)
+GRAFANA_EXPANSION = re.compile(r"\$\$|\$__(\w+)\{([^}]+)\}|\$\{(\w+)\}|\$(\w+)")
+
+
 def _grafana_expand(text: str, env: dict[str, str]) -> str:
     """What Grafana makes of a provisioning value: $$ -> $, $NAME / ${NAME} -> environment."""
     return re.sub(
@@ -253,14 +259,39 @@ def test_provisioning_escapes_literal_dollars() -> None:
     assert files
     for path in files:
         for value in _provisioning_values(_yaml(path)):
-            for match in re.finditer(r"\$\$|\$\{(\w+)\}|\$(\w+)", value):
-                if match.group(0) != "$$":
-                    name = match.group(1) or match.group(2)
-                    assert name in grafana_env, f"{path.name}: unescaped ${name} in {value!r}"
+            for match in GRAFANA_EXPANSION.finditer(value):
+                if match.group(0) == "$$":
+                    continue
+                if match.group(1):
+                    assert match.group(1) == "file", f"{path.name}: {match.group(0)} in {value!r}"
+                    continue
+                name = match.group(3) or match.group(4)
+                assert name in grafana_env, f"{path.name}: unescaped ${name} in {value!r}"
     [link] = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
     expanded = _grafana_expand(link["url"], {})
     assert expanded.endswith("request_id=${__value.raw}")
     assert urlsplit(expanded).path == "/logs"
+
+
+def test_prometheus_datasource_logs_in_with_the_secrets_volume_password() -> None:
+    """Prometheus wants basic auth: the datasource sends user vigil (the user of
+    prometheus.yml's own scrape job) and the password of the file secrets-init writes, read
+    with Grafana's $__file{} from where compose mounts the volume into Grafana."""
+    datasource = _datasource("vigil-prometheus")
+    assert datasource["basicAuth"] is True
+    scrape_jobs = {job["job_name"]: job for job in _yaml(PROMETHEUS_CONFIG)["scrape_configs"]}
+    own = scrape_jobs["prometheus"]["basic_auth"]
+    assert datasource["basicAuthUser"] == own["username"]
+    password = datasource["secureJsonData"]["basicAuthPassword"]
+    match = re.fullmatch(r"\$__file\{(/[^}]+)\}", password)
+    assert match, password
+    grafana = _yaml(COMPOSE)["services"]["grafana"]
+    assert "vigil-secrets:/run/vigil-secrets:ro" in grafana["volumes"]
+    path = PurePosixPath(match.group(1))
+    assert path.parent == PurePosixPath("/run/vigil-secrets")
+    # The same file Prometheus' own scrape job reads (mounted at /etc/prometheus/secrets).
+    assert path.name == PurePosixPath(own["password_file"]).name == "prometheus_password"
+    assert "password" not in datasource.get("jsonData", {})
 
 
 def test_dashboard_provider_reads_the_mounted_dashboards() -> None:

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 from tests.config.promtool import promtool
 
+from vigil.stack import render_prometheus
+from vigil.stack._render import PROMETHEUS_SECRET_FILES
+
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = REPO / "prometheus"
 CONFIG = PROMETHEUS / "prometheus.yml"
@@ -66,9 +69,28 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_promtool_accepts_prometheus_config() -> None:
-    """`promtool check config` passes on prometheus.yml, which also loads the rule files."""
-    result = _run(promtool(), "check", "config", CONFIG)
+def test_promtool_accepts_prometheus_config(tmp_path: Path) -> None:
+    """`promtool check config` passes on prometheus.yml, which also loads the rule files.
+
+    promtool checks that every credentials_file it names exists: the file is checked as
+    native mode renders it (hosts and secret paths only), with the secrets it names present.
+    """
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    for name in PROMETHEUS_SECRET_FILES:
+        (secrets / name).write_text("placeholder\n")
+    rendered = tmp_path / "prometheus.yml"
+    rendered.write_text(
+        render_prometheus(
+            CONFIG.read_text(),
+            controller="127.0.0.1:8000",
+            alertmanager="127.0.0.1:9093",
+            prometheus="127.0.0.1:9090",
+            secrets_dir=secrets,
+        )
+    )
+    shutil.copytree(RULES, tmp_path / "rules")
+    result = _run(promtool(), "check", "config", rendered)
     assert "2 rule files found" in result.stdout
 
 

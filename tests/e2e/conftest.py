@@ -8,10 +8,16 @@ Either a running stack named by environment variables (the compose stack):
     VIGIL_E2E_CONTROLLER_INSTANCE the `instance` label Prometheus gives the controller target
                                   (default controller:8000, the compose service)
     VIGIL_E2E_API_KEY             an admin API key of that controller (compose: the file
-                                  admin.key in the vigil-secrets volume)
+                                  admin_key in the vigil-secrets volume)
+    VIGIL_E2E_PROMETHEUS_USER     HTTP basic auth of Prometheus, e.g. vigil, and its password:
+    VIGIL_E2E_PROMETHEUS_PASSWORD   the compose stack's is in its secrets volume,
+                                  /run/vigil-secrets/prometheus_password (quickstart.md)
+    VIGIL_E2E_ALERTMANAGER_USER   the same for Alertmanager (alertmanager_password); unset:
+    VIGIL_E2E_ALERTMANAGER_PASSWORD the server is expected to ask for no password
 
 or, when VIGIL_E2E_CONTROLLER_URL is unset, the native stack started for the session on free
-ports in a throwaway state directory, scraping every second, and stopped at the end.
+ports in a throwaway state directory, scraping every second, and stopped at the end (its
+basic auth passwords are read from its state directory).
 
 When an e2e test fails, the end of every native part's log is added to its report.
 """
@@ -42,7 +48,16 @@ def stack_under_test() -> Iterator[StackUnderTest]:
             pytest.fail(f"{ENV_URLS[0]} is set but not {', '.join(missing)}", pytrace=False)
         controller, prometheus, alertmanager, key = (os.environ[n].rstrip("/") for n in ENV_URLS)
         instance = os.environ.get("VIGIL_E2E_CONTROLLER_INSTANCE", "controller:8000")
-        yield StackUnderTest(controller, prometheus, alertmanager, instance, None, key)
+        yield StackUnderTest(
+            controller,
+            prometheus,
+            alertmanager,
+            instance,
+            None,
+            api_key=key,
+            prometheus_auth=_env_auth("VIGIL_E2E_PROMETHEUS"),
+            alertmanager_auth=_env_auth("VIGIL_E2E_ALERTMANAGER"),
+        )
         return
     with running_stack(scrape_interval="1s", evaluation_interval="1s") as stack:
         yield StackUnderTest(
@@ -52,7 +67,19 @@ def stack_under_test() -> Iterator[StackUnderTest]:
             scrape_instance=f"127.0.0.1:{stack.settings.controller_port}",
             native=stack,
             api_key=stack.layout.admin_key.read_text().strip(),
+            prometheus_auth=stack.prometheus.credentials.pair(),
+            alertmanager_auth=stack.alertmanager.credentials.pair(),
         )
+
+
+def _env_auth(prefix: str) -> tuple[str, str] | None:
+    """(user, password) from PREFIX_USER and PREFIX_PASSWORD; None when neither is set."""
+    user, password = os.environ.get(f"{prefix}_USER"), os.environ.get(f"{prefix}_PASSWORD")
+    if user is None and password is None:
+        return None
+    if not user or password is None:
+        pytest.fail(f"set both {prefix}_USER and {prefix}_PASSWORD, or neither", pytrace=False)
+    return user, password
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """The native stack for one test or session: free ports, a throwaway state directory.
 
     with running_stack(scrape_interval="1s") as stack:
-        httpx.get(stack.controller.url + "/info")
+        httpx.get(stack.controller.url + "/info", headers=admin_headers(stack))
 
 A part that cannot run here (binary missing) fails the test instead of skipping it: a green run
 must mean the stack really ran. Nothing is installed from a test (``install_missing=False``);
@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,15 @@ class StackUnderTest:
     native: Stack | None
     api_key: str
     """An admin API key of the controller."""
+    prometheus_auth: tuple[str, str] | None = field(default=None, repr=False)
+    """HTTP basic auth (user, password) of Prometheus; None: it asks for none."""
+    alertmanager_auth: tuple[str, str] | None = field(default=None, repr=False)
+    """HTTP basic auth (user, password) of Alertmanager; None: it asks for none."""
+
+
+def admin_headers(stack: Stack) -> dict[str, str]:
+    """Headers that send the native stack controller's admin API key."""
+    return {"Authorization": f"Bearer {stack.layout.admin_key.read_text().strip()}"}
 
 
 def new_state_dir() -> Path:

@@ -68,7 +68,9 @@ def _ours(labels: dict[str, str]) -> bool:
 
 
 def _firing_in_prometheus(stack: Stack) -> dict[str, Any] | None:
-    response = httpx.get(f"{stack.prometheus.url}/api/v1/alerts", timeout=5)
+    response = httpx.get(
+        f"{stack.prometheus.url}/api/v1/alerts", auth=stack.prometheus.credentials.pair(), timeout=5
+    )
     alerts = response.json()["data"]["alerts"]
     return next((a for a in alerts if _ours(a["labels"]) and a["state"] == "firing"), None)
 
@@ -77,6 +79,7 @@ def _active_in_alertmanager(stack: Stack) -> dict[str, Any] | None:
     response = httpx.get(
         f"{stack.alertmanager.url}/api/v2/alerts",
         params={"filter": f'alertname="{ALERT}"'},
+        auth=stack.alertmanager.credentials.pair(),
         timeout=5,
     )
     alerts = response.json()

@@ -59,7 +59,10 @@ def test_prometheus_scraped_the_series_with_its_labels(
 
     def scraped() -> list[dict[str, object]] | None:
         response = httpx.get(
-            f"{stack_under_test.prometheus}/api/v1/query", params={"query": query}, timeout=5
+            f"{stack_under_test.prometheus}/api/v1/query",
+            params={"query": query},
+            auth=stack_under_test.prometheus_auth,
+            timeout=5,
         )
         series: list[dict[str, object]] = response.json()["data"]["result"]
         total = sum(float(s["value"][1]) for s in series)  # type: ignore[index]

@@ -81,6 +81,8 @@ def test_up_status_down_leaves_no_process(state_dir: Path) -> None:
     assert up.returncode == 0, f"{up.stdout}{up.stderr}\n{logs}"
     for name, port in ports.items():
         assert f":{port}" in up.stdout, f"up prints the URL of {name}"
+    for secret in (state_dir / "secrets").iterdir():
+        assert secret.read_text().strip() not in up.stdout + up.stderr, secret.name
 
     status = _status(state_dir)
     states = {name: (s["state"], s["ready"]) for name, s in status.items()}

@@ -35,7 +35,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
         assert statuses["controller"].ready
         assert statuses["prometheus"].detail == "missing prometheus (Debian package prometheus)"
         assert (
-            "postgres: not started, missing initdb/pg_ctl/postgres (Debian package postgresql)"
+            "postgres: not started, missing initdb/pg_ctl/postgres/psql (Debian package postgresql)"
             in said
         )
         assert any("scripts/install-native-deps.sh" in line for line in said)

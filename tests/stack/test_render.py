@@ -6,11 +6,14 @@ promtool and amtool come from the Debian packages ``prometheus`` and
 
 from __future__ import annotations
 
+import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import pytest
 import yaml
 
@@ -21,6 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_YML = (REPO / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
 ALERTMANAGER_YML = (REPO / "alertmanager" / "alertmanager.yml").read_text(encoding="utf-8")
 TOKEN_PATH = "/etc/alertmanager/secrets/webhook_token"
+COMPOSE_SECRETS = "/etc/prometheus/secrets"
+SECRETS_DIR = Path("/state/secrets")
 
 
 def _tool(name: str, package: str) -> str:
@@ -42,14 +47,19 @@ def _render_prometheus(**overrides: Any) -> str:
         controller="127.0.0.1:18000",
         alertmanager="127.0.0.1:19093",
         prometheus="127.0.0.1:19090",
+        secrets_dir=SECRETS_DIR,
         **overrides,
     )
 
 
 def test_prometheus_targets_rewritten_as_whole_host_port_strings() -> None:
-    """Each compose host:port becomes 127.0.0.1:PORT; only the lines holding one change."""
+    """Each compose host:port becomes 127.0.0.1:PORT, each password file the state
+    directory's; only the lines holding one change."""
     rendered = _render_prometheus()
     for old, new in _changed_lines(PROMETHEUS_YML, rendered):
+        if COMPOSE_SECRETS in old:
+            assert new == old.replace(COMPOSE_SECRETS, str(SECRETS_DIR))
+            continue
         assert any(h in old for h in ("controller:8000", "alertmanager:9093", "localhost:9090"))
         assert "127.0.0.1:" in new
     config = yaml.safe_load(rendered)
@@ -64,6 +74,38 @@ def test_prometheus_targets_rewritten_as_whole_host_port_strings() -> None:
     [alerting] = config["alerting"]["alertmanagers"]
     assert alerting["static_configs"][0]["targets"] == ["127.0.0.1:19093"]
     assert config["global"] == yaml.safe_load(PROMETHEUS_YML)["global"]
+
+
+def test_password_files_read_from_the_state_directory() -> None:
+    """Prometheus authenticates to itself and to Alertmanager (scrape and alerting) with the
+    passwords of the state directory; the controller job's auth is not touched."""
+    config = yaml.safe_load(_render_prometheus())
+    auth = {job["job_name"]: job.get("basic_auth") for job in config["scrape_configs"]}
+    assert auth == {
+        "vigil-controller": None,
+        "prometheus": {"username": "vigil", "password_file": "/state/secrets/prometheus_password"},
+        "alertmanager": {
+            "username": "vigil",
+            "password_file": "/state/secrets/alertmanager_password",
+        },
+    }
+    [alerting] = config["alerting"]["alertmanagers"]
+    assert alerting["basic_auth"] == auth["alertmanager"]
+    assert re.search(rf"{COMPOSE_SECRETS}/\w", _render_prometheus()) is None
+
+
+@pytest.mark.parametrize("name", ["prometheus_password", "alertmanager_password"])
+def test_a_password_file_that_is_gone_is_an_error(name: str) -> None:
+    """A renamed secret must not leave native mode reading a compose path that does not
+    exist here (every scrape would fail, and nothing would say why at start)."""
+    with pytest.raises(RenderError, match=name):
+        render_prometheus(
+            PROMETHEUS_YML.replace(f"{COMPOSE_SECRETS}/{name}", "/elsewhere/x"),
+            controller="127.0.0.1:1",
+            alertmanager="127.0.0.1:2",
+            prometheus="127.0.0.1:3",
+            secrets_dir=SECRETS_DIR,
+        )
 
 
 def test_bare_words_and_longer_names_are_left_alone() -> None:
@@ -85,6 +127,7 @@ def test_a_host_that_is_gone_is_an_error() -> None:
             controller="127.0.0.1:1",
             alertmanager="127.0.0.1:2",
             prometheus="127.0.0.1:3",
+            secrets_dir=SECRETS_DIR,
         )
 
 
@@ -150,6 +193,35 @@ def test_rendered_prometheus_config_passes_promtool(prepared_stack: Stack) -> No
     assert result.returncode == 0, result.stdout + result.stderr
     assert "alerts.yml" in result.stdout
     assert "recording.yml" in result.stdout
+    # promtool does not look for password files: check they are there, private.
+    rendered = yaml.safe_load(config.read_text(encoding="utf-8"))
+    clients = [*rendered["scrape_configs"], *rendered["alerting"]["alertmanagers"]]
+    files = {Path(c["basic_auth"]["password_file"]) for c in clients if "basic_auth" in c}
+    secrets = prepared_stack.layout.secrets
+    assert files == {secrets / "prometheus_password", secrets / "alertmanager_password"}
+    for file in files:
+        assert len(file.read_text(encoding="utf-8").strip()) >= 32
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("part", ["prometheus", "alertmanager"])
+def test_web_config_passes_promtool_and_is_private(prepared_stack: Stack, part: str) -> None:
+    """The web config each server starts with: valid for exporter-toolkit (promtool check
+    web-config), mode 600, a bcrypt hash of the password in secrets/, never the password."""
+    web = prepared_stack.layout.part(part) / "web.yml"
+    result = subprocess.run(
+        [_tool("promtool", "prometheus"), "check", "web-config", str(web)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stat.S_IMODE(web.stat().st_mode) == 0o600
+    password = (prepared_stack.layout.secrets / f"{part}_password").read_text().strip()
+    [hashed] = yaml.safe_load(web.read_text())["basic_auth_users"].values()
+    assert bcrypt.checkpw(password.encode(), hashed.encode())
+    assert password not in web.read_text()
 
 
 def test_rendered_alertmanager_config_passes_amtool(prepared_stack: Stack) -> None:

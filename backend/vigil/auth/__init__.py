@@ -4,7 +4,7 @@
 
     created = create_key(store, ApiKeyCreate(name="ci", scopes=["ingest"], project_id="p1"))
     created.token          # shown once: vigil_<key_id>_<secret>
-    ensure_key_file(store, Path(".stack/secrets/admin.key"), ApiKeyCreate(...))
+    ensure_key_file(store, Path(".stack/secrets/admin_key"), ApiKeyCreate(...))
 
 The controller checks keys with :mod:`vigil.controller.auth`; ``vigil keys`` manages them.
 """

@@ -18,7 +18,7 @@ from vigil.controller.api import ROUTERS
 from vigil.controller.api._deps import COMMON_RESPONSES
 from vigil.controller.auth import KeyRing, authenticate, bearer
 from vigil.controller.backends import describe_backends
-from vigil.controller.bootstrap import provision_admin_key
+from vigil.controller.bootstrap import provision_keys
 from vigil.controller.pg_listener import StepNotificationListener
 from vigil.controller.step_feed import StepFeed
 from vigil.controller.store_errors import install_store_error_handlers
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         store = await run_in_threadpool(prepare_store, settings.database_url)
         app.state.store = store
-        await run_in_threadpool(provision_admin_key, store, settings)
+        await run_in_threadpool(provision_keys, store, settings)
         probes.add_readiness_check("store", lambda: _check_store(store))
         async with persisted_logs(settings, store, registry), step_notifications(store, app):
             probes.startup_task_done("migrations")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-POSTGRES_BINARIES = ("initdb", "pg_ctl", "postgres")
+POSTGRES_BINARIES = ("initdb", "pg_ctl", "postgres", "psql")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _major(path: str) -> int:
 
 
 def postgres_bin_dir() -> Path | None:
-    """The directory holding initdb, pg_ctl and postgres (newest major version first)."""
+    """The directory holding initdb, pg_ctl, postgres and psql (newest major version first)."""
     candidates = [os.environ.get("VIGIL_PG_BIN", ""), "/usr/local/bin"]
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major, reverse=True)
     candidates.append("/usr/bin")

@@ -15,8 +15,9 @@ import httpx
 from vigil.stack import _process
 from vigil.stack._binaries import Missing
 from vigil.stack._layout import StateLayout
-from vigil.stack._process import LaunchSpec
+from vigil.stack._process import LaunchSpec, LogRotation
 from vigil.stack._settings import StackSettings
+from vigil.stack._web_config import BasicAuth
 from vigil.stack.errors import StackError
 
 State = Literal["running", "stopped", "missing"]
@@ -35,10 +36,10 @@ class ComponentStatus:
     detail: str = ""
 
 
-def http_ok(url: str) -> bool:
-    """Whether ``GET url`` answers 200 within a second."""
+def http_ok(url: str, auth: BasicAuth | None = None) -> bool:
+    """Whether ``GET url`` (with basic ``auth``, if given) answers 200 within a second."""
     try:
-        return httpx.get(url, timeout=1.0).status_code == 200
+        return httpx.get(url, timeout=1.0, auth=auth.pair() if auth else None).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -94,6 +95,12 @@ class Component(ABC):
     def owns(self, cmdline: list[str]) -> bool:
         """Whether a process with this command line is this part (pid reuse guard)."""
 
+    def check_state(self) -> None:  # noqa: B027 - an optional hook, most parts need none
+        """Refuse state this version must not run with (e.g. left by an older, less safe one).
+
+        Called by every ``up``, whether this part is running or not.
+        """
+
     def after_ready(self) -> None:  # noqa: B027 - an optional hook, most parts need none
         """Work once the process answers (e.g. create the database)."""
 
@@ -123,7 +130,8 @@ class Component(ABC):
                 f" choose another port (vigil stack up --{self.name}-port N)"
             )
         self.prepare()
-        return _process.spawn(self.launch_spec(), self.log_file, self.pid_file)
+        rotation = LogRotation(self.settings.log_max_bytes, self.settings.log_backups)
+        return _process.spawn(self.launch_spec(), self.log_file, self.pid_file, rotation)
 
     def wait_ready(self, pid: int) -> None:
         _process.wait_ready(

@@ -1,20 +1,30 @@
 """Where each thing lives in the state directory (``.stack/`` by default).
 
 - ``settings.json``: what the last ``up`` ran with (``status`` and ``down`` read it)
-- ``logs/<name>.log``: stdout and stderr of each process
+- ``logs/<name>.log``: stdout and stderr of each process, rotated by size to ``<name>.log.1``
+  ... (directory 700, files 600)
 - ``run/<name>.pid``: pid of each process (leader of its own process group)
-- ``secrets/webhook_token``: Alertmanager -> controller bearer token (dir 700, file 600)
-- ``secrets/admin.key``: the controller's admin API key (file 600), for the operator
-- ``prometheus/``: rendered prometheus.yml, a copy of the rules, ``data/``
-- ``alertmanager/``: rendered alertmanager.yml, ``data/``
-- ``postgres/data/``: the cluster (initdb on first run)
-- ``controller/``: the SQLite file when PostgreSQL is not available
+- ``secrets/``: one file per secret (directory 700, files 600; names in ``_secrets.py``):
+  ``webhook_token`` (Alertmanager -> controller), ``prometheus_password`` and
+  ``alertmanager_password`` (basic auth, user ``vigil``), ``postgres_password`` (superuser
+  ``postgres``), ``postgres_vigil_password`` (the controller's role ``vigil``),
+  ``postgres_readonly_password`` (``vigil_readonly``); ``admin_key`` and ``metrics_key``, the
+  controller's admin API key and Prometheus' scrape key (the controller registers both)
+- ``prometheus/`` (700): rendered prometheus.yml, web.yml (600), a copy of the rules, ``data/``
+- ``alertmanager/`` (700): rendered alertmanager.yml, web.yml (600), ``data/``
+- ``postgres/data/`` (700): the cluster (initdb on first run)
+- ``controller/`` (700): the SQLite file when PostgreSQL is not available
+
+The state directory itself stays searchable: as root, PostgreSQL runs as the ``postgres``
+account, which must reach ``postgres/`` through it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from vigil.stack._secrets import ADMIN_KEY, METRICS_KEY, WEBHOOK_TOKEN
 
 
 @dataclass(frozen=True)
@@ -41,11 +51,19 @@ class StateLayout:
 
     @property
     def webhook_token(self) -> Path:
-        return self.secrets / "webhook_token"
+        return self.secret(WEBHOOK_TOKEN)
+
+    def secret(self, name: str) -> Path:
+        """The file of one secret (a name from ``_secrets.py``)."""
+        return self.secrets / name
 
     @property
     def admin_key(self) -> Path:
-        return self.secrets / "admin.key"
+        return self.secret(ADMIN_KEY)
+
+    @property
+    def metrics_key(self) -> Path:
+        return self.secret(METRICS_KEY)
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -59,7 +77,14 @@ class StateLayout:
 
     def create(self) -> None:
         """Create the shared directories (components create their own)."""
-        for directory in (self.root, self.logs, self.run):
+        for directory in (self.root, self.run):
             directory.mkdir(parents=True, exist_ok=True)
-        self.secrets.mkdir(mode=0o700, exist_ok=True)
-        self.secrets.chmod(0o700)
+        for private in (self.logs, self.secrets):
+            private_dir(private)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory only its owner may enter (mode 700), created if missing."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)  # an existing one (from an older version) is tightened too
+    return path

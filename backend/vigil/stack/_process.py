@@ -1,7 +1,8 @@
 """Process supervision: detached start, pid files, liveness, stop without orphans.
 
 Every part runs as the leader of its own process group (see ``_launcher.py``), with its pid
-in a pid file. A pid file alone can lie: the process may be gone and its pid reused. So a pid
+in a pid file, and its output goes through a log pump child into a size-rotated log file
+(``_log_pump.py``). A pid file alone can lie: the process may be gone and its pid reused. So a pid
 counts as ours only when the process is alive (a zombie is not), runs the expected program, and
 started no later than its pid file was written.
 
@@ -21,12 +22,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from vigil.stack.errors import StackError
 
 LAUNCHER = Path(__file__).with_name("_launcher.py")
 PROC = Path("/proc")
 POLL_S = 0.2
+# After a part exits, how long its log pump may take to write what is left in the pipe.
+DRAIN_S = 2.0
 # The pid file is written right after the launcher reports the pid; a process that started
 # later than that (plus clock granularity: /proc/stat's boot time is in whole seconds) is
 # some other process that reused the pid.
@@ -43,14 +47,30 @@ class LaunchSpec:
     user: str | None = None
 
 
-def spawn(spec: LaunchSpec, log_file: Path, pid_file: Path) -> int:
+@dataclass(frozen=True)
+class LogRotation:
+    """When a log file is rotated (bytes) and how many old ones are kept."""
+
+    max_bytes: int
+    backups: int
+
+
+def open_log(log_file: Path) -> BinaryIO:
+    """``log_file`` for appending, mode 600 (an existing file from an older version too)."""
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
+
+
+def spawn(spec: LaunchSpec, log_file: Path, pid_file: Path, rotation: LogRotation) -> int:
     """Start ``spec`` detached, output appended to ``log_file``; returns and records its pid."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
+    log_args = [str(log_file), str(rotation.max_bytes), str(rotation.backups)]
+    with open_log(log_file) as log:
         log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {' '.join(spec.argv)}\n".encode())
         log.flush()
         launched = subprocess.run(  # noqa: S603 - our own launcher and a resolved binary
-            [sys.executable, "-I", str(LAUNCHER), spec.user or "", *spec.argv],
+            [sys.executable, "-I", str(LAUNCHER), spec.user or "", *log_args, *spec.argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -194,6 +214,26 @@ def terminate(pid: int, timeout_s: float, *, graceful: Callable[[], None] | None
         raise StackError(f"processes still alive after SIGKILL: {[p for p in tree if is_alive(p)]}")
 
 
+def group_members(group: int) -> list[int]:
+    """The live processes of process group ``group`` (empty without /proc)."""
+    if not PROC.is_dir():
+        return []
+    members = []
+    for entry in PROC.iterdir():
+        fields = _stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and fields[0] not in ("Z", "X") and int(fields[2]) == group:
+            members.append(int(entry.name))
+    return members
+
+
+def wait_drained(pid: int, timeout_s: float = DRAIN_S) -> None:
+    """Wait (bounded) until nothing is left of ``pid``'s process group: its log pump then has
+    written the last output of the program to the log file."""
+    deadline = time.monotonic() + timeout_s
+    while group_members(pid) and time.monotonic() < deadline:
+        time.sleep(POLL_S / 4)
+
+
 def wait_ready(
     name: str, probe: Callable[[], bool], pid: int, timeout_s: float, log_file: Path
 ) -> None:
@@ -201,6 +241,7 @@ def wait_ready(
     deadline = time.monotonic() + timeout_s
     while True:
         if not is_alive(pid):
+            wait_drained(pid)
             raise StackError(f"{name} exited during start-up; end of {log_file}:\n{tail(log_file)}")
         if probe():
             return
@@ -212,9 +253,16 @@ def wait_ready(
 
 
 def tail(log_file: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a log file, for error messages."""
-    try:
-        text = log_file.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    """The last ``lines`` lines of a log file, for error messages (reaching back into the last
+    rotated file when the current one is shorter)."""
+    found: list[str] = []
+    for path in (log_file, log_file.with_name(f"{log_file.name}.1")):
+        try:
+            found[:0] = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            continue
+        if len(found) >= lines:
+            break
+    if not found:
         return f"(no log at {log_file})"
-    return "\n".join(text.splitlines()[-lines:])
+    return "\n".join(found[-lines:])

@@ -6,7 +6,9 @@ rest (comments included) stays byte-for-byte the same:
 * whole ``host:port`` strings of compose service names (``controller:8000``,
   ``alertmanager:9093``) and Prometheus' own ``localhost:9090`` become loopback addresses; a bare
   word such as the job name ``vigil-controller`` is never touched;
-* the Alertmanager credentials_file path becomes the state directory's token file;
+* the Alertmanager credentials_file path becomes the state directory's token file, and the
+  basic auth password_file paths of prometheus.yml (compose: ``/etc/prometheus/secrets/NAME``)
+  the state directory's ``secrets/NAME``;
 * on request (tests), every scrape/evaluation interval and Alertmanager group timing.
 
 A string that is no longer in the file is an error: a renamed service must not silently leave
@@ -20,12 +22,16 @@ import shutil
 from pathlib import Path
 
 from vigil import durations
+from vigil.stack._secrets import ALERTMANAGER_PASSWORD, METRICS_KEY, PROMETHEUS_PASSWORD
 from vigil.stack.errors import RenderError
 
 COMPOSE_CONTROLLER = "controller:8000"
 COMPOSE_ALERTMANAGER = "alertmanager:9093"
 PROMETHEUS_SELF = "localhost:9090"
 COMPOSE_TOKEN_FILE = "/etc/alertmanager/secrets/webhook_token"  # noqa: S105 - a path, no secret
+# Where the compose Prometheus mounts the secrets volume, and the files prometheus.yml reads.
+COMPOSE_PROMETHEUS_SECRETS = "/etc/prometheus/secrets"
+PROMETHEUS_SECRET_FILES = (PROMETHEUS_PASSWORD, ALERTMANAGER_PASSWORD, METRICS_KEY)
 
 
 def parse_duration(text: str) -> int:
@@ -67,14 +73,19 @@ def render_prometheus(
     controller: str,
     alertmanager: str,
     prometheus: str,
+    secrets_dir: Path,
     scrape_interval: str | None = None,
     evaluation_interval: str | None = None,
     source: str = "prometheus.yml",
 ) -> str:
-    """prometheus.yml with each ``host:port`` replaced by the given ``127.0.0.1:PORT``."""
+    """prometheus.yml with each ``host:port`` replaced by the given ``127.0.0.1:PORT`` and each
+    password file read from ``secrets_dir``."""
     text = replace_exact(text, COMPOSE_CONTROLLER, controller, source=source)
     text = replace_exact(text, COMPOSE_ALERTMANAGER, alertmanager, source=source)
     text = replace_exact(text, PROMETHEUS_SELF, prometheus, source=source)
+    for name in PROMETHEUS_SECRET_FILES:
+        compose_path = f"{COMPOSE_PROMETHEUS_SECRETS}/{name}"
+        text = replace_exact(text, compose_path, str(secrets_dir / name), source=source)
     if scrape_interval is not None:
         parse_duration(scrape_interval)
         text = _set_key(text, "scrape_interval", scrape_interval, source=source)

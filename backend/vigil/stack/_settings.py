@@ -54,6 +54,10 @@ class StackSettings(BaseSettings):
         default_factory=dict,
         description='Extra environment of the controller, e.g. {"VIGIL_CHAOS": "1"}.',
     )
+    log_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Rotate logs/<part>.log before it passes this size."
+    )
+    log_backups: int = Field(3, ge=0, description="Rotated logs kept (<part>.log.1 ... .N).")
     ready_timeout_s: float = Field(60.0, gt=0, description="Longest wait for each part.")
     stop_timeout_s: float = Field(15.0, gt=0, description="SIGTERM grace before SIGKILL.")
     install_missing: bool = Field(

@@ -19,13 +19,15 @@ from vigil.stack._controller import Controller
 from vigil.stack._layout import StateLayout
 from vigil.stack._postgres import Postgres
 from vigil.stack._prometheus import Prometheus
-from vigil.stack._secrets import ensure_webhook_token
+from vigil.stack._secrets import ensure_secret
 from vigil.stack._settings import StackSettings
 from vigil.stack.errors import StackError
 
 Say = Callable[[str], None]
 # Settings that only change how `up` behaves, not what runs: a second `up` may differ in them.
-LAUNCH_ONLY = frozenset({"ready_timeout_s", "stop_timeout_s", "install_missing"})
+LAUNCH_ONLY = frozenset(
+    {"ready_timeout_s", "stop_timeout_s", "install_missing", "log_max_bytes", "log_backups"}
+)
 
 
 def _quiet(_: str) -> None:
@@ -107,7 +109,9 @@ class Stack:
         self.layout.create()
         self._check_same_settings()
         usable = self._usable()
-        ensure_webhook_token(self.layout.webhook_token)
+        for component in usable:
+            component.check_state()
+        ensure_secret(self.layout.webhook_token)
         self.layout.settings_file.write_text(json.dumps(self._saved_settings(), indent=2) + "\n")
         waves: list[list[Component]] = [
             [c for c in usable if c is not self.controller],

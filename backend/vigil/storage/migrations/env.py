@@ -40,7 +40,12 @@ def run_online(connection: Connection) -> None:
     if dialect_name == "postgresql":
         # Two controllers starting together must not both run the same migration.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}"))
+        # Not CREATE SCHEMA IF NOT EXISTS: PostgreSQL checks the CREATE privilege on the
+        # database before it looks for the schema, so a role that owns a schema made for it
+        # (postgres/roles.sql) but may not create schemas would fail on every start.
+        exists = text("SELECT to_regnamespace(:schema) IS NOT NULL")
+        if not connection.execute(exists, {"schema": PG_SCHEMA}).scalar_one():
+            connection.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     context.configure(
         connection=connection,
         version_table_schema=_version_table_schema(dialect_name),
