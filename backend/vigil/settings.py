@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         description="Fallback poll of the live step stream; PostgreSQL also pushes new steps "
         "at once through LISTEN/NOTIFY.",
     )
+    stream_max_open: int = Field(
+        200, ge=1, description="Live step streams open at once on this controller (then 429)."
+    )
+    stream_max_per_key: int = Field(
+        20, ge=1, description="Live step streams one API key may hold open (then 429)."
+    )
+    stream_max_duration_s: float = Field(
+        300.0, gt=0, description="A live step stream ends after this long (reconnect)."
+    )
     persist_logs: Literal["all", "runs", "off"] = Field(
         "all",
         description="Which of the controller's log records are also stored (queryable at /logs): "

@@ -81,7 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keyring = KeyRing()
-    app.state.step_feed = StepFeed(settings.stream_poll_interval_s)
+    app.state.step_feed = StepFeed(
+        settings.stream_poll_interval_s,
+        max_open=settings.stream_max_open,
+        max_per_key=settings.stream_max_per_key,
+        max_duration_s=settings.stream_max_duration_s,
+    )
     app.include_router(info.router)
     for router in ROUTERS:
         app.include_router(router)

@@ -34,6 +34,13 @@ _PROJECT_HEADER_BYTES = PROJECT_ID_HEADER.encode("latin-1")
 # Conventional status for a client that went away before a response started (nginx's 499).
 CLIENT_CLOSED_REQUEST = 499
 
+_CONTENT_TYPE = b"content-type"
+_EVENT_STREAM = b"text/event-stream"
+
+
+def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k == _CONTENT_TYPE and v.startswith(_EVENT_STREAM) for k, v in headers)
+
 
 class RequestTelemetryMiddleware:
     """Measures each HTTP request and records metrics and one access log line for it."""
@@ -81,9 +88,14 @@ class RequestTelemetryMiddleware:
             nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if status == 200 and _is_event_stream(message.get("headers", ())):
+                    # A stream's latency is the time to its first byte: how long it stays open
+                    # is the client's choice, and must not page anyone (HighLatencyP99).
+                    finished = time.perf_counter()
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 await send(message)
-                finished = time.perf_counter()
+                if finished is None:
+                    finished = time.perf_counter()
                 return
             await send(message)
 

@@ -101,6 +101,11 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def run_progress(self, run_ids: Sequence[UUID]) -> dict[UUID, tuple[int, RunStatus]]:
+        """The step count and status of each of these runs (unknown ones left out), in one
+        query: how live streams learn that runs moved."""
+
+    @abc.abstractmethod
     def list_steps(
         self, run_id: UUID, *, after_seq: int = 0, limit: int = DEFAULT_PAGE_SIZE
     ) -> list[Step]:

@@ -136,6 +136,17 @@ class RunQueries(SqlStoreBase):
             for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True))
         ]
 
+    def run_progress(self, run_ids: Sequence[UUID]) -> dict[UUID, tuple[int, RunStatus]]:
+        if not run_ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                select(runs.c.id, runs.c.step_count, runs.c.status).where(
+                    runs.c.id.in_(list(run_ids))
+                )
+            ).all()
+        return {row.id: (int(row.step_count), RunStatus(row.status)) for row in rows}
+
     def list_steps(
         self, run_id: UUID, *, after_seq: int = 0, limit: int = DEFAULT_PAGE_SIZE
     ) -> list[Step]:

@@ -27,6 +27,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the current state",
     413: "Payload too large",
+    429: "Too many open streams (Retry-After says when to try again)",
     503: "The store is unavailable",
 }
 

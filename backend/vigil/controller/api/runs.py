@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +20,7 @@ from vigil.controller.api._deps import (
 )
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.controller.sse import STREAM_HEADERS, EventStream, step_events
-from vigil.controller.step_feed import StepFeed
+from vigil.controller.step_feed import StepFeed, TooManyStreams
 from vigil.instrumentation import current_request_id
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
@@ -90,12 +90,17 @@ async def get_run(run_id: UUID, store: Store, principal: Read) -> Run:
 
 
 @router.post("/{run_id}/finish", response_model=Run, responses=error_responses(404, 409, 503))
-async def finish_run(run_id: UUID, finish: RunFinish, store: Store, principal: Ingest) -> Run:
+async def finish_run(
+    run_id: UUID, finish: RunFinish, store: Store, request: Request, principal: Ingest
+) -> Run:
     """End a running run as succeeded, failed or cancelled."""
     with run_context(run_id):
-        return await run_in_threadpool(
+        finished = await run_in_threadpool(
             store.finish_run, run_id, finish, project_id=principal.project_id
         )
+    feed: StepFeed = request.app.state.step_feed
+    feed.notify(run_id, finished.status)
+    return finished
 
 
 @router.post(
@@ -141,24 +146,27 @@ async def list_steps(
     return StepList(items=steps, next_after_seq=steps[-1].seq if len(steps) == limit else None)
 
 
-async def existing_run(run_id: UUID, store: Store, principal: Read) -> UUID:
-    """The run id, once the run is known to exist: a 404 must leave before a stream starts."""
-    await run_in_threadpool(store.get_run, run_id, project_id=principal.project_id)
-    return run_id
+async def existing_run(run_id: UUID, store: Store, principal: Read) -> Run:
+    """The run, once it is known to exist: a 404 must leave before a stream starts."""
+    return await run_in_threadpool(store.get_run, run_id, project_id=principal.project_id)
 
 
 @router.get(
     "/{run_id}/stream",
     response_class=EventStream,
     responses={
-        200: {"description": "`event: step` per new step; `: ping` comments while idle"},
-        **error_responses(404, 503),
+        200: {
+            "description": "`event: step` per new step; `: ping` comments while idle; "
+            "`event: end` once the run has finished and every step was sent"
+        },
+        **error_responses(404, 429, 503),
     },
 )
 async def stream_steps(
-    run_id: Annotated[UUID, Depends(existing_run)],
+    run: Annotated[Run, Depends(existing_run)],
     store: Store,
     request: Request,
+    principal: Read,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     last_event_id: Annotated[
         str | None, Header(pattern=r"^[0-9]{1,10}$", description="the last seq received")
@@ -167,10 +175,19 @@ async def stream_steps(
     """New steps of a run as Server-Sent Events (``event: step``, ``id``: the step's seq).
 
     Starts after ``after_seq`` (or the ``Last-Event-ID`` a reconnecting browser sends). A
-    subscriber sees a new step within a second, whichever controller process stored it.
+    subscriber sees a new step within a second, whichever controller process stored it. The
+    stream ends with ``event: end`` once the run has finished, and after
+    ``VIGIL_STREAM_MAX_DURATION_S`` in any case (reconnect with ``Last-Event-ID``). Beyond
+    ``VIGIL_STREAM_MAX_OPEN`` streams, or ``VIGIL_STREAM_MAX_PER_KEY`` of one key: 429.
     """
     if last_event_id is not None:
         after_seq = max(after_seq, min(int(last_event_id), MAX_SEQ))
     feed: StepFeed = request.app.state.step_feed
-    steps = feed.follow(store, run_id, after_seq, request.is_disconnected)
-    return EventStream(step_events(steps), headers=STREAM_HEADERS)
+    try:
+        ticket = feed.admit(principal.key_id)
+    except TooManyStreams as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "5"}
+        ) from None
+    steps = feed.follow(store, run.id, after_seq, request.is_disconnected, run.status)
+    return EventStream(step_events(steps), headers=STREAM_HEADERS, on_close=ticket.release)
