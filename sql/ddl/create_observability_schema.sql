@@ -247,4 +247,30 @@ CREATE INDEX ix_workflows_project_id_id ON observability.workflows (project_id, 
 
 UPDATE observability.alembic_version SET version_num='0002_keys_and_projects' WHERE observability.alembic_version.version_num = '0001_initial';
 
+-- Running upgrade 0002_keys_and_projects -> 0003_abandoned_and_batch_ids
+
+ALTER TABLE observability.runs ADD COLUMN last_activity_at TIMESTAMP WITH TIME ZONE;
+
+UPDATE observability.runs SET last_activity_at = COALESCE((SELECT max(s.created_at) FROM observability.steps s WHERE s.run_id = observability.runs.id), finished_at, started_at);
+
+ALTER TABLE observability.runs ALTER COLUMN last_activity_at SET NOT NULL;
+
+ALTER TABLE observability.runs DROP CONSTRAINT ck_runs_status;
+
+ALTER TABLE observability.runs ADD CONSTRAINT ck_runs_status CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'abandoned'));
+
+CREATE TABLE observability.ingested_batches (
+    batch_id UUID NOT NULL,
+    received_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    steps INTEGER NOT NULL,
+    logs INTEGER NOT NULL,
+    measurements INTEGER NOT NULL,
+    spans INTEGER NOT NULL,
+    CONSTRAINT pk_ingested_batches PRIMARY KEY (batch_id)
+);
+
+CREATE INDEX ix_ingested_batches_received_at ON observability.ingested_batches (received_at);
+
+UPDATE observability.alembic_version SET version_num='0003_abandoned_and_batch_ids' WHERE observability.alembic_version.version_num = '0002_keys_and_projects';
+
 COMMIT;

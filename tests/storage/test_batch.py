@@ -1,5 +1,6 @@
 """write_batch: the SDK background writer's mixed batches, stored all or nothing."""
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -118,3 +119,32 @@ def test_batch_size_limit(store: EventStore) -> None:
     events = [LogCreate(level=LogLevel.INFO, logger="l", message="m", service="s")] * 10_001
     with pytest.raises(ValueError, match="at most"):
         store.write_batch(events)
+
+
+def test_a_batch_sent_twice_with_its_id_is_stored_once(store: EventStore) -> None:
+    """A writer that lost the answer sends the batch again under the same id: the second call
+    stores nothing and answers what the first stored, also when both arrive at once."""
+    run = store.create_run(RunCreate(name="r", agent="a", project_id="p"))
+    batch = [StepEvent(run_id=run.id, step_type=StepType.THOUGHT, name=f"s{n}") for n in range(5)]
+    batch_id = uuid.uuid4()
+    first = store.write_batch(batch, batch_id=batch_id)
+    again = store.write_batch(batch, batch_id=batch_id)
+    assert first == again
+    assert first.steps == 5
+    assert len(store.list_steps(run.id)) == 5
+
+    racing_id = uuid.uuid4()
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(store.write_batch(batch, batch_id=racing_id))
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    assert {r.steps for r in results} == {5}
+    assert len(store.list_steps(run.id)) == 10

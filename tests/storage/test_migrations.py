@@ -19,6 +19,7 @@ from vigil.models import (
     MeasurementKind,
     RunCreate,
     RunFinish,
+    RunStatus,
     SpanCreate,
     SpanKind,
     SpanStatus,
@@ -26,15 +27,17 @@ from vigil.models import (
     StepType,
     WorkflowCreate,
     WorkflowStatus,
+    utc_now,
 )
 from vigil.storage import EventStore, current_revision, downgrade, open_store, upgrade
 from vigil.storage._factory import backend_for_url
 from vigil.storage._schema import PG_SCHEMA, metadata
 
-HEAD_REVISION = "0002_keys_and_projects"
+HEAD_REVISION = "0003_abandoned_and_batch_ids"
 TABLES = {
     "alerts",
     "api_keys",
+    "ingested_batches",
     "artifacts",
     "logs",
     "measurements",
@@ -153,9 +156,12 @@ def _metadata_for(postgres: bool) -> sa.MetaData:
 def test_check_constraints_accept_every_enum_member(store: EventStore) -> None:
     """The CHECK lists frozen in the migration accept every member of the model enums."""
     started = datetime(2024, 1, 1, tzinfo=UTC)
-    for status in TERMINAL_RUN_STATUSES:
+    for status in TERMINAL_RUN_STATUSES - {RunStatus.ABANDONED}:
         run = store.create_run(RunCreate(name="r", agent="a", project_id="p"))
         assert store.finish_run(run.id, RunFinish(status=status)).status is status
+    idle = store.create_run(RunCreate(name="r", agent="a", project_id="p"))
+    (abandoned,) = store.abandon_idle_runs(utc_now())
+    assert (abandoned.id, abandoned.status) == (idle.id, RunStatus.ABANDONED)
     run = store.create_run(RunCreate(name="r", agent="a", project_id="p"))
     events: list[BatchEvent] = [
         StepEvent(run_id=run.id, step_type=step_type, name="s") for step_type in StepType

@@ -25,9 +25,14 @@ class RunStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+    """No step for ``VIGIL_RUN_ABANDON_AFTER_S``: its agent most likely died (set by the
+    controller, never by a client)."""
 
 
-TERMINAL_RUN_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+TERMINAL_RUN_STATUSES = frozenset(
+    {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.ABANDONED}
+)
 
 
 class StepType(StrEnum):
@@ -59,10 +64,15 @@ class Run(StrictModel):
     finished_at: UtcDatetime | None
     step_count: int
     metadata: JsonObject
+    last_activity_at: UtcDatetime
+    """When the run last did something: started, or got a step."""
+
+
+CLIENT_FINISH_STATUSES = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
 
 
 def _terminal(status: RunStatus) -> RunStatus:
-    if status not in TERMINAL_RUN_STATUSES:
+    if status not in CLIENT_FINISH_STATUSES:
         raise ValueError("a run can only finish as succeeded, failed or cancelled")
     return status
 

@@ -58,6 +58,11 @@ class Backend(abc.ABC):
     def begin_write(self, engine: Engine) -> AbstractContextManager[Connection]:
         """A connection inside a transaction that will write."""
 
+    def begin_migration(self, engine: Engine) -> AbstractContextManager[Connection]:
+        """The transaction migrations run in (SQLite: with foreign keys off, as its table
+        rebuilds require)."""
+        return self.begin_write(engine)
+
     @abc.abstractmethod
     def timestamp_text(self, value: datetime) -> str:
         """A timestamp in the text form the bulk path writes (see ``_rows``)."""

@@ -101,6 +101,11 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def abandon_idle_runs(self, idle_since: datetime, *, limit: int = 1000) -> list[Run]:
+        """Mark ``abandoned`` the running runs with no activity since ``idle_since`` (at most
+        ``limit`` of them, oldest activity first); returns them."""
+
+    @abc.abstractmethod
     def run_progress(self, run_ids: Sequence[UUID]) -> dict[UUID, tuple[int, RunStatus]]:
         """The step count and status of each of these runs (unknown ones left out), in one
         query: how live streams learn that runs moved."""
@@ -120,6 +125,7 @@ class EventStore(abc.ABC):
         *,
         project_id: str | None = None,
         ingested_by: str | None = None,
+        batch_id: UUID | None = None,
     ) -> BatchWriteResult:
         """Store a mixed batch from the SDK's background writer in one transaction.
 
@@ -127,6 +133,9 @@ class EventStore(abc.ABC):
         Steps of ended runs are accepted (a writer flushes after the agent finished). Spans
         already stored (same trace and span id) are skipped. ``ingested_by`` (the key that
         posted the batch) is stored on its log records, which are then redacted here too.
+
+        ``batch_id`` makes the call idempotent: a batch whose id was stored before stores
+        nothing and returns what the first one stored (a writer retrying after a lost answer).
         """
 
     # Logs --------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def _run(url: str | URL, operation: Callable[[Config], None]) -> None:
     backend = backend_for_url(url)
     engine = backend.create_engine()
     try:
-        with backend.begin_write(engine) as conn:
+        with backend.begin_migration(engine) as conn:
             config = alembic_config()
             config.attributes["connection"] = conn
             operation(config)

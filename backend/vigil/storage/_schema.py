@@ -104,6 +104,7 @@ runs = Table(
     Column("finished_at", UtcDateTime()),
     Column("step_count", Integer(), nullable=False),
     Column("metadata", JsonDocument, nullable=False),
+    Column("last_activity_at", UtcDateTime(), nullable=False),
     CheckConstraint(_one_of("status", RunStatus), name="status"),
     Index(None, "project_id", "id"),
     Index(None, "status", "id"),
@@ -278,4 +279,18 @@ api_keys = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime()),
     UniqueConstraint("key_id"),
+)
+
+# Batches already stored, by the id their writer gave them (HTTP: Idempotency-Key): a batch
+# sent again after a lost answer is recognised and not stored twice.
+ingested_batches = Table(
+    "ingested_batches",
+    metadata,
+    Column("batch_id", Uuid(), primary_key=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("steps", Integer(), nullable=False),
+    Column("logs", Integer(), nullable=False),
+    Column("measurements", Integer(), nullable=False),
+    Column("spans", Integer(), nullable=False),
+    Index(None, "received_at"),
 )

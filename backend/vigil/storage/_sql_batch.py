@@ -2,7 +2,10 @@
 
 import itertools
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from uuid import UUID
+
+from sqlalchemy import Connection, select, update
 
 from vigil.models import (
     MAX_BATCH_EVENTS,
@@ -25,6 +28,7 @@ from vigil.storage._rows import (
     step_rows,
 )
 from vigil.storage._schema import (
+    ingested_batches,
     logs,
     measurements,
     spans,
@@ -44,6 +48,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         *,
         project_id: str | None = None,
         ingested_by: str | None = None,
+        batch_id: UUID | None = None,
     ) -> BatchWriteResult:
         if len(events) > MAX_BATCH_EVENTS:
             raise ValueError(f"at most {MAX_BATCH_EVENTS} events per batch")
@@ -67,6 +72,8 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         self._prepare_measurement_months(points, now)
         step_count = 0
         with self._write() as conn:
+            if batch_id is not None and not self._claim_batch(conn, batch_id, now):
+                return self._stored_batch(conn, batch_id)
             step_groups: list[Iterable[EncodedRow]] = []
             if steps_by_run:
                 counts = {run_id: len(group) for run_id, group in steps_by_run.items()}
@@ -110,6 +117,34 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                     ),
                     [span_row(span, project_id) for span in spans_in],
                 )
+            result = BatchWriteResult(
+                steps=step_count, logs=len(logs_in), measurements=len(points), spans=len(spans_in)
+            )
+            if batch_id is not None:
+                conn.execute(
+                    update(ingested_batches)
+                    .where(ingested_batches.c.batch_id == batch_id)
+                    .values(**result.model_dump())
+                )
+        return result
+
+    def _claim_batch(self, conn: Connection, batch_id: UUID, now: datetime) -> bool:
+        """Record the batch's id first, so a concurrent copy of it waits on the row (or the
+        SQLite write lock) and then finds it; False if the id was stored before."""
+        claimed = conn.execute(
+            self._backend.insert(ingested_batches)
+            .on_conflict_do_nothing(index_elements=[ingested_batches.c.batch_id])
+            .returning(ingested_batches.c.batch_id),
+            {"batch_id": batch_id, "received_at": now, "steps": 0, "logs": 0,
+             "measurements": 0, "spans": 0},
+        ).first()  # fmt: skip
+        return claimed is not None
+
+    @staticmethod
+    def _stored_batch(conn: Connection, batch_id: UUID) -> BatchWriteResult:
+        row = conn.execute(
+            select(ingested_batches).where(ingested_batches.c.batch_id == batch_id)
+        ).one()
         return BatchWriteResult(
-            steps=step_count, logs=len(logs_in), measurements=len(points), spans=len(spans_in)
+            steps=row.steps, logs=row.logs, measurements=row.measurements, spans=row.spans
         )

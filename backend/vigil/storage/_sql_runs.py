@@ -1,6 +1,7 @@
 """Runs and their steps: creation, finishing, listing, appending with sequence numbers."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import (
@@ -50,16 +51,18 @@ from vigil.storage.errors import Conflict, NotFound
 
 class RunQueries(SqlStoreBase):
     def create_run(self, run: RunCreate) -> Run:
+        now = utc_now()
         row = {
             "id": new_id(),
             "name": run.name,
             "agent": run.agent,
             "project_id": run.project_id,
             "status": RunStatus.RUNNING.value,
-            "started_at": utc_now(),
+            "started_at": now,
             "finished_at": None,
             "step_count": 0,
             "metadata": run.metadata,
+            "last_activity_at": now,
         }
         with self._write() as conn:
             conn.execute(runs.insert(), row)
@@ -136,6 +139,27 @@ class RunQueries(SqlStoreBase):
             for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True))
         ]
 
+    def abandon_idle_runs(self, idle_since: datetime, *, limit: int = 1000) -> list[Run]:
+        idle = (
+            select(runs.c.id)
+            .where(
+                runs.c.status == RunStatus.RUNNING.value,
+                runs.c.last_activity_at < idle_since,
+            )
+            .order_by(runs.c.last_activity_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # a run getting a step right now is left alone
+            .scalar_subquery()
+        )
+        with self._write() as conn:
+            rows = conn.execute(
+                update(runs)
+                .where(runs.c.id.in_(idle), runs.c.status == RunStatus.RUNNING.value)
+                .values(status=RunStatus.ABANDONED.value, finished_at=utc_now())
+                .returning(*runs.c)
+            ).all()
+        return [to_model(Run, row) for row in rows]
+
     def run_progress(self, run_ids: Sequence[UUID]) -> dict[UUID, tuple[int, RunStatus]]:
         if not run_ids:
             return {}
@@ -186,7 +210,7 @@ class RunQueries(SqlStoreBase):
         rows = conn.execute(
             update(runs)
             .where(runs.c.id == in_id_order.c.id)
-            .values(step_count=runs.c.step_count + increment)
+            .values(step_count=runs.c.step_count + increment, last_activity_at=utc_now())
             .returning(runs.c.id, runs.c.step_count, runs.c.status)
         ).all()
         reserved = {row.id: (int(row.step_count), str(row.status)) for row in rows}

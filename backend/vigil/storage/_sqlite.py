@@ -104,6 +104,28 @@ class SqliteBackend(Backend):
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def begin_migration(self, engine: Engine) -> Iterator[Connection]:
+        """SQLite's procedure for table rebuilds (www.sqlite.org/lang_altertable.html, "making
+        other kinds of table schema changes"): foreign keys off outside the transaction (the
+        pragma is a no-op inside one), the rebuild, ``PRAGMA foreign_key_check`` before the
+        commit. Alembic's batch mode, which rebuilds tables, asks for exactly this."""
+        with self._write_lock, engine.connect() as conn:
+            # On the driver's connection (autocommit): SQLAlchemy would begin a transaction
+            # first, in which the pragma does nothing.
+            raw = conn.connection.driver_connection
+            assert raw is not None  # noqa: S101 - a live sqlite3 connection
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
+
     def timestamp_text(self, value: datetime) -> str:
         # SQLAlchemy's SQLite DATETIME format: "2025-01-31 23:59:59.000123", UTC, no offset.
         if value.tzinfo is not UTC:
