@@ -665,6 +665,7 @@ def test_each_service_reads_its_secrets_and_no_others() -> None:
         "postgres_vigil_password",
         "admin_key",
         "metrics_key",
+        "alertmanager_password",
     }
     assert reads["grafana"] == {"prometheus_password"}
 

@@ -75,8 +75,9 @@ SECRET_FILES: Final = (
     SecretFile(WEBHOOK_TOKEN, NOBODY, CONTROLLER, 0o440),
     # Prometheus (scraping itself, its healthcheck); Grafana's datasource, by group.
     SecretFile(PROMETHEUS_PASSWORD, NOBODY, ROOT_GROUP, 0o440),
-    # Prometheus (alerting, scraping Alertmanager); Alertmanager's healthcheck.
-    SecretFile(ALERTMANAGER_PASSWORD, NOBODY, NOBODY, 0o400),
+    # Prometheus (alerting, scraping Alertmanager); Alertmanager's healthcheck; the
+    # controller, by group, reconciling its firing alerts with Alertmanager's.
+    SecretFile(ALERTMANAGER_PASSWORD, NOBODY, CONTROLLER, 0o440),
     # The superuser `postgres` (POSTGRES_PASSWORD_FILE).
     SecretFile(POSTGRES_PASSWORD, POSTGRES, POSTGRES, 0o400),
     # The controller's role `vigil`: the init script sets it, the controller logs in with it.
