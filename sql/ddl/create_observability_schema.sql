@@ -273,4 +273,21 @@ CREATE INDEX ix_ingested_batches_received_at ON observability.ingested_batches (
 
 UPDATE observability.alembic_version SET version_num='0003_abandoned_and_batch_ids' WHERE observability.alembic_version.version_num = '0002_keys_and_projects';
 
+-- Running upgrade 0003_abandoned_and_batch_ids -> 0004_artifact_names_and_links
+
+ALTER TABLE observability.artifacts ADD COLUMN name VARCHAR(128) DEFAULT 'artifact' NOT NULL;
+
+ALTER TABLE observability.artifacts ALTER COLUMN name DROP DEFAULT;
+
+CREATE INDEX ix_artifacts_step_id ON observability.artifacts (step_id);
+
+CREATE TABLE observability.step_artifacts (
+    step_id UUID NOT NULL,
+    artifact_id UUID NOT NULL,
+    CONSTRAINT pk_step_artifacts PRIMARY KEY (step_id, artifact_id),
+    CONSTRAINT fk_step_artifacts_step_id_steps FOREIGN KEY(step_id) REFERENCES observability.steps (id)
+);
+
+UPDATE observability.alembic_version SET version_num='0004_artifact_names_and_links' WHERE observability.alembic_version.version_num = '0003_abandoned_and_batch_ids';
+
 COMMIT;

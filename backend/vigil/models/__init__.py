@@ -12,12 +12,19 @@ from vigil.models._alerts import (
     AlertCreate,
     AlertStatus,
 )
-from vigil.models._artifacts import ArtifactCreate, ArtifactRecord
+from vigil.models._artifacts import (
+    ArtifactCreate,
+    ArtifactLink,
+    ArtifactRecord,
+    ArtifactUploadRequest,
+    ArtifactUploadTicket,
+)
 from vigil.models._ids import id_timestamp, new_id, new_ids, utc_now
 from vigil.models._keys import KEY_ID_PATTERN, ApiKey, ApiKeyCreate, ApiKeyCreated, Scope
 from vigil.models._limits import (
     DEFAULT_PAGE_SIZE,
     MAX_ANNOTATION_VALUE_LENGTH,
+    MAX_ARTIFACTS_PER_STEP,
     MAX_BATCH_EVENTS,
     MAX_IDENTIFIER_LENGTH,
     MAX_LABEL_VALUE_LENGTH,
@@ -67,6 +74,7 @@ __all__ = [
     "KEY_ID_PATTERN",
     "LOG_LEVEL_ORDER",
     "MAX_ANNOTATION_VALUE_LENGTH",
+    "MAX_ARTIFACTS_PER_STEP",
     "MAX_BATCH_EVENTS",
     "MAX_IDENTIFIER_LENGTH",
     "MAX_LABELS",
@@ -90,7 +98,10 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ArtifactCreate",
+    "ArtifactLink",
     "ArtifactRecord",
+    "ArtifactUploadRequest",
+    "ArtifactUploadTicket",
     "BatchEvent",
     "BatchWriteResult",
     "JsonObject",

@@ -1,8 +1,14 @@
-"""Artifacts: files a run produced, stored elsewhere (filesystem, S3) and recorded here."""
+"""Artifacts: files a run produced, stored elsewhere (filesystem, S3) and recorded here.
 
-from typing import Annotated
+A record exists only once its bytes are stored (``vigil.artifacts``); the controller creates
+it, never a client directly: the upload endpoints measure the bytes, and ``uri``, ``name``,
+``size_bytes`` and ``sha256`` are what the store measured.
+"""
 
-from pydantic import Field, StringConstraints
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, computed_field
 
 from vigil.models._limits import MAX_URI_LENGTH
 from vigil.models._types import Id, JsonInteger, StrictModel, UtcDatetime
@@ -23,14 +29,27 @@ Uri = Annotated[
 ]
 """An absolute URI (``file:``, ``s3:``, ``https:``...); the artifact store resolves it."""
 
+FileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+"""A sanitised file name (``vigil.artifacts.sanitize_file_name``): the key's last segment."""
+
+ClientFileName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+"""A file name as a client gives it; only its sanitised form is kept."""
+
+MAX_ARTIFACT_SIZE_BYTES = 2**63 - 1
+
+
+def content_url(artifact_id: object) -> str:
+    return f"/artifacts/{artifact_id}/content"
+
 
 class ArtifactCreate(StrictModel):
     step_id: Id | None = None
     """The step that produced the artifact; it must belong to the same run."""
     uri: Uri
+    name: FileName
     kind: ArtifactKind
     content_type: ContentType
-    size_bytes: JsonInteger = Field(ge=0, le=2**63 - 1)
+    size_bytes: JsonInteger = Field(ge=0, le=MAX_ARTIFACT_SIZE_BYTES)
     sha256: Sha256
 
 
@@ -38,9 +57,56 @@ class ArtifactRecord(StrictModel):
     id: Id
     run_id: Id
     step_id: Id | None
+    name: str
     uri: str
     kind: str
     content_type: str
     size_bytes: int
     sha256: str
     created_at: UtcDatetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def content_url(self) -> str:
+        """Where the controller serves the bytes (relative to its base URL)."""
+        return content_url(self.id)
+
+
+class ArtifactLink(StrictModel):
+    """An artifact as a step shows it."""
+
+    id: Id
+    kind: str
+    name: str
+    content_type: str
+    size_bytes: int
+    uri: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def content_url(self) -> str:
+        return content_url(self.id)
+
+
+class ArtifactUploadRequest(StrictModel):
+    """A file the client will PUT to a presigned URL itself, and then completes with the
+    same body: the controller checks the object (size, sha256) and records it."""
+
+    file_name: ClientFileName
+    kind: ArtifactKind
+    content_type: ContentType
+    size_bytes: JsonInteger = Field(ge=0, le=MAX_ARTIFACT_SIZE_BYTES)
+    sha256: Sha256
+    step_id: Id | None = None
+
+
+class ArtifactUploadTicket(StrictModel):
+    """Where and how to PUT the file, and where to complete the upload."""
+
+    artifact_id: Id
+    method: Literal["PUT"]
+    url: str
+    headers: dict[str, str]
+    """Send exactly these (the store checks the sha256 header against the bytes)."""
+    expires_at: datetime
+    complete_url: str

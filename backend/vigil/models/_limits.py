@@ -23,6 +23,9 @@ MAX_LABELS: Final = 32
 MAX_LABEL_VALUE_LENGTH: Final = 512
 MAX_ANNOTATION_VALUE_LENGTH: Final = 8 * 1024
 
+MAX_ARTIFACTS_PER_STEP: Final = 100
+"""Artifact ids one step may link to."""
+
 MAX_STEPS_PER_APPEND: Final = 1_000
 MAX_BATCH_EVENTS: Final = 10_000
 """Upper bound of one ``write_batch`` call (the SDK writer sends batches of ~1,000)."""

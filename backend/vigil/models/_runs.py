@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from vigil.models._limits import MAX_STEP_DATA_BYTES
+from vigil.models._artifacts import ArtifactLink
+from vigil.models._limits import MAX_ARTIFACTS_PER_STEP, MAX_STEP_DATA_BYTES
 from vigil.models._types import (
     BoundedMetadata,
     Id,
@@ -105,6 +106,11 @@ class StepCreate(StrictModel):
     trace_id: TraceId | None = None
     created_at: UtcDatetime | None = None
     """When the step happened on the client; the controller's clock when omitted."""
+    artifact_ids: Annotated[list[Id], Field(max_length=MAX_ARTIFACTS_PER_STEP)] = Field(
+        default_factory=list
+    )
+    """Artifacts the step links to: artifacts of the same run, stored before or after the
+    step (an upload may still be running); only stored ones are shown."""
 
 
 class StepEvent(StepCreate):
@@ -124,3 +130,5 @@ class Step(StrictModel):
     request_id: str | None
     trace_id: str | None
     created_at: UtcDatetime
+    artifacts: list[ArtifactLink] = Field(default_factory=list)
+    """The stored artifacts the step links to, and those uploaded naming it, oldest first."""

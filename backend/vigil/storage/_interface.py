@@ -274,15 +274,38 @@ class EventStore(abc.ABC):
     # Artifacts ---------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_artifact(self, run_id: UUID, artifact: ArtifactCreate) -> ArtifactRecord:
-        """``NotFound`` if the run, or the step within that run, does not exist."""
+    def create_artifact(
+        self,
+        run_id: UUID,
+        artifact: ArtifactCreate,
+        *,
+        artifact_id: UUID | None = None,
+        project_id: str | None = None,
+    ) -> ArtifactRecord:
+        """Record an artifact whose bytes are stored (id: ``artifact_id``, else a new one).
+
+        ``NotFound`` if the run (of the project), or the step within that run, does not
+        exist; ``Conflict`` if ``artifact_id`` is taken."""
 
     @abc.abstractmethod
-    def get_artifact(self, artifact_id: UUID) -> ArtifactRecord: ...
+    def get_artifact(
+        self, artifact_id: UUID, *, project_id: str | None = None
+    ) -> ArtifactRecord: ...
 
     @abc.abstractmethod
-    def list_artifacts(self, run_id: UUID) -> list[ArtifactRecord]:
-        """Oldest first; ``NotFound`` if the run does not exist."""
+    def list_artifacts(
+        self,
+        run_id: UUID,
+        *,
+        project_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[ArtifactRecord]:
+        """Oldest first; ``NotFound`` if the run (of the project) does not exist."""
+
+    @abc.abstractmethod
+    def recorded_artifacts(self, artifact_ids: Collection[UUID]) -> dict[UUID, str]:
+        """The URI of each of these artifacts that has a record (the orphan sweep)."""
 
     # Retention -----------------------------------------------------------------------------
 

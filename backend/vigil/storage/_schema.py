@@ -139,7 +139,21 @@ artifacts = Table(
     Column("size_bytes", BigInteger(), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("name", String(128), nullable=False),
     Index(None, "run_id", "id"),
+    Index(None, "step_id"),
+)
+
+# Artifacts a step names. No foreign key to artifacts: an agent names an artifact whose
+# upload is still running (its id is known first), so the link may come before the record.
+# Reads join on the artifact and its run, so a link shows stored artifacts of the step's own
+# run only.
+step_artifacts = Table(
+    "step_artifacts",
+    metadata,
+    Column("step_id", Uuid(), ForeignKey("steps.id"), nullable=False),
+    Column("artifact_id", Uuid(), nullable=False),
+    PrimaryKeyConstraint("step_id", "artifact_id"),
 )
 
 # run_id and step_id of logs, measurements and spans are correlation ids, not foreign keys:

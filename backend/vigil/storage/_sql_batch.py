@@ -36,8 +36,9 @@ from vigil.storage._schema import (
 from vigil.storage._schema import (
     steps as steps_table,
 )
+from vigil.storage._sql_artifacts import insert_step_links
 from vigil.storage._sql_measurements import MeasurementQueries
-from vigil.storage._sql_runs import RunQueries
+from vigil.storage._sql_runs import RunQueries, step_artifact_pairs
 from vigil.storage._sql_spans import span_row
 
 
@@ -75,6 +76,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             if batch_id is not None and not self._claim_batch(conn, batch_id, now):
                 return self._stored_batch(conn, batch_id)
             step_groups: list[Iterable[EncodedRow]] = []
+            named_artifacts: list[tuple[UUID, UUID]] = []
             if steps_by_run:
                 counts = {run_id: len(group) for run_id, group in steps_by_run.items()}
                 for run_id, (last_seq, _) in self._reserve_seqs(conn, counts, project_id).items():
@@ -84,11 +86,13 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                     step_groups.append(
                         step_rows(run_id, group, ids, first_seq, now, timestamp_text)
                     )
+                    named_artifacts.extend(step_artifact_pairs(ids, group))
                     step_count += len(group)
             if step_groups:
                 self._backend.bulk_insert(
                     conn, steps_table, STEP_COLUMNS, itertools.chain.from_iterable(step_groups)
                 )
+                insert_step_links(conn, named_artifacts)
                 self._backend.announce_steps(conn, steps_by_run)
             if logs_in:
                 self._backend.bulk_insert(

@@ -15,6 +15,7 @@ from sqlalchemy import (
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     MAX_STEPS_PER_APPEND,
+    ArtifactLink,
     Page,
     Run,
     RunCreate,
@@ -39,6 +40,7 @@ from vigil.storage._schema import (
 from vigil.storage._schema import (
     steps as steps_table,
 )
+from vigil.storage._sql_artifacts import insert_step_links, step_links
 from vigil.storage._sql_base import (
     SqlStoreBase,
     check_limit,
@@ -120,9 +122,14 @@ class RunQueries(SqlStoreBase):
                 raise Conflict(f"run {run_id} has finished as {status}; it takes no more steps")
             first_seq = last_seq - len(steps) + 1
             ids = id_values(len(steps))
+            links: dict[UUID, list[ArtifactLink]] = {}
             if steps:
                 rows = step_rows(run_id, steps, ids, first_seq, now, self._backend.timestamp_text)
                 self._backend.bulk_insert(conn, steps_table, STEP_COLUMNS, rows)
+                named = step_artifact_pairs(ids, steps)
+                if named:
+                    insert_step_links(conn, named)
+                    links = step_links(conn, run_id, {UUID(int=i) for i in ids})
                 self._backend.announce_steps(conn, [run_id])
         return [
             Step(
@@ -135,6 +142,7 @@ class RunQueries(SqlStoreBase):
                 request_id=step.request_id,
                 trace_id=step.trace_id,
                 created_at=step.created_at if step.created_at is not None else now,
+                artifacts=links.get(UUID(int=step_id), []),
             )
             for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True))
         ]
@@ -184,7 +192,11 @@ class RunQueries(SqlStoreBase):
             ).all()
             if not rows:
                 self._require(conn, runs, run_id, "run")
-        return [to_model(Step, row) for row in rows]
+            links = step_links(conn, run_id, [row.id for row in rows])
+        return [
+            Step.model_validate({**row._asdict(), "artifacts": links.get(row.id, [])})
+            for row in rows
+        ]
 
     def _reserve_seqs(
         self, conn: Connection, counts: Mapping[UUID, int], project_id: str | None = None
@@ -218,6 +230,15 @@ class RunQueries(SqlStoreBase):
         if missing:
             raise NotFound(f"run {missing[0]} not found")
         return reserved
+
+
+def step_artifact_pairs(ids: Sequence[int], steps: Sequence[StepCreate]) -> list[tuple[UUID, UUID]]:
+    """``(step id, artifact id)`` for every artifact the steps (given their new ids) name."""
+    return [
+        (UUID(int=step_id), artifact_id)
+        for step_id, step in zip(ids, steps, strict=True)
+        for artifact_id in step.artifact_ids
+    ]
 
 
 def _of_project(project_id: str | None) -> list[ColumnElement[bool]]:
