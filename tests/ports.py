@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from contextlib import ExitStack
 
@@ -19,3 +20,22 @@ def free_ports(count: int) -> list[int]:
 def free_port() -> int:
     """One free port."""
     return free_ports(1)[0]
+
+
+def free_port_block(count: int, *, low: int = 20_000, high: int = 60_000) -> int:
+    """The first of ``count`` consecutive free ports (a server that derives its other ports
+    from one base, such as SeaweedFS' internal ones)."""
+    for _ in range(200):
+        base = random.randrange(low, high - count)  # noqa: S311 - not for security
+        if all(_is_free(port) for port in range(base, base + count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

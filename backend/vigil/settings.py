@@ -143,10 +143,75 @@ class Settings(BaseSettings):
         "auto: open while the controller binds to a loopback address, keyed otherwise.",
     )
 
+    artifacts_backend: Literal["filesystem", "s3"] = Field(
+        "filesystem",
+        description="Where artifacts' bytes go: files under artifacts_dir, or an S3 bucket.",
+    )
+    artifacts_dir: Path | None = Field(
+        None, description="The filesystem store's directory (default <data_dir>/artifacts)."
+    )
+    artifacts_max_upload_bytes: int = Field(
+        5 * 1024**3, ge=1, description="The largest artifact a client may upload (then 413)."
+    )
+    artifacts_part_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        le=512 * 1024 * 1024,
+        description="S3: uploads above this are multipart, in parts of this size.",
+    )
+    artifacts_presign_expiry_s: int = Field(
+        300, ge=1, description="Lifetime of the presigned URLs the controller hands out."
+    )
+    artifacts_presign_max_expiry_s: int = Field(
+        3600,
+        ge=1,
+        le=7 * 86_400,
+        description="The longest lifetime a client may ask for (S3 allows at most 7 days).",
+    )
+    artifacts_proxy_downloads: bool = Field(
+        False,
+        description="S3: stream GET /artifacts/{id}/content through the controller instead of "
+        "a 307 to a presigned URL (for clients that cannot reach the S3 endpoint).",
+    )
+    artifacts_s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint the controller uses (unset: AWS S3 of the region)."
+    )
+    artifacts_s3_public_endpoint_url: str | None = Field(
+        None,
+        description="S3 endpoint presigned URLs name, when clients reach S3 by another address "
+        "than the controller (compose: http://localhost:9000).",
+    )
+    artifacts_s3_bucket: str = Field("vigil-artifacts", description="The bucket of artifacts.")
+    artifacts_s3_region: str = Field("us-east-1", description="The bucket's region.")
+    artifacts_s3_access_key_id: str | None = Field(
+        None, description="S3 access key id (unset: boto3's own lookup, e.g. an IAM role)."
+    )
+    artifacts_s3_secret_access_key: SecretStr | None = Field(
+        None, description="S3 secret access key (prefer the _FILE form)."
+    )
+    artifacts_s3_secret_access_key_file: Path | None = Field(
+        None, description="File holding the S3 secret access key."
+    )
+    artifacts_s3_addressing_style: Literal["path", "virtual", "auto"] = Field(
+        "path", description="path (MinIO, SeaweedFS) or virtual-hosted bucket addressing."
+    )
+    artifacts_s3_connect_timeout_s: float = Field(
+        5.0, gt=0, description="S3 connect timeout per attempt."
+    )
+    artifacts_s3_read_timeout_s: float = Field(30.0, gt=0, description="S3 read timeout.")
+    artifacts_s3_max_attempts: int = Field(
+        3, ge=1, le=10, description="S3 attempts per call (retries back off exponentially)."
+    )
+
     @property
     def admin_key_path(self) -> Path:
         """Where the admin API key is kept."""
         return self.admin_key_file or self.data_dir / "admin.key"
+
+    @property
+    def artifacts_path(self) -> Path:
+        """The filesystem artifact store's directory."""
+        return self.artifacts_dir or self.data_dir / "artifacts"
 
     @property
     def metrics_need_key(self) -> bool:

@@ -6,6 +6,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,19 +16,29 @@ POSTGRES_BINARIES = ("initdb", "pg_ctl", "postgres", "psql")
 
 @dataclass(frozen=True)
 class Missing:
-    """A binary that was not found, and the Debian package that provides it."""
+    """A binary that was not found, and the package that provides it."""
 
     binary: str
     package: str
+    registry: str = "Debian"
 
     def __str__(self) -> str:
-        return f"{self.binary} (Debian package {self.package})"
+        return f"{self.binary} ({self.registry} package {self.package})"
 
 
 def which(name: str) -> Path | None:
     """``name`` on PATH, symlinks resolved (so the process is recognised by its real path)."""
     found = shutil.which(name)
     return Path(found).resolve() if found else None
+
+
+def venv_binary(name: str) -> Path | None:
+    """``name`` beside the running interpreter (what a wheel installs into the venv's bin,
+    found even when that directory is not on PATH), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if os.access(beside, os.X_OK):
+        return beside.resolve()
+    return which(name)
 
 
 def _major(path: str) -> int:

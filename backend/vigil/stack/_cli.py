@@ -14,7 +14,7 @@ from vigil.stack._settings import StackSettings
 from vigil.stack._stack import Stack
 from vigil.stack.errors import StackError
 
-PORT_OPTIONS = ("postgres", "prometheus", "alertmanager", "controller")
+PORT_OPTIONS = ("postgres", "prometheus", "alertmanager", "s3", "controller")
 
 
 def _env_pair(text: str) -> tuple[str, str]:
@@ -28,7 +28,7 @@ def add_stack_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     """Add ``stack up|down|status`` to the ``vigil`` command's subparsers."""
     stack = commands.add_parser(
         "stack",
-        help="run the native stack (PostgreSQL, Prometheus, Alertmanager, controller)",
+        help="run the native stack (PostgreSQL, Prometheus, Alertmanager, SeaweedFS, controller)",
         description="Run the stack as local processes from the same config files as compose.",
     )
     actions = stack.add_subparsers(dest="stack_command", required=True)
@@ -43,6 +43,13 @@ def add_stack_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         )
     for name in PORT_OPTIONS:
         up.add_argument(f"--{name}-port", type=int, metavar="PORT")
+    up.add_argument(
+        "--no-s3",
+        dest="s3",
+        action="store_false",
+        default=None,
+        help="leave SeaweedFS out: the controller keeps artifacts on the filesystem",
+    )
     up.add_argument("--rules-dir", type=Path, help="rule files to load instead of prometheus/rules")
     up.add_argument("--scrape-interval", metavar="DURATION", help="e.g. 1s (tests)")
     up.add_argument("--evaluation-interval", metavar="DURATION", help="e.g. 1s (tests)")
@@ -77,6 +84,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "alert_group_interval",
         "ready_timeout_s",
         "install_missing",
+        "s3",
     ]
     values = {name: getattr(args, name, None) for name in names}
     if getattr(args, "controller_env", None):

@@ -61,6 +61,8 @@ class Component(ABC):
     """A long-running process of the stack, known by its pid file and log file."""
 
     name: ClassVar[str]
+    port_option: ClassVar[str | None] = None
+    """The ``vigil stack up --<option>-port`` that sets :attr:`port` (default: the name)."""
 
     def __init__(self, settings: StackSettings, layout: StateLayout) -> None:
         self.settings = settings
@@ -127,7 +129,7 @@ class Component(ABC):
         if port_in_use(self.port):
             raise StackError(
                 f"{self.name}: port {self.port} is already in use by another process; stop it or"
-                f" choose another port (vigil stack up --{self.name}-port N)"
+                f" choose another port (vigil stack up --{self.port_option or self.name}-port N)"
             )
         self.prepare()
         rotation = LogRotation(self.settings.log_max_bytes, self.settings.log_backups)

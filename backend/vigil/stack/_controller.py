@@ -21,10 +21,15 @@ class Controller(Component):
     name = "controller"
 
     def __init__(
-        self, settings: StackSettings, layout: StateLayout, database_url: Callable[[], str]
+        self,
+        settings: StackSettings,
+        layout: StateLayout,
+        database_url: Callable[[], str],
+        artifacts_env: Callable[[], dict[str, str]] = dict,
     ) -> None:
         super().__init__(settings, layout)
         self._database_url = database_url
+        self._artifacts_env = artifacts_env
 
     @property
     def port(self) -> int:
@@ -65,6 +70,8 @@ class Controller(Component):
             VIGIL_ALERTMANAGER_USERNAME=BASIC_AUTH_USER,
             VIGIL_ALERTMANAGER_PASSWORD_FILE=str(self.layout.secret(ALERTMANAGER_PASSWORD)),
         )
+        # SeaweedFS' endpoint, bucket and key id, and its secret as a file (mode 600).
+        env.update(self._artifacts_env())
         env.update(self.settings.controller_env)
         argv = [sys.executable, *SERVE, "--host", "127.0.0.1", "--port", str(self.port)]
         return LaunchSpec(argv=argv, cwd=self.settings.project(), env=env)

@@ -9,11 +9,15 @@
   ``alertmanager_password`` (basic auth, user ``vigil``), ``postgres_password`` (superuser
   ``postgres``), ``postgres_vigil_password`` (the controller's role ``vigil``),
   ``postgres_readonly_password`` (``vigil_readonly``); ``admin_key`` and ``metrics_key``, the
-  controller's admin API key and Prometheus' scrape key (the controller registers both)
+  controller's admin API key and Prometheus' scrape key (the controller registers both);
+  ``s3_access_key_id`` and ``s3_secret_access_key``, SeaweedFS' S3 credentials (the controller
+  gets the same pair)
 - ``prometheus/`` (700): rendered prometheus.yml, web.yml (600), a copy of the rules, ``data/``
 - ``alertmanager/`` (700): rendered alertmanager.yml, web.yml (600), ``data/``
 - ``postgres/data/`` (700): the cluster (initdb on first run)
-- ``controller/`` (700): the SQLite file when PostgreSQL is not available
+- ``seaweedfs/`` (700): identities.json (600, the S3 credentials), ``data/`` (700)
+- ``controller/`` (700): the SQLite file when PostgreSQL is not available, and the artifacts
+  when SeaweedFS is not
 
 The state directory itself stays searchable: as root, PostgreSQL runs as the ``postgres``
 account, which must reach ``postgres/`` through it.

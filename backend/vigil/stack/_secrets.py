@@ -29,6 +29,10 @@ POSTGRES_PASSWORD: Final = "postgres_password"  # noqa: S105 - a file name
 POSTGRES_APP_PASSWORD: Final = "postgres_vigil_password"  # noqa: S105 - a file name
 POSTGRES_READONLY_PASSWORD: Final = "postgres_readonly_password"  # noqa: S105 - a file name
 
+# SeaweedFS' S3 credentials (its identities file, and the controller's artifact store).
+S3_ACCESS_KEY_ID: Final = "s3_access_key_id"
+S3_SECRET_ACCESS_KEY: Final = "s3_secret_access_key"  # noqa: S105 - a file name
+
 # The controller's API keys (vigil_<key_id>_<secret>): the operator's admin key, and the key
 # Prometheus scrapes /metrics with (scope metrics).
 ADMIN_KEY: Final = "admin_key"
@@ -49,6 +53,16 @@ def ensure_api_key(path: Path) -> str:
     controller registers it at start-up (``VIGIL_ADMIN_KEY_FILE``, ``VIGIL_METRICS_KEY_FILE``),
     so the file may exist long before the database does."""
     return secret_files.ensure_secret(path, lambda: new_token()[0])
+
+
+def ensure_access_key_id(path: Path) -> str:
+    """An S3 access key id in ``path`` (``VIGIL`` and 15 random capitals and digits, the
+    shape of AWS's), generated on first use and kept. Not a secret, but kept with its
+    secret so the two never disagree."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return secret_files.ensure_secret(
+        path, lambda: "VIGIL" + "".join(secrets.choice(alphabet) for _ in range(15))
+    )
 
 
 write_private = secret_files.write_private

@@ -37,6 +37,20 @@ class StackSettings(BaseSettings):
     prometheus_port: int = Field(9090, ge=1, le=65535)
     alertmanager_port: int = Field(9093, ge=1, le=65535)
     controller_port: int = Field(8000, ge=1, le=65535)
+    s3: bool = Field(
+        True,
+        description="Run SeaweedFS as the controller's S3 artifact store (off: the controller "
+        "keeps artifacts on the filesystem, under its data directory).",
+    )
+    s3_port: int = Field(8333, ge=1, le=65535, description="SeaweedFS' S3 API.")
+    seaweedfs_port_base: int = Field(
+        18333,
+        ge=1,
+        le=65535 - 6,
+        description="SeaweedFS' internal ports: master, volume, filer and their gRPC ports, "
+        "and the S3 gateway's gRPC port, this one and the six after it (127.0.0.1 only).",
+    )
+    s3_bucket: str = Field("vigil-artifacts", description="The bucket the stack creates.")
     rules_dir: Path | None = Field(
         None, description="Rule files Prometheus loads (default: <project>/prometheus/rules)."
     )

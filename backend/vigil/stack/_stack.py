@@ -19,6 +19,7 @@ from vigil.stack._controller import Controller
 from vigil.stack._layout import StateLayout
 from vigil.stack._postgres import Postgres
 from vigil.stack._prometheus import Prometheus
+from vigil.stack._seaweedfs import SeaweedFS
 from vigil.stack._secrets import ensure_secret
 from vigil.stack._settings import StackSettings
 from vigil.stack.errors import StackError
@@ -35,7 +36,8 @@ def _quiet(_: str) -> None:
 
 
 class Stack:
-    """PostgreSQL, Prometheus, Alertmanager and the controller, run from one state directory."""
+    """PostgreSQL, Prometheus, Alertmanager, SeaweedFS (S3) and the controller, run from one
+    state directory."""
 
     def __init__(self, settings: StackSettings | None = None, *, say: Say = _quiet) -> None:
         self.settings = settings or StackSettings()
@@ -44,7 +46,10 @@ class Stack:
         self.postgres = Postgres(self.settings, self.layout)
         self.prometheus = Prometheus(self.settings, self.layout)
         self.alertmanager = Alertmanager(self.settings, self.layout)
-        self.controller = Controller(self.settings, self.layout, self._database_url)
+        self.seaweedfs = SeaweedFS(self.settings, self.layout)
+        self.controller = Controller(
+            self.settings, self.layout, self._database_url, self._artifacts_env
+        )
 
     @classmethod
     def from_state(cls, settings: StackSettings | None = None, *, say: Say = _quiet) -> Stack:
@@ -57,11 +62,18 @@ class Stack:
 
     @property
     def components(self) -> list[Component]:
-        """Every part, in start order."""
-        return [self.postgres, self.alertmanager, self.prometheus, self.controller]
+        """Every part, in start order (SeaweedFS unless the settings leave it out)."""
+        s3 = [self.seaweedfs] if self.settings.s3 else []
+        return [self.postgres, self.alertmanager, self.prometheus, *s3, self.controller]
 
     def _database_url(self) -> str:
         return self.controller.sqlite_url if self.postgres.missing() else self.postgres.database_url
+
+    def _artifacts_env(self) -> dict[str, str]:
+        """The controller's artifact store: SeaweedFS when it runs, else the filesystem."""
+        if self.settings.s3 and not self.seaweedfs.missing():
+            return self.seaweedfs.controller_env()
+        return {}
 
     def _saved_settings(self) -> dict[str, object]:
         resolved = self.settings.model_copy(
@@ -102,6 +114,8 @@ class Stack:
             self.say(f"install what is missing with: {hint}")
         if self.postgres not in usable:
             self.say(f"controller: no PostgreSQL, using SQLite ({self.controller.sqlite_url})")
+        if self.seaweedfs not in usable:
+            self.say("controller: no S3, artifacts on the filesystem of its data directory")
         return usable
 
     def up(self) -> list[ComponentStatus]:
@@ -131,6 +145,13 @@ class Stack:
                 for component, pid in launched:
                     component.wait_ready(pid)
                     self.say(f"{component.name}: ready at {component.url} (pid {pid})")
+                    if component is self.seaweedfs:
+                        self.say(
+                            f"seaweedfs: S3 at {component.url}, bucket "
+                            f"{self.settings.s3_bucket}, credentials in "
+                            f"{self.seaweedfs.access_key_id_file} and "
+                            f"{self.seaweedfs.secret_access_key_file}"
+                        )
         except BaseException:
             for component in reversed(started):
                 if (pid := component.running_pid()) is not None:
