@@ -2,6 +2,7 @@
 
 Tests that take ``store_url`` (or ``store``) run twice: on SQLite in tmp_path, and on a real
 PostgreSQL server started once per session (tests/pg_server.py), with a fresh database per test.
+``s3_server`` is a real S3 (SeaweedFS), also started once per session.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifacts.s3_server import S3Server, seaweedfs
 from tests.pg_server import PostgresNotInstalledError, PostgresServer
 from vigil.storage import EventStore, open_store, upgrade
 
@@ -47,6 +49,14 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS) for the whole session, its bucket created
+    (tests/artifacts/s3_server.py)."""
+    with seaweedfs() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

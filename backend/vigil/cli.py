@@ -25,11 +25,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--url", help="database URL (default: VIGIL_DATABASE_URL)"
     )
 
+    from vigil.artifacts._cli import add_artifacts_commands
     from vigil.auth._cli import add_keys_commands
     from vigil.stack import add_stack_commands, run_stack_command
 
     add_stack_commands(commands)
     add_keys_commands(commands)
+    add_artifacts_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -45,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vigil.settings import Settings
 
         return run_keys_command(args, args.url or Settings().database_url)
+    elif args.command == "artifacts":
+        from vigil.artifacts._cli import run_artifacts_command
+
+        return run_artifacts_command(args)
     return 0
 
 

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.artifacts.s3_server import S3Server, seaweedfs
+from tests.artifacts.s3_server import S3Server
 from vigil.artifacts import ArtifactStore, FilesystemArtifactStore
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    with seaweedfs() as server:
-        yield server
 
 
 @pytest.fixture(params=["filesystem", "s3"])

@@ -56,7 +56,7 @@ def test_readiness_fails_on_a_full_disk(store_url: str, controller_data: Control
     with TestClient(create_app(controller_settings(store_url, controller_data))) as client:
         ready = client.get("/health/ready")
     assert ready.status_code == 200
-    assert set(ready.json()["checks"]) == {"store", "store_writes", "disk"}
+    assert set(ready.json()["checks"]) == {"store", "store_writes", "disk", "artifacts"}
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)

@@ -38,15 +38,17 @@ def sweep_orphans(
     *,
     older_than: timedelta = DEFAULT_GRACE,
     dry_run: bool = False,
+    prefix: str = KEY_PREFIX,
 ) -> SweepReport:
-    """Delete objects older than ``older_than`` that no artifact record names."""
+    """Delete objects under ``prefix`` (``runs/<run id>/``: one run's) older than
+    ``older_than`` that no artifact record names."""
     cutoff = utc_now() - older_than
     report = SweepReport()
     if not dry_run:
         report.incomplete_uploads = artifacts.sweep_incomplete(cutoff)
     cursor: str | None = None
     while True:
-        page = artifacts.list_objects(KEY_PREFIX, limit=1000, cursor=cursor)
+        page = artifacts.list_objects(prefix, limit=1000, cursor=cursor)
         candidates = {}
         for item in page.items:
             parsed = parse_artifact_key(item.key)

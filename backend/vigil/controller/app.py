@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import shutil
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -17,10 +18,12 @@ from sqlalchemy import make_url
 from starlette.concurrency import run_in_threadpool
 
 import vigil
+from vigil.artifacts import ArtifactStore, open_artifact_store
 from vigil.controller import chaos, info
 from vigil.controller.alert_reconciler import AlertReconciler
 from vigil.controller.api import ROUTERS
 from vigil.controller.api._deps import COMMON_RESPONSES
+from vigil.controller.api.artifacts import FORM_OVERHEAD_BYTES, UPLOAD_PATH
 from vigil.controller.auth import KeyRing, authenticate, bearer
 from vigil.controller.backends import describe_backends
 from vigil.controller.bootstrap import provision_keys
@@ -30,7 +33,7 @@ from vigil.controller.pg_listener import StepNotificationListener
 from vigil.controller.step_feed import StepFeed
 from vigil.controller.store_errors import install_store_error_handlers
 from vigil.instrumentation import HealthProbes
-from vigil.instrumentation.body_limit import RequestBodyLimitMiddleware
+from vigil.instrumentation.body_limit import RequestBodyLimitMiddleware, RouteBodyLimit
 from vigil.instrumentation.exposition import MetricsGuard
 from vigil.instrumentation.json_logging import configure_logging
 from vigil.models import Scope
@@ -68,10 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         store = await run_in_threadpool(prepare_store, settings.database_url)
         app.state.store = store
+        artifacts: ArtifactStore = await run_in_threadpool(open_artifact_store, settings)
+        app.state.artifacts = artifacts
         await run_in_threadpool(provision_keys, store, settings)
         probes.add_readiness_check("store", lambda: _check_store(store))
         probes.add_readiness_check("store_writes", store.write_probe)
         probes.add_readiness_check("disk", lambda: check_free_space(settings, metrics))
+        probes.add_readiness_check("artifacts", artifacts.check, timeout_s=5.0)
         async with (
             persisted_logs(settings, store, registry),
             step_notifications(store, app),
@@ -84,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 logger.info("Vigil controller stopping")
+        await run_in_threadpool(artifacts.close)
         await run_in_threadpool(store.close)
         logger.info("Vigil controller stopped")
 
@@ -109,8 +116,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(chaos.router)
     install_store_error_handlers(app)
     # Innermost of the controller's layers (added first), so that even without the
-    # instrumentation an oversized body is refused before it is parsed.
-    app.add_middleware(RequestBodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    # instrumentation an oversized body is refused before it is parsed. Artifact uploads
+    # stream to their store, under their own limit.
+    upload_limit = RouteBodyLimit(
+        "POST",
+        re.compile(UPLOAD_PATH),
+        settings.artifacts_max_upload_bytes + FORM_OVERHEAD_BYTES,
+    )
+    app.add_middleware(RequestBodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, routes=[upload_limit])
 
     probes.add_startup_task("migrations")
     if settings.instrumentation_enabled:
@@ -202,9 +215,11 @@ async def _reconciliation(
 
 def check_free_space(settings: Settings, metrics: ControllerMetrics) -> None:
     """Readiness: enough free disk where the controller writes (its data directory and, on
-    SQLite, the database's directory). A full disk made every SQLite write a 503 while
-    readiness said 200 (issue 10)."""
+    SQLite, the database's directory, and the filesystem artifact store's). A full disk made
+    every SQLite write a 503 while readiness said 200 (issue 10)."""
     paths = {settings.data_dir.resolve()}
+    if settings.artifacts_backend == "filesystem":
+        paths.add(settings.artifacts_path.resolve())
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database:
         paths.add(Path(url.database).resolve().parent)

@@ -12,6 +12,10 @@ from ``receive``, which FastAPI re-raises and the app's handlers turn into the s
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,23 +25,42 @@ from vigil.instrumentation.errors import error_response
 TOO_LARGE = 413
 
 
-class RequestBodyLimitMiddleware:
-    """Refuses HTTP request bodies of more than ``max_bytes`` bytes with a JSON 413."""
+@dataclass(frozen=True)
+class RouteBodyLimit:
+    """Another limit for the requests of one method whose path matches ``path``: artifact
+    uploads stream gigabytes to their store while every other body stays small."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+
+
+class RequestBodyLimitMiddleware:
+    """Refuses HTTP request bodies of more than ``max_bytes`` bytes with a JSON 413 (or the
+    limit of the first of ``routes`` that matches the request)."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, routes: Sequence[RouteBodyLimit] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.routes = tuple(routes)
 
-    def _detail(self) -> str:
-        return f"request body larger than {self.max_bytes} bytes"
+    def _limit(self, scope: Scope) -> int:
+        for route in self.routes:
+            if scope["method"] == route.method and route.path.fullmatch(scope["path"]):
+                return route.max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
+        detail = f"request body larger than {limit} bytes"
         declared = header_value(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(TOO_LARGE, self._detail())(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await error_response(TOO_LARGE, detail)(scope, receive, send)
             return
         received = 0
 
@@ -46,8 +69,8 @@ class RequestBodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(TOO_LARGE, self._detail())
+                if received > limit:
+                    raise HTTPException(TOO_LARGE, detail)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -6,22 +6,24 @@ it, never a client directly: the upload endpoints measure the bytes, and ``uri``
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, StringConstraints, computed_field
 
 from vigil.models._limits import MAX_URI_LENGTH
 from vigil.models._types import Id, JsonInteger, StrictModel, UtcDatetime
 
-ArtifactKind = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+ARTIFACT_KIND_PATTERN: Final = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+CONTENT_TYPE_PATTERN: Final = r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}$"
+SHA256_PATTERN: Final = r"^[0-9a-f]{64}$"
+
+ArtifactKind = Annotated[str, StringConstraints(pattern=ARTIFACT_KIND_PATTERN)]
 """A short lowercase tag chosen by the client: ``report``, ``image``, ``dataset``..."""
 
-ContentType = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}$")
-]
+ContentType = Annotated[str, StringConstraints(pattern=CONTENT_TYPE_PATTERN)]
 """A media type without parameters (RFC 6838 characters), e.g. ``application/json``."""
 
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
 
 Uri = Annotated[
     str,
@@ -35,7 +37,8 @@ FileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]
 ClientFileName = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 """A file name as a client gives it; only its sanitised form is kept."""
 
-MAX_ARTIFACT_SIZE_BYTES = 2**63 - 1
+MAX_ARTIFACT_SIZE_BYTES = 2**53 - 1
+"""The largest size a client may declare: an integer every JSON parser reads exactly."""
 
 
 def content_url(artifact_id: object) -> str:

@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from vigil.controller.api import alerts, events, keys, logs, measurements, runs, workflows
+from vigil.controller.api import (
+    alerts,
+    artifacts,
+    events,
+    keys,
+    logs,
+    measurements,
+    runs,
+    workflows,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
+    artifacts.router,
     events.router,
     logs.router,
     workflows.router,

@@ -27,8 +27,9 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict with the current state",
     413: "Payload too large",
+    415: "The body is not of the media type the operation takes",
     429: "Too many open streams (Retry-After says when to try again)",
-    503: "The store is unavailable",
+    503: "The store (or the artifact store) is unavailable",
 }
 
 
