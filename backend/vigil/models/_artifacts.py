@@ -6,9 +6,9 @@ it, never a client directly: the upload endpoints measure the bytes, and ``uri``
 """
 
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, StringConstraints, computed_field
+from pydantic import Field, StringConstraints, computed_field, model_validator
 
 from vigil.models._limits import MAX_URI_LENGTH
 from vigil.models._types import Id, JsonInteger, StrictModel, UtcDatetime
@@ -45,6 +45,13 @@ def content_url(artifact_id: object) -> str:
     return f"/artifacts/{artifact_id}/content"
 
 
+def _without_content_url(data: Any) -> Any:
+    """What the API sends back validates again: ``content_url`` is computed, not stored."""
+    if isinstance(data, dict) and "content_url" in data:
+        return {key: value for key, value in data.items() if key != "content_url"}
+    return data
+
+
 class ArtifactCreate(StrictModel):
     step_id: Id | None = None
     """The step that produced the artifact; it must belong to the same run."""
@@ -68,6 +75,8 @@ class ArtifactRecord(StrictModel):
     sha256: str
     created_at: UtcDatetime
 
+    _accept_content_url = model_validator(mode="before")(_without_content_url)
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def content_url(self) -> str:
@@ -84,6 +93,8 @@ class ArtifactLink(StrictModel):
     content_type: str
     size_bytes: int
     uri: str
+
+    _accept_content_url = model_validator(mode="before")(_without_content_url)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -8,6 +8,8 @@ code without waiting on the database or the network.
     with recorder.run("triage", agent="support", project_id="p1") as run:
         recorder.log_step(run.id, "tool_call", name="search", data={"q": "refund"})
         logging.getLogger("support").info("found 3 orders")   # an execution log of the run
+        video = recorder.upload_artifact(run.id, "render.mp4", kind="video")  # returns at once
+        recorder.log_step(run.id, "tool_result", name="render", artifacts=[video])
     recorder.close()
 
 Producer calls queue events in memory; a writer thread sends them in batches to a sink
@@ -15,6 +17,7 @@ Producer calls queue events in memory; a writer thread sends them in batches to 
 Guide, guarantees and metrics: docs/sdk.md.
 """
 
+from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, ArtifactUploadError
 from vigil.sdk._context import current_project, current_run_id, current_step_id, run_context
 from vigil.sdk._http_sink import HttpSink
 from vigil.sdk._log_handler import ExecutionLogHandler
@@ -26,6 +29,9 @@ from vigil.sdk._store_sink import StoreSink
 
 __all__ = [
     "AgentRecorder",
+    "ArtifactUpload",
+    "ArtifactUploadError",
+    "ArtifactUploader",
     "DropReason",
     "EventSink",
     "ExecutionLogHandler",

@@ -49,8 +49,9 @@ def _json(value: Any) -> bytes:
 
 
 def encode_step(item: QueuedEvent, service: str) -> Document:
-    _, run_id, step_type, name, data_json, request_id, trace_id, created = item
-    return {
+    # A ninth field, the linked artifact ids, only when the step names some.
+    _, run_id, step_type, name, data_json, request_id, trace_id, created, *linked = item
+    document = {
         "event": "step",
         "run_id": run_id,
         "step_type": step_type,
@@ -60,6 +61,9 @@ def encode_step(item: QueuedEvent, service: str) -> Document:
         "trace_id": trace_id,
         "created_at": _at(created),
     }
+    if linked:
+        document["artifact_ids"] = linked[0]
+    return document
 
 
 def encode_log(item: QueuedEvent, service: str) -> Document:

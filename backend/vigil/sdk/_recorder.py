@@ -15,7 +15,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -30,6 +30,7 @@ from vigil.models import (
     MAX_BATCH_EVENTS,
     MAX_NAME_LENGTH,
     MAX_STEP_DATA_BYTES,
+    ArtifactRecord,
     JsonObject,
     LogLevel,
     MeasurementCreate,
@@ -41,6 +42,7 @@ from vigil.models import (
     SpanKind,
     StepType,
 )
+from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, Source
 from vigil.sdk._context import (
     as_uuid,
     current_project,
@@ -102,6 +104,7 @@ class AgentRecorder:
         max_attempts: int = 5,
         retry_backoff: float = 0.1,
         registry: CollectorRegistry | None = None,
+        artifacts: ArtifactUploader | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_EVENTS:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
@@ -131,6 +134,7 @@ class AgentRecorder:
             drops=self._drops,
         )
         self._metric_names: set[str] = set()
+        self._artifacts = artifacts
         self._close_lock = threading.Lock()
         self._closed = False
         self._close_result = True
@@ -245,12 +249,15 @@ class AgentRecorder:
         *,
         request_id: str | None = None,
         trace_id: str | None = None,
+        artifacts: Sequence[ArtifactUpload | ArtifactRecord | UUID | str] | None = None,
     ) -> bool:
         """Queue a step of a run (``None``: the run of the enclosing ``run_context``).
 
         ``name`` defaults to the step type; ``data`` is a JSON object, serialized here (so
         later changes to it are not recorded) and limited to ``MAX_STEP_DATA_BYTES``.
         ``request_id`` and ``trace_id`` default to the current request and span.
+        ``artifacts`` links the step to artifacts of the run: uploads (still running or
+        not, see ``upload_artifact``), records or ids.
         Returns False if the event was dropped (queue full or recorder closed; counted).
         Raises ``ValueError``/``TypeError`` for arguments the store would refuse.
         """
@@ -278,7 +285,42 @@ class AgentRecorder:
             span = current_span()
             if span is not None:
                 trace_id = span.trace_id
+        if artifacts:
+            linked = [a.id if isinstance(a, ArtifactUpload | ArtifactRecord) else as_uuid(a)
+                      for a in artifacts]  # fmt: skip
+            item = (STEP, run_id, kind, name, data_json, request_id, trace_id, time.time(), linked)
+            return self._put(item)
         return self._put((STEP, run_id, kind, name, data_json, request_id, trace_id, time.time()))
+
+    def upload_artifact(
+        self,
+        run_id: UUID | str | None,
+        source: Source,
+        *,
+        kind: str,
+        step_id: UUID | str | None = None,
+        content_type: str | None = None,
+        file_name: str | None = None,
+    ) -> ArtifactUpload:
+        """Upload a file (a path, or bytes) of a run in the background; returns at once.
+
+        The returned upload's ``id`` is the artifact's already: pass the upload to
+        ``log_step(..., artifacts=[...])``. ``result()`` waits for the stored record.
+        Sent to the controller of the recorder's ``HttpSink`` (or ``VIGIL_URL``), by
+        ``ArtifactUploader`` threads (docs/artifacts.md).
+        """
+        if self._artifacts is None:
+            with self._close_lock:
+                if self._artifacts is None:
+                    self._artifacts = ArtifactUploader.for_sink(self.sink)
+        return self._artifacts.upload(
+            self._run_id(run_id),
+            source,
+            kind=kind,
+            step_id=None if step_id is None else as_uuid(step_id),
+            content_type=content_type,
+            file_name=file_name,
+        )
 
     def log(
         self,
@@ -461,6 +503,13 @@ class AgentRecorder:
                 # Normally a no-op; after a fork the threads do not exist in the child, and
                 # what it queued must still be counted rather than vanish.
                 self._queue.finish()
+            if self._artifacts is not None and not self._artifacts.close(timeout):
+                sdk_logger.warning(
+                    "agent SDK artifact uploads did not finish within %.1f s",
+                    timeout,
+                    extra={"sdk_service": self.service},
+                )
+                finished = False
             self._drops.report_if_due(force=True)
             try:
                 self.sink.close()
