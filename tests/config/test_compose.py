@@ -978,8 +978,25 @@ def test_minio_credentials_reach_its_clients() -> None:
     minio = _env(services["minio"])
     assert _env(services["minio-init"])["MINIO_ROOT_USER"] == minio["MINIO_ROOT_USER"]
     controller = _env(services["controller"])
-    assert controller["AWS_ACCESS_KEY_ID"] == minio["MINIO_ROOT_USER"]
-    assert controller["AWS_SECRET_ACCESS_KEY"] == minio["MINIO_ROOT_PASSWORD"]
+    assert controller["VIGIL_ARTIFACTS_S3_ACCESS_KEY_ID"] == minio["MINIO_ROOT_USER"]
+    assert controller["VIGIL_ARTIFACTS_S3_SECRET_ACCESS_KEY"] == minio["MINIO_ROOT_PASSWORD"]
+
+
+def test_the_controller_keeps_its_artifacts_in_minio() -> None:
+    """The controller's artifact store is MinIO's bucket that minio-init creates, reached at
+    the service, presigned for the port published to browsers; it waits for the bucket."""
+    services = _services()
+    controller = services["controller"]
+    env = _env(controller)
+    assert env["VIGIL_ARTIFACTS_BACKEND"] == "s3"
+    assert urlsplit(env["VIGIL_ARTIFACTS_S3_ENDPOINT_URL"]).hostname == "minio"
+    public = urlsplit(env["VIGIL_ARTIFACTS_S3_PUBLIC_ENDPOINT_URL"])
+    assert (public.hostname, public.port) == ("localhost", 9000)
+    assert f"vigil/{env['VIGIL_ARTIFACTS_S3_BUCKET']}" in services["minio-init"]["command"][0]
+    assert controller["depends_on"]["minio-init"] == {
+        "condition": "service_completed_successfully"
+    }
+    assert not any(name.startswith("AWS_") for name in env), "one set of settings: VIGIL_*"
 
 
 # --- The controller image -------------------------------------------------------------------

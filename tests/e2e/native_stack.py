@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.ports import free_ports
+from tests.ports import free_port_block, free_ports
 from vigil.stack import Stack, StackError, StackSettings
 
 # Native stacks alive right now: the e2e conftest adds their logs to a failing test's report.
@@ -63,13 +63,15 @@ def new_state_dir() -> Path:
 
 def stack_settings(state_dir: Path, **overrides: Any) -> StackSettings:
     """Settings for a test stack: every port free, nothing installed, quick timeouts."""
-    ports = free_ports(4)
+    ports = free_ports(5)
     values: dict[str, Any] = {
         "state_dir": state_dir,
         "postgres_port": ports[0],
         "prometheus_port": ports[1],
         "alertmanager_port": ports[2],
         "controller_port": ports[3],
+        "s3_port": ports[4],
+        "seaweedfs_port_base": free_port_block(7),
         "install_missing": False,
         "ready_timeout_s": 60.0,
         "stop_timeout_s": 10.0,

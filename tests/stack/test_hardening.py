@@ -10,6 +10,9 @@ Each test is one finding of issue 9, closed:
   page could POST ``/api/v2/alerts`` and inject a critical alert;
 - ``.stack/logs/*.log`` were world-readable (0644).
 
+SeaweedFS (issue 13) checks SigV4 credentials generated into the secrets directory: a wrong
+secret, an anonymous request and a tampered presigned URL are refused.
+
 One stack for the module: every test only reads, or tries what must be refused.
 """
 
@@ -302,6 +305,49 @@ def test_alertmanager_api_works_with_the_password(stack: Stack) -> None:
     assert wait_for(f"{name} in Alertmanager", lambda: name in _alert_names(stack), timeout_s=10)
 
 
+# --- SeaweedFS (S3) ---------------------------------------------------------------------------
+
+
+def test_s3_refuses_anonymous_and_wrongly_signed_requests(stack: Stack) -> None:
+    """The stack's S3 answers nothing without the generated credentials: an anonymous GET of
+    the bucket and a request signed with a wrong secret get 403; the controller, with the
+    right pair, keeps its artifacts there (an s3:// URI) and hands out presigned URLs that
+    work, and refuses a changed one."""
+    from vigil.artifacts import AccessDenied, S3ArtifactStore
+
+    url = stack.seaweedfs.url
+    bucket = stack.settings.s3_bucket
+    assert httpx.get(f"{url}/{bucket}", timeout=5).status_code == 403
+    access_key, _ = stack.seaweedfs.credentials()
+    with (
+        S3ArtifactStore(
+            bucket, endpoint_url=url, access_key_id=access_key, secret_access_key="wrong"
+        ) as wrong,
+        pytest.raises(AccessDenied),
+    ):
+        wrong.check()
+
+    headers = admin_headers(stack)
+    base = stack.controller.url
+    run = httpx.post(f"{base}/runs", json={"name": "s3", "agent": "a", "project_id": "p"},
+                     headers=headers, timeout=10).json()  # fmt: skip
+    record = httpx.post(
+        f"{base}/runs/{run['id']}/artifacts",
+        files={"file": ("frame.png", b"\x89PNG...", "image/png")},
+        data={"kind": "image"},
+        headers=headers,
+        timeout=30,
+    ).json()
+    assert record["uri"].startswith(f"s3://{bucket}/runs/{run['id']}/")
+    location = httpx.get(f"{base}{record['content_url']}", headers=headers, timeout=10).headers[
+        "location"
+    ]
+    assert httpx.get(location, timeout=10).content == b"\x89PNG..."
+    assert httpx.get(location.replace("frame.png", "other.png"), timeout=10).status_code == 403
+    ready = httpx.get(f"{base}/health/ready", timeout=10).json()
+    assert ready["checks"]["artifacts"]["status"] == "ok"
+
+
 # --- Files -----------------------------------------------------------------------------------
 
 
@@ -322,12 +368,16 @@ def test_logs_secrets_and_data_are_private(stack: Stack) -> None:
         "postgres_readonly_password",
         "admin_key",
         "metrics_key",
+        "s3_access_key_id",
+        "s3_secret_access_key",
     }
     web_configs = [root / "prometheus" / "web.yml", root / "alertmanager" / "web.yml"]
-    for path in [*logs, *secrets, *web_configs]:
+    identities = root / "seaweedfs" / "identities.json"
+    for path in [*logs, *secrets, *web_configs, identities]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     private_dirs = ["logs", "secrets", "postgres", "prometheus", "prometheus/data"]
     private_dirs += ["alertmanager", "alertmanager/data", "controller"]
+    private_dirs += ["seaweedfs", "seaweedfs/data"]
     for name in private_dirs:
         assert stat.S_IMODE((root / name).stat().st_mode) == 0o700, name
 
@@ -346,5 +396,6 @@ def test_status_shows_no_password(stack: Stack) -> None:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert stack.postgres.url in result.stdout
+        assert stack.seaweedfs.url in result.stdout
         for secret in secrets:
             assert secret not in result.stdout + result.stderr

@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.native_stack import component_logs, free_ports, new_state_dir, stack_settings
+from tests.ports import free_port_block
 from vigil.stack import Stack, StackError
 
-PARTS = ("postgres", "alertmanager", "prometheus", "controller")
+PARTS = ("postgres", "alertmanager", "prometheus", "seaweedfs", "controller")
+PORT_OPTION = {"seaweedfs": "s3"}
 
 
 def _vigil_stack(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -74,8 +76,9 @@ def _status(state_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_up_status_down_leaves_no_process(state_dir: Path) -> None:
-    ports = dict(zip(PARTS, free_ports(4), strict=True))
-    port_options = [f"--{name}-port={port}" for name, port in ports.items()]
+    ports = dict(zip(PARTS, free_ports(len(PARTS)), strict=True))
+    port_options = [f"--{PORT_OPTION.get(name, name)}-port={port}" for name, port in ports.items()]
+    port_options.append(f"--seaweedfs-port-base={free_port_block(7)}")
     up = _vigil_stack("up", "--state-dir", state_dir, "--no-install", *port_options)
     logs = component_logs(Stack.from_state(stack_settings(state_dir)))
     assert up.returncode == 0, f"{up.stdout}{up.stderr}\n{logs}"

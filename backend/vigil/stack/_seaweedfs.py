@@ -46,6 +46,7 @@ BUCKET_TIMEOUT_S: Final = 30.0
 # and index files are written through at each request and the filer's leveldb keeps a log, so
 # objects survive a kill (tests/stack/test_seaweedfs.py restarts it): do not wait that long.
 STOP_GRACE_S: Final = 3.0
+READY_KEY: Final = "vigil-stack/ready"
 
 
 class SeaweedFS(Component):
@@ -140,7 +141,9 @@ class SeaweedFS(Component):
         return http_ok(f"{self.url}/healthz")
 
     def after_ready(self) -> None:
-        """Create the bucket; the S3 gateway answers before its filer takes writes."""
+        """Create the bucket, then write, read and delete an object: the S3 gateway answers
+        (``/healthz``) before its filer takes writes, and after a restart for a second or two
+        before the volume server has registered its volumes again (reads are 500s then)."""
         from vigil.artifacts import ArtifactStoreError, S3ArtifactStore
 
         access_key, secret = self.credentials()
@@ -156,7 +159,10 @@ class SeaweedFS(Component):
                 try:
                     store.create_bucket()
                     store.check()
-                    return
+                    store.upload(READY_KEY, b"ready")
+                    if b"".join(store.open(READY_KEY)) == b"ready":
+                        store.delete(READY_KEY)
+                        return
                 except ArtifactStoreError as exc:
                     if time.monotonic() > deadline:
                         raise StackError(f"seaweedfs: cannot create the bucket: {exc}") from exc
