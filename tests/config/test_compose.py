@@ -993,9 +993,7 @@ def test_the_controller_keeps_its_artifacts_in_minio() -> None:
     public = urlsplit(env["VIGIL_ARTIFACTS_S3_PUBLIC_ENDPOINT_URL"])
     assert (public.hostname, public.port) == ("localhost", 9000)
     assert f"vigil/{env['VIGIL_ARTIFACTS_S3_BUCKET']}" in services["minio-init"]["command"][0]
-    assert controller["depends_on"]["minio-init"] == {
-        "condition": "service_completed_successfully"
-    }
+    assert controller["depends_on"]["minio-init"] == {"condition": "service_completed_successfully"}
     assert not any(name.startswith("AWS_") for name in env), "one set of settings: VIGIL_*"
 
 
