@@ -8,8 +8,9 @@ fails becomes one of ``vigil.artifacts.errors``.
 
 Uploads up to ``part_bytes`` are one ``PutObject`` carrying ``x-amz-checksum-sha256``, so the
 server checks the bytes and keeps the digest (HEAD returns it). Larger ones are multipart:
-each ``part_bytes`` part is sent by a worker thread while the next one fills, so memory holds
-at most two parts per upload. Presigned URLs are signed by a second client whose endpoint is
+each ``part_bytes`` part is sent by a worker thread while the next one fills, at most
+``parts_in_flight`` (2) at once, so memory holds at most three parts per upload. Presigned
+URLs are signed by a second client whose endpoint is
 the one browsers reach (``public_endpoint_url``; the compose stack's MinIO is ``minio:9000``
 for the controller, ``localhost:9000`` for a browser). A presigned PUT signs the sha256
 header: the server refuses other bytes, and a changed URL gets a 403.
@@ -21,6 +22,7 @@ import base64
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -103,6 +105,7 @@ class S3ArtifactStore(ArtifactStore):
         read_timeout_s: float = 30.0,
         max_attempts: int = 3,
         part_bytes: int = 8 * 1024 * 1024,
+        parts_in_flight: int = 2,
         max_presign_expiry_s: int = 3600,
         client: Boto3S3Client | None = None,
     ) -> None:
@@ -112,6 +115,7 @@ class S3ArtifactStore(ArtifactStore):
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.part_bytes = part_bytes
+        self.parts_in_flight = parts_in_flight
         self._access_key_id = access_key_id
         session = boto3.session.Session(
             aws_access_key_id=access_key_id,
@@ -373,22 +377,49 @@ class _S3Reader(ObjectReader):
 
 
 class _S3Writer(ObjectWriter):
+    """Bytes gather in part buffers of exactly ``part_bytes`` (no reallocation on the way);
+    a full one goes to a worker thread while the next fills, at most ``parts_in_flight`` at
+    a time; a buffer whose part was sent is filled again. The first part gathers as a list
+    of chunks, so a small file never costs a whole part buffer."""
+
     def __init__(
         self, store: S3ArtifactStore, key: str, content_type: str, max_bytes: int | None
     ) -> None:
         super().__init__(key, content_type, max_bytes)
         self._store = store
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []  # the first part, until it is full
+        self._chunked = 0
+        self._buffer: bytearray | None = None
+        self._fill = 0
+        self._spare: list[bytearray] = []
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
-        self._in_flight: Future[CompletedPartTypeDef] | None = None
+        self._in_flight: deque[tuple[Future[CompletedPartTypeDef], bytearray]] = deque()
 
     def _write(self, data: bytes | bytearray | memoryview) -> None:
-        self._buffer += data
-        if len(self._buffer) >= self._store.part_bytes:
-            self._send_part()
+        size = self._store.part_bytes
+        if self._buffer is None:
+            if self._chunked + len(data) < size:
+                self._chunks.append(bytes(data))
+                self._chunked += len(data)
+                return
+            self._buffer = bytearray(size)
+            for chunk in self._chunks:
+                self._buffer[self._fill : self._fill + len(chunk)] = chunk
+                self._fill += len(chunk)
+            self._chunks, self._chunked = [], 0
+        view = memoryview(data)
+        while view:
+            taken = min(len(view), size - self._fill)
+            self._buffer[self._fill : self._fill + taken] = view[:taken]
+            self._fill += taken
+            view = view[taken:]
+            if self._fill == size:
+                self._send_part(self._buffer)
+                self._buffer = self._spare.pop() if self._spare else bytearray(size)
+                self._fill = 0
 
-    def _send_part(self) -> None:
+    def _send_part(self, body: bytearray | bytes) -> None:
         store = self._store
         if self._upload_id is None:
             with store.translated(self.key):
@@ -396,12 +427,13 @@ class _S3Writer(ObjectWriter):
                     Bucket=store.bucket, Key=self.key, ContentType=self.content_type
                 )
             self._upload_id = created["UploadId"]
-        self._wait_in_flight()
-        number = len(self._parts) + 1
-        body, self._buffer = self._buffer, bytearray()
-        self._in_flight = store._parts.submit(self._upload_part, number, body)
+        while len(self._in_flight) >= store.parts_in_flight:
+            self._wait_oldest()
+        number = len(self._parts) + len(self._in_flight) + 1
+        future = store._parts.submit(self._upload_part, number, body)
+        self._in_flight.append((future, body if isinstance(body, bytearray) else bytearray()))
 
-    def _upload_part(self, number: int, body: bytearray) -> CompletedPartTypeDef:
+    def _upload_part(self, number: int, body: bytearray | bytes) -> CompletedPartTypeDef:
         store = self._store
         assert self._upload_id is not None  # noqa: S101 - set before any part is sent
         with store.translated(self.key):
@@ -414,28 +446,37 @@ class _S3Writer(ObjectWriter):
             )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
-    def _wait_in_flight(self) -> None:
-        if self._in_flight is not None:
-            future, self._in_flight = self._in_flight, None
-            self._parts.append(future.result())
+    def _wait_oldest(self) -> None:
+        future, buffer = self._in_flight.popleft()
+        self._parts.append(future.result())
+        if len(buffer) == self._store.part_bytes:
+            self._spare.append(buffer)
+
+    def _rest(self) -> bytes:
+        """What is gathered and not sent yet."""
+        if self._buffer is None:
+            return b"".join(self._chunks)
+        return bytes(memoryview(self._buffer)[: self._fill])
 
     def _commit(self, sha256: str) -> None:
         store = self._store
+        rest = self._rest()
+        self._chunks, self._buffer, self._spare = [], None, []
         if self._upload_id is None:
             with store.translated(self.key):
                 store.client.put_object(
                     Bucket=store.bucket,
                     Key=self.key,
-                    Body=cast(bytes, self._buffer),
+                    Body=rest,
                     ContentType=self.content_type,
                     ChecksumSHA256=_b64(sha256),
                     Metadata={SHA256_METADATA: sha256},
                 )
-            self._buffer = bytearray()
             return
-        if self._buffer:
-            self._send_part()
-        self._wait_in_flight()
+        if rest:
+            self._send_part(rest)
+        while self._in_flight:
+            self._wait_oldest()
         with store.translated(self.key):
             store.client.complete_multipart_upload(
                 Bucket=store.bucket,
@@ -445,11 +486,11 @@ class _S3Writer(ObjectWriter):
             )
 
     def _abort(self) -> None:
-        self._buffer = bytearray()
-        if self._in_flight is not None:
+        self._chunks, self._buffer, self._spare = [], None, []
+        while self._in_flight:
+            future, _ = self._in_flight.popleft()
             with contextlib.suppress(Exception):
-                self._in_flight.result()
-            self._in_flight = None
+                future.result()
         if self._upload_id is None:
             return
         store = self._store
