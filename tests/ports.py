@@ -22,9 +22,11 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
-def free_port_block(count: int, *, low: int = 20_000, high: int = 60_000) -> int:
+def free_port_block(count: int, *, low: int = 10_000, high: int = 32_000) -> int:
     """The first of ``count`` consecutive free ports (a server that derives its other ports
-    from one base, such as SeaweedFS' internal ones)."""
+    from one base, such as SeaweedFS' internal ones), below Linux's ephemeral range (32768
+    and up): there, any outgoing connection may take one between this check and a restart
+    (a stack's second `up` failed with "bind: address already in use")."""
     for _ in range(200):
         base = random.randrange(low, high - count)  # noqa: S311 - not for security
         if all(_is_free(port) for port in range(base, base + count)):

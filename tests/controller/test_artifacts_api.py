@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -515,3 +516,42 @@ def test_the_store_is_closed_with_the_controller(s3_api: Callable[..., TestClien
         store = api.app.state.artifacts  # type: ignore[attr-defined]
         assert isinstance(store, S3ArtifactStore)
     assert store._closed.is_set()
+
+
+def test_a_client_that_goes_away_leaves_nothing(
+    live_controller: Callable[..., AbstractContextManager[str]],
+    controller_data: ControllerData,
+) -> None:
+    """The connection closed in the middle of the file: no record, no file, no temporary
+    file, and no unhandled exception in the controller's metrics."""
+    boundary = b"gone"
+    head = (
+        b'--gone\r\nContent-Disposition: form-data; name="kind"\r\n\r\nvideo\r\n'
+        b'--gone\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n'
+    )
+    with (
+        live_controller() as url,
+        httpx.Client(base_url=url, headers=controller_data.headers) as client,
+    ):
+        run_id = _run(client)
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            request = (
+                f"POST /runs/{run_id}/artifacts HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: {controller_data.headers['Authorization']}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary.decode()}\r\n"
+                f"Content-Length: {10 * MiB}\r\n\r\n"
+            ).encode()
+            sock.sendall(request + head + os.urandom(2 * MiB))
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while list((controller_data.directory / "artifacts" / ".incoming").glob("*")):
+            assert time.monotonic() < deadline, "the temporary file stayed"
+            time.sleep(0.1)
+        assert client.get(f"/runs/{run_id}/artifacts").json()["items"] == []
+        metrics = client.get("/metrics").text
+    assert _stored_files(controller_data) == []
+    unhandled = [
+        line for line in metrics.splitlines() if line.startswith("unhandled_exceptions_total{")
+    ]
+    assert all(line.endswith(" 0.0") for line in unhandled), unhandled

@@ -43,6 +43,7 @@ from vigil.artifacts import (
 from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
 from vigil.controller.auth import Ingest, Read
 from vigil.controller.upload_form import FileData, FileStart, FormError, UploadForm
+from vigil.instrumentation.errors import error_response
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     ArtifactCreate,
@@ -285,9 +286,11 @@ async def upload_artifact(
             raise _invalid(exc.field, str(exc)) from None
         raise HTTPException(exc.status, str(exc)) from None
     except ClientDisconnect:
+        # Nobody reads the answer; returning one keeps the disconnect out of the unhandled
+        # exceptions (a traceback and unhandled_exceptions_total for a client's choice).
         await _abort(writer)
         logger.info("artifact upload to run %s abandoned by the client", run_id)
-        raise
+        return error_response(400, "the client went away before the upload ended")
     except BaseException:
         await _abort(writer)
         raise
