@@ -509,6 +509,10 @@ def test_the_proxy_setting_and_expiry_are_the_controllers(
         record = _upload(api, run_id, b"x").json()
         redirect = api.get(record["content_url"], follow_redirects=False)
         assert "X-Amz-Expires=30" in redirect.headers["location"]
+    with s3_api(artifacts_presign_expiry_s=7200, artifacts_presign_max_expiry_s=60) as api:
+        redirect = api.get(record["content_url"], follow_redirects=False)
+        assert redirect.status_code == 307, "a default above the bound is cut to it"
+        assert "X-Amz-Expires=60" in redirect.headers["location"]
 
 
 def test_the_store_is_closed_with_the_controller(s3_api: Callable[..., TestClient]) -> None:

@@ -463,10 +463,11 @@ async def get_artifact_content(
     )
     key = artifacts.key_of(record.uri)
     if not settings.artifacts_proxy_downloads:
+        lifetime = min(settings.artifacts_presign_expiry_s, settings.artifacts_presign_max_expiry_s)
         url = await run_in_threadpool(
             lambda: artifacts.presigned_get(
                 key,
-                settings.artifacts_presign_expiry_s,
+                lifetime,
                 file_name=record.name,
                 content_type=record.content_type,
             )
