@@ -14,11 +14,9 @@ def test_exported_names() -> None:
         "SinkError",
         "SinkRejected",
         "SinkUnavailable",
-        "SpanScope",
         "StoreSink",
         "current_project",
         "current_run_id",
-        "current_span",
         "current_step_id",
         "run_context",
     ]
