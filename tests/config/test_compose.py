@@ -667,7 +667,7 @@ def test_each_service_reads_its_secrets_and_no_others() -> None:
         "metrics_key",
         "alertmanager_password",
     }
-    assert reads["grafana"] == {"prometheus_password"}
+    assert reads["grafana"] == {"prometheus_password", "postgres_readonly_password"}
 
 
 def test_webhook_token_reaches_alertmanager_and_controller_from_one_volume() -> None:
