@@ -14,7 +14,9 @@ from pathlib import Path
 
 import yaml
 
-COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.observability.yml"
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.observability.yml"
+E2E_OVERRIDE = ROOT / "docker-compose.e2e.yml"
 
 
 def _check(path: Path) -> subprocess.CompletedProcess[str]:
@@ -32,6 +34,15 @@ def _check(path: Path) -> subprocess.CompletedProcess[str]:
 def test_the_compose_file_follows_the_compose_specification() -> None:
     result = _check(COMPOSE)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_e2e_override_follows_the_specification_and_only_publishes_on_loopback() -> None:
+    result = _check(E2E_OVERRIDE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    services = yaml.safe_load(E2E_OVERRIDE.read_text())["services"]
+    assert set(services) <= set(yaml.safe_load(COMPOSE.read_text())["services"])
+    for service in services.values():
+        assert all(str(port).startswith("127.0.0.1:") for port in service.get("ports", []))
 
 
 def test_a_broken_compose_file_is_refused(tmp_path: Path) -> None:
