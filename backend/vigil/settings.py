@@ -92,6 +92,38 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         1000, ge=1, description="Open connections (and requests) beyond this are answered 503."
     )
+    run_abandon_after_s: float = Field(
+        86_400.0,
+        ge=0,
+        description="A running run without a step for this long is marked abandoned (0: never).",
+    )
+    log_retention_days: float = Field(
+        14.0,
+        ge=0,
+        description="Stored log records (access records included) and batch ids "
+        "older than this are deleted, in batches (0: kept forever).",
+    )
+    maintenance_interval_s: float = Field(
+        60.0, gt=0, description="How often abandonment and retention run."
+    )
+    alertmanager_url: str | None = Field(
+        None,
+        description="Alertmanager's URL: firing alerts it no longer holds are resolved "
+        "(unset: no reconciliation).",
+    )
+    alertmanager_username: str | None = Field(None, description="Alertmanager's basic auth user.")
+    alertmanager_password_file: Path | None = Field(
+        None, description="File with Alertmanager's basic auth password."
+    )
+    alert_reconcile_interval_s: float = Field(
+        60.0, gt=0, description="How often stored firing alerts are checked against Alertmanager."
+    )
+    min_free_disk_mb: float = Field(
+        100.0,
+        ge=0,
+        description="Readiness fails when the disk of the data directory (and of "
+        "the SQLite database) has less free space than this.",
+    )
     data_dir: Path = Field(
         Path("./data"), description="The controller's own files (the first admin key, ...)."
     )

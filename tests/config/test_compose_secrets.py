@@ -49,9 +49,15 @@ READERS = {
     "controller": (
         CONTROLLER,
         CONTROLLER,
-        {"webhook_token", "postgres_vigil_password", "admin_key", "metrics_key"},
+        {
+            "webhook_token",
+            "postgres_vigil_password",
+            "admin_key",
+            "metrics_key",
+            "alertmanager_password",
+        },
     ),
-    "grafana": (472, ROOT_GROUP, {"prometheus_password"}),
+    "grafana": (472, ROOT_GROUP, {"prometheus_password", "postgres_readonly_password"}),
     "postgres": (
         POSTGRES,
         POSTGRES,

@@ -36,7 +36,10 @@ os.environ["VIGIL_CONTRACT_WEBHOOK_TOKEN"] = WEBHOOK_TOKEN
 _databases = itertools.count(1)
 
 
-@pytest.fixture(scope="module", params=["sqlite"])
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
 def api_schema(request: pytest.FixtureRequest) -> Iterator[schemathesis.BaseSchema]:
     data_dir = Path(tempfile.mkdtemp(prefix="vigil-contract-"))
     write_new_secret(data_dir / "admin.key", ADMIN_TOKEN)

@@ -64,7 +64,10 @@ def test_resolved_notification_resolves_the_firing_row(store: EventStore) -> Non
 
 
 def test_a_new_episode_is_a_new_row(store: EventStore) -> None:
+    """Once an episode was resolved, the alert firing again is a new row (while it is still
+    firing, a later startsAt is the same episode sent again: tests/storage/test_retention.py)."""
     store.upsert_alerts([_alert()])
+    store.upsert_alerts([_alert("resolved", endsAt=(T0 + timedelta(minutes=5)).isoformat())])
     store.upsert_alerts([_alert(starts_at=T0 + timedelta(hours=1))])
     assert len(store.list_alerts().items) == 2
 

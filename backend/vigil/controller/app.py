@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from sqlalchemy import make_url
 from starlette.concurrency import run_in_threadpool
 
 import vigil
 from vigil.controller import chaos, info
+from vigil.controller.alert_reconciler import AlertReconciler
 from vigil.controller.api import ROUTERS
 from vigil.controller.api._deps import COMMON_RESPONSES
 from vigil.controller.auth import KeyRing, authenticate, bearer
 from vigil.controller.backends import describe_backends
 from vigil.controller.bootstrap import provision_keys
+from vigil.controller.maintenance import Maintenance
+from vigil.controller.metrics import ControllerMetrics
 from vigil.controller.pg_listener import StepNotificationListener
 from vigil.controller.step_feed import StepFeed
 from vigil.controller.store_errors import install_store_error_handlers
@@ -51,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     probes = HealthProbes()
     registry = new_registry()
+    metrics = ControllerMetrics(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,10 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         await run_in_threadpool(provision_keys, store, settings)
         probes.add_readiness_check("store", lambda: _check_store(store))
+        probes.add_readiness_check("store_writes", store.write_probe)
+        probes.add_readiness_check("disk", lambda: check_free_space(settings, metrics))
         async with (
             traced_requests(settings, store, registry),
             persisted_logs(settings, store, registry),
             step_notifications(store, app),
+            background(Maintenance(store, settings, metrics).run_forever(), "maintenance"),
+            background(_reconciliation(store, settings, metrics), "alert-reconciliation"),
         ):
             probes.startup_task_done("migrations")
             probes.lifespan_started()  # also when instrumentation (which would say so) is off
@@ -204,13 +216,44 @@ async def step_notifications(store: EventStore, app: FastAPI) -> AsyncIterator[N
         yield
         return
     listener = StepNotificationListener(app.state.settings.database_url, app.state.step_feed)
-    task = asyncio.create_task(listener.run(), name="vigil-step-notifications")
+    async with background(listener.run(), "step-notifications"):
+        yield
+
+
+@asynccontextmanager
+async def background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` as a task for the lifespan's duration; cancelled at shutdown."""
+    task = asyncio.create_task(work, name=f"vigil-{name}")
     try:
         yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _reconciliation(
+    store: EventStore, settings: Settings, metrics: ControllerMetrics
+) -> None:
+    if settings.alertmanager_url is not None:
+        await AlertReconciler(store, settings, metrics).run_forever()
+
+
+def check_free_space(settings: Settings, metrics: ControllerMetrics) -> None:
+    """Readiness: enough free disk where the controller writes (its data directory and, on
+    SQLite, the database's directory). A full disk made every SQLite write a 503 while
+    readiness said 200 (issue 10)."""
+    paths = {settings.data_dir.resolve()}
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        paths.add(Path(url.database).resolve().parent)
+    minimum = settings.min_free_disk_mb * 1024 * 1024
+    for path in sorted(paths):
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        free = shutil.disk_usage(existing).free
+        metrics.disk_free_bytes.labels(str(path)).set(free)
+        if free < minimum:
+            raise OSError(f"{free // (1024 * 1024)} MB free at {path}, below the minimum")
 
 
 def prepare_store(url: str) -> EventStore:

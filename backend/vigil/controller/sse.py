@@ -37,12 +37,13 @@ class EventStream(StreamingResponse):
     def __init__(
         self,
         content: AsyncIterator[bytes],
+        status_code: int = 200,
         *,
         headers: dict[str, str] | None = None,
         on_close: Callable[[], None] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        super().__init__(content, headers=headers, background=background)
+        super().__init__(content, status_code, headers=headers, background=background)
         self._on_close = on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

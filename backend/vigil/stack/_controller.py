@@ -10,8 +10,9 @@ from vigil.stack._binaries import Missing
 from vigil.stack._component import Component, http_ok
 from vigil.stack._layout import StateLayout, private_dir
 from vigil.stack._process import LaunchSpec
-from vigil.stack._secrets import ensure_api_key, ensure_secret
+from vigil.stack._secrets import ALERTMANAGER_PASSWORD, ensure_api_key, ensure_secret
 from vigil.stack._settings import StackSettings
+from vigil.stack._web_config import BASIC_AUTH_USER
 
 SERVE = ["-m", "vigil", "serve"]
 
@@ -59,6 +60,10 @@ class Controller(Component):
             VIGIL_ADMIN_KEY_FILE=str(self.layout.admin_key),
             VIGIL_METRICS_KEY_FILE=str(self.layout.metrics_key),
             VIGIL_METRICS_AUTH="key",
+            # Firing alerts Alertmanager no longer holds (after its restart) get resolved.
+            VIGIL_ALERTMANAGER_URL=f"http://127.0.0.1:{self.settings.alertmanager_port}",
+            VIGIL_ALERTMANAGER_USERNAME=BASIC_AUTH_USER,
+            VIGIL_ALERTMANAGER_PASSWORD_FILE=str(self.layout.secret(ALERTMANAGER_PASSWORD)),
         )
         env.update(self.settings.controller_env)
         argv = [sys.executable, *SERVE, "--host", "127.0.0.1", "--port", str(self.port)]

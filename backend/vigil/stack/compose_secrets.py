@@ -75,14 +75,16 @@ SECRET_FILES: Final = (
     SecretFile(WEBHOOK_TOKEN, NOBODY, CONTROLLER, 0o440),
     # Prometheus (scraping itself, its healthcheck); Grafana's datasource, by group.
     SecretFile(PROMETHEUS_PASSWORD, NOBODY, ROOT_GROUP, 0o440),
-    # Prometheus (alerting, scraping Alertmanager); Alertmanager's healthcheck.
-    SecretFile(ALERTMANAGER_PASSWORD, NOBODY, NOBODY, 0o400),
+    # Prometheus (alerting, scraping Alertmanager); Alertmanager's healthcheck; the
+    # controller, by group, reconciling its firing alerts with Alertmanager's.
+    SecretFile(ALERTMANAGER_PASSWORD, NOBODY, CONTROLLER, 0o440),
     # The superuser `postgres` (POSTGRES_PASSWORD_FILE).
     SecretFile(POSTGRES_PASSWORD, POSTGRES, POSTGRES, 0o400),
     # The controller's role `vigil`: the init script sets it, the controller logs in with it.
     SecretFile(POSTGRES_APP_PASSWORD, POSTGRES, CONTROLLER, 0o440),
-    # `vigil_readonly`, for dashboards: set by the init script.
-    SecretFile(POSTGRES_READONLY_PASSWORD, POSTGRES, POSTGRES, 0o400),
+    # `vigil_readonly`, for dashboards: set by the init script; Grafana's PostgreSQL
+    # datasource, by group.
+    SecretFile(POSTGRES_READONLY_PASSWORD, POSTGRES, ROOT_GROUP, 0o440),
     # The controller's admin API key (VIGIL_ADMIN_KEY_FILE): the operator reads it with
     # `docker compose exec controller cat /run/vigil-secrets/admin_key`.
     SecretFile(ADMIN_KEY, CONTROLLER, CONTROLLER, 0o400, api_key=True),

@@ -1,7 +1,7 @@
 """The one store interface the controller talks to; ``open_store`` picks the backend."""
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -262,6 +262,13 @@ class EventStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def resolve_alerts_missing_from(
+        self, active: Collection[str], updated_before: datetime
+    ) -> list[Alert]:
+        """Resolve the firing alerts whose fingerprint is not in ``active`` (what Alertmanager
+        holds now) and that were last updated before ``updated_before``; returns them."""
+
+    @abc.abstractmethod
     def list_alerts(
         self,
         *,
@@ -293,6 +300,21 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def list_artifacts(self, run_id: UUID) -> list[ArtifactRecord]:
         """Oldest first; ``NotFound`` if the run does not exist."""
+
+    # Retention -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def delete_logs_before(self, cutoff: datetime, *, limit: int = 10_000) -> int:
+        """Delete up to ``limit`` log records older than ``cutoff`` (oldest first); returns
+        how many. Call again until it returns less than ``limit``."""
+
+    @abc.abstractmethod
+    def delete_batch_ids_before(self, cutoff: datetime, *, limit: int = 10_000) -> int:
+        """Forget up to ``limit`` ingested batch ids received before ``cutoff``."""
+
+    @abc.abstractmethod
+    def write_probe(self) -> None:
+        """A write the store commits (``StoreUnavailable`` when it refuses writes)."""
 
     # API keys ----------------------------------------------------------------------------
 

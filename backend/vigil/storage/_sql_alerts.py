@@ -1,6 +1,6 @@
 """Alerts from Alertmanager's webhook: upserts by episode, listing, acknowledgement."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -59,6 +59,38 @@ class AlertQueries(SqlStoreBase):
         stored: list[Alert] = []
         with self._write() as conn:
             for alert in alerts:
+                episode = conn.execute(
+                    # The open episode of this alert, if it started before: after a Prometheus
+                    # or Alertmanager restart the same alert comes back with a later startsAt,
+                    # and must update that record instead of opening a second one (issue 10).
+                    select(alerts_table.c.id)
+                    .where(
+                        alerts_table.c.fingerprint == alert.fingerprint,
+                        alerts_table.c.status == AlertStatus.FIRING.value,
+                        alerts_table.c.starts_at < alert.starts_at,
+                    )
+                    .order_by(alerts_table.c.starts_at.desc())
+                    .limit(1)
+                    .with_for_update()
+                ).scalar()
+                if episode is not None:
+                    row = conn.execute(
+                        update(alerts_table)
+                        .where(alerts_table.c.id == episode)
+                        .values(
+                            status=alert.status.value,
+                            ends_at=alert.ends_at,
+                            alertname=alert.alertname,
+                            severity=alert.severity,
+                            labels=alert.labels,
+                            annotations=alert.annotations,
+                            generator_url=alert.generator_url,
+                            updated_at=now,
+                        )
+                        .returning(*alerts_table.c)
+                    ).one()
+                    stored.append(to_model(Alert, row))
+                    continue
                 row = conn.execute(
                     upsert,
                     {
@@ -80,6 +112,23 @@ class AlertQueries(SqlStoreBase):
                 ).one()
                 stored.append(to_model(Alert, row))
         return stored
+
+    def resolve_alerts_missing_from(
+        self, active: Collection[str], updated_before: datetime
+    ) -> list[Alert]:
+        now = utc_now()
+        with self._write() as conn:
+            rows = conn.execute(
+                update(alerts_table)
+                .where(
+                    alerts_table.c.status == AlertStatus.FIRING.value,
+                    alerts_table.c.updated_at < updated_before,
+                    alerts_table.c.fingerprint.not_in(list(active)),
+                )
+                .values(status=AlertStatus.RESOLVED.value, ends_at=now, updated_at=now)
+                .returning(*alerts_table.c)
+            ).all()
+        return [to_model(Alert, row) for row in rows]
 
     def list_alerts(
         self,

@@ -6,6 +6,7 @@ from vigil.storage._sql_artifacts import ArtifactQueries
 from vigil.storage._sql_batch import BatchIngestion
 from vigil.storage._sql_keys import KeyQueries
 from vigil.storage._sql_logs import LogQueries
+from vigil.storage._sql_retention import RetentionQueries
 from vigil.storage._sql_spans import SpanQueries
 from vigil.storage._sql_workflows import WorkflowQueries
 
@@ -18,6 +19,7 @@ class SqlEventStore(
     AlertQueries,
     ArtifactQueries,
     KeyQueries,
+    RetentionQueries,
     EventStore,
 ):
     """Every query of :class:`EventStore`; the :class:`Backend` supplies what differs."""
