@@ -42,7 +42,9 @@ def record(
         T0 + timedelta(milliseconds=at + 5),
         SpanStatus.ERROR if span_id == 2 else SpanStatus.UNSET,
         "boom" if span_id == 2 else None,
-        '{"http.route":"/runs/{run_id}","n":%d,"big":123456789012345678901234567890}' % span_id,
+        '{"http.route":"/runs/{run_id}","n":'
+        + str(span_id)
+        + ',"big":123456789012345678901234567890}',
         run_id,
         project_id,
     )

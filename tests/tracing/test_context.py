@@ -40,7 +40,8 @@ def test_a_context_records_one_span_with_its_ids(traced: CollectingExporter) -> 
     (span,) = _flushed(traced).spans
     assert (span.name, format(span.context.trace_id, "032x")) == ("load_orders", ctx.trace_id)
     assert format(span.context.span_id, "016x") == ctx.span_id
-    assert HEX32.fullmatch(ctx.trace_id) and HEX16.fullmatch(ctx.span_id)
+    assert HEX32.fullmatch(ctx.trace_id)
+    assert HEX16.fullmatch(ctx.span_id)
     # A JSON object travels as its JSON text: OpenTelemetry takes primitives only.
     assert dict(span.attributes or {}) == {"batch": 7, "query": '{"source":"erp"}', "rows": 250}
     assert [(e.name, dict(e.attributes or {})) for e in span.events] == [
@@ -109,6 +110,7 @@ def test_without_a_provider_every_call_is_a_no_op() -> None:
         ctx.add_event("e")
         ctx.set_status("ok")
         assert ctx.span is None
-    assert HEX32.fullmatch(ctx.trace_id) and HEX16.fullmatch(ctx.span_id)
+    assert HEX32.fullmatch(ctx.trace_id)
+    assert HEX16.fullmatch(ctx.span_id)
     with get_tracer("anything").start_as_current_span("proxy") as span:
         assert not span.is_recording()

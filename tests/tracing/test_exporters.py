@@ -49,9 +49,12 @@ def test_parent_and_child_are_stored_and_read_back_as_a_tree(store: EventStore) 
 def test_a_span_inside_a_run_carries_its_run(store: EventStore) -> None:
     run = store.create_run(RunCreate(name="r", agent="a", project_id="p1"))
     setup_tracing("agent", store=store, langfuse=False)
-    with run_context(run.id, project_id="p1"), TracingContext("step") as outer:
-        with TracingContext("inner"):
-            pass
+    with (
+        run_context(run.id, project_id="p1"),
+        TracingContext("step") as outer,
+        TracingContext("inner"),
+    ):
+        pass
     with TracingContext("outside") as outside:
         pass
     shutdown_tracing()
@@ -85,9 +88,12 @@ def test_an_unavailable_store_costs_the_batch_counted(store: EventStore) -> None
     for n in range(3):
         provider.get_tracer("t").start_span(f"s{n}").end()
     assert exporter.export(spans.spans).name == "FAILURE"
-    assert registry.get_sample_value(
-        "sdk_events_dropped_total", {"service": "etl", "reason": "sink_error"}
-    ) == 3
+    assert (
+        registry.get_sample_value(
+            "sdk_events_dropped_total", {"service": "etl", "reason": "sink_error"}
+        )
+        == 3
+    )
 
 
 def test_a_batch_exported_twice_is_stored_once(store: EventStore) -> None:

@@ -47,7 +47,8 @@ def test_setup_is_idempotent(collected: CollectingExporter) -> None:
 def test_sample_ratio_zero_records_no_root_span(collected: CollectingExporter) -> None:
     setup_tracing("etl", sample_ratio=0.0, exporters=[collected])
     with TracingContext("dropped") as ctx:
-        assert ctx.span is not None and not ctx.span.is_recording()
+        assert ctx.span is not None
+        assert not ctx.span.is_recording()
     shutdown_tracing()
     assert collected.spans == []
 

@@ -12,6 +12,8 @@ try:
     from opentelemetry import trace as otel_trace
 except ImportError:  # an agent installed without FastAPI or the extra: every call is a no-op
     API_INSTALLED: bool = False
+    # Importable names all the same; every use is behind API_INSTALLED.
+    otel_context = otel_trace = None  # type: ignore[assignment]
 else:
     API_INSTALLED = True
 
