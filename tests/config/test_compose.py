@@ -229,6 +229,16 @@ def _image_extras() -> set[str]:
     return set(match.group(1).split(","))
 
 
+def test_the_controller_image_carries_tracing_and_langfuse() -> None:
+    """The compose controller traces its requests and exports agent spans to Langfuse: its
+    image has the OpenTelemetry SDK and the langfuse SDK."""
+    assert {"tracing", "langfuse"} <= _image_extras()
+    environment = _services()["controller"]["environment"]
+    assert environment["VIGIL_TRACING_ENABLED"] == "true"
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL"):
+        assert environment[name], name
+
+
 def test_the_setup_jobs_run_on_the_controller_image() -> None:
     """The log-store setup jobs use the official Elasticsearch client, which the controller
     image carries (backend/Dockerfile installs the `elasticsearch` extra): built, never pulled,
