@@ -49,7 +49,7 @@ def langfuse_server() -> Iterator[FakeLangfuse]:
     server_state = FakeLangfuse(f"http://127.0.0.1:{port}")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
@@ -60,7 +60,7 @@ def langfuse_server() -> Iterator[FakeLangfuse]:
             self.send_header("Content-Type", "application/x-protobuf")
             self.end_headers()
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             server_state.requests.append(Received(self.path, dict(self.headers), b""))
             self.send_response(404)
             self.end_headers()
@@ -160,12 +160,14 @@ def test_the_sdk_exports_exactly_the_agent_spans(langfuse_server: FakeLangfuse) 
     assert plan_attributes["order"].string_value == '{"id":7}'
     assert plan_attributes["vigil.run_id"].string_value == "01234567-89ab-7def-8123-456789abcdef"
     assert search_attributes["query"].string_value == "order 7"
-    assert search_attributes["vigil.run_id"].string_value == plan_attributes[
-        "vigil.run_id"
-    ].string_value  # a child of a run's span belongs to the run
+    assert (
+        search_attributes["vigil.run_id"].string_value
+        == plan_attributes["vigil.run_id"].string_value
+    )  # a child of a run's span belongs to the run
     assert search.trace_id == plan.trace_id
     assert search.parent_span_id == plan.span_id
-    assert len(plan.trace_id) == 16 and len(plan.span_id) == 8  # bytes on the wire
+    assert len(plan.trace_id) == 16
+    assert len(plan.span_id) == 8
 
 
 def _span(scope: str, attributes: dict[str, object] | None = None) -> ReadableSpan:

@@ -77,7 +77,8 @@ from vigil.instrumentation.json_logging import configure_logging
 configure_logging("agent")
 logging.getLogger("agent").info("a JSON line without trace ids")
 
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("opentelemetry", "fastapi", "sqlalchemy", "langfuse"))
+watched = ("opentelemetry", "fastapi", "sqlalchemy", "langfuse")
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in watched)
 print("LOADED", ",".join(loaded))
 """
 

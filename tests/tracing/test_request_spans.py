@@ -51,7 +51,9 @@ class TracedApp:
         return [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
 
 
-def _traced_app(app: FastAPI, collected: CollectingExporter, **setup: object) -> Iterator[TracedApp]:
+def _traced_app(
+    app: FastAPI, collected: CollectingExporter, **setup: object
+) -> Iterator[TracedApp]:
     registry = CollectorRegistry()
     vigil.instrument(app, service="traced", registry=registry, configure_logs=False, tracing=True)
     stream = io.StringIO()
@@ -83,7 +85,8 @@ def test_one_server_span_per_request_with_the_route(traced: TracedApp) -> None:
         "vigil.request_id": "req-1",
     }
     assert response.headers["x-request-id"] == "req-1"
-    assert span.end_time is not None and span.start_time is not None
+    assert span.end_time is not None
+    assert span.start_time is not None
     assert span.end_time >= span.start_time
 
 
@@ -99,7 +102,12 @@ def test_a_valid_traceparent_is_continued(traced: TracedApp) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["garbage", TRACEPARENT.upper(), "00-" + "0" * 32 + "-b7ad6b7169203331-01", "ff" + TRACEPARENT[2:]],
+    [
+        "garbage",
+        TRACEPARENT.upper(),
+        "00-" + "0" * 32 + "-b7ad6b7169203331-01",
+        "ff" + TRACEPARENT[2:],
+    ],
 )
 def test_a_malformed_traceparent_is_ignored(traced: TracedApp, header: str) -> None:
     response = traced.client.get("/items/1", headers={"traceparent": header})
