@@ -36,6 +36,7 @@ def reset_tracing() -> None:
     trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
     vigil.tracing._setup._state = None
     vigil.tracing._context._tracers.clear()
+    vigil.tracing._context._configured = False
 
 
 @pytest.fixture

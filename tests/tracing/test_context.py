@@ -114,3 +114,15 @@ def test_without_a_provider_every_call_is_a_no_op() -> None:
     assert HEX16.fullmatch(ctx.span_id)
     with get_tracer("anything").start_as_current_span("proxy") as span:
         assert not span.is_recording()
+
+
+def test_the_no_op_check_reads_the_apis_global() -> None:
+    """``tracing_configured`` reads OpenTelemetry's global provider directly (the public
+    getter costs an environment lookup per call); the pinned API has it, None until set."""
+    from opentelemetry import trace
+
+    assert trace._TRACER_PROVIDER is None  # type: ignore[attr-defined]
+    assert not tracing_configured()
+    setup_tracing("configured", langfuse=False)
+    assert trace._TRACER_PROVIDER is not None  # type: ignore[attr-defined]
+    assert tracing_configured()

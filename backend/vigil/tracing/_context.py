@@ -13,6 +13,7 @@ on first read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
@@ -52,6 +53,7 @@ if API_INSTALLED:
     }
 
 _tracers: dict[str, Tracer] = {}
+_KINDS: Final[dict[str, SpanKind]] = {kind.value: kind for kind in SpanKind}
 
 
 def get_tracer(name: str = DEFAULT_SCOPE) -> Tracer:
@@ -70,9 +72,28 @@ def get_tracer(name: str = DEFAULT_SCOPE) -> Tracer:
     return found
 
 
+_configured = False
+# OpenTelemetry creates a provider from this variable on first use, if it is set.
+_PROVIDER_FROM_ENVIRONMENT: Final = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
+
 def tracing_configured() -> bool:
-    """Whether a real TracerProvider is set (spans are recorded somewhere)."""
-    return API_INSTALLED and not isinstance(otel_trace.get_tracer_provider(), ProxyTracerProvider)
+    """Whether a real TracerProvider is set (spans are recorded somewhere).
+
+    Every ``TracingContext`` asks, so the answer must cost next to nothing when tracing is
+    off: ``get_tracer_provider()`` looks an environment variable up on each call (~1.2 us
+    here), while the API's global, read directly, is None until a provider is set (pinned by
+    tests/tracing/test_context.py). A provider, once set, is never unset.
+    """
+    global _configured
+    if _configured:
+        return True
+    if not API_INSTALLED:
+        return False
+    if getattr(otel_trace, "_TRACER_PROVIDER", None) is None and not _PROVIDER_FROM_ENVIRONMENT:
+        return False
+    _configured = not isinstance(otel_trace.get_tracer_provider(), ProxyTracerProvider)
+    return _configured
 
 
 class TracingContext:
@@ -94,7 +115,10 @@ class TracingContext:
     ) -> None:
         self.operation_name = operation_name
         self._attributes = attributes
-        self._kind = SpanKind(kind)
+        found = _KINDS.get(kind)
+        if found is None:
+            raise ValueError(f"unknown span kind {kind!r}; one of {sorted(_KINDS)}")
+        self._kind = found
         self._tracer = tracer
         self._span: Span | None = None
         self._token: object = None
