@@ -15,8 +15,12 @@ Variants:
   with wrk); after each round the spans stored and the drops counted are checked.
 Logs go to /dev/null in every variant.
 
+``--compare-with DIR`` adds ``instrumented-before``: the instrumented app of another checkout
+of Vigil (say ``git archive main | tar -x -C DIR``), alternated with this one's, to tell what
+a change does to the instrumented figure.
+
 Usage: python benchmarks/instrumentation_overhead.py [--rounds 3] [--seconds 10]
-       [--variants bare,instrumented,tracing]
+       [--variants bare,instrumented,tracing] [--compare-with DIR]
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ VARIANTS = {
     "tracing": ("benchmarks.overhead_apps:traced", ["--no-access-log"]),
 }
 TARGETS = {"instrumented": 0.90, "tracing": 0.80}
+BEFORE = "instrumented-before"
 
 
 def wait_ready(port: int, timeout_s: float = 15.0) -> None:
@@ -125,10 +130,13 @@ def _dropped_spans(port: int) -> float:
     )
 
 
-def run_variant(name: str, seconds: int, connections: int, store: SpanStore | None) -> Round:
-    target, extra = VARIANTS[name]
+def run_variant(
+    name: str, seconds: int, connections: int, store: SpanStore | None, before: Path | None = None
+) -> Round:
+    target, extra = VARIANTS["instrumented" if name == BEFORE else name]
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'backend'}"}
+    tree = before if name == BEFORE and before is not None else ROOT
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
     url = None
     if name == "tracing":
         if store is None:
@@ -149,7 +157,7 @@ def run_variant(name: str, seconds: int, connections: int, store: SpanStore | No
             "warning",
             *extra,
         ],
-        cwd=ROOT,
+        cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -193,12 +201,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: apt-get install wrk util-linux")
     names = [name for name in args.variants.split(",") if name]
-    unknown = set(names) - set(VARIANTS)
+    if args.compare_with is not None:
+        names.insert(names.index("instrumented") + 1 if "instrumented" in names else 1, BEFORE)
+    unknown = set(names) - set(VARIANTS) - {BEFORE}
     if unknown or "bare" not in names:
         sys.exit(f"variants: 'bare' and any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
 
@@ -207,7 +218,7 @@ def main() -> int:
     try:
         for round_no in range(1, args.rounds + 1):
             for name in names:
-                result = run_variant(name, args.seconds, args.connections, store)
+                result = run_variant(name, args.seconds, args.connections, store, args.compare_with)
                 rounds[name].append(result)
                 stored = ""
                 if result.spans is not None:

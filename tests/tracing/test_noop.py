@@ -77,6 +77,17 @@ from vigil.instrumentation.json_logging import configure_logging
 configure_logging("agent")
 logging.getLogger("agent").info("a JSON line without trace ids")
 
+if "opentelemetry" not in HIDDEN:       # FastAPI needs the API: a web service has it
+    from fastapi import FastAPI
+    from prometheus_client import CollectorRegistry
+    from starlette.testclient import TestClient
+    import vigil
+    app = FastAPI()
+    vigil.instrument(app, service="agent", registry=CollectorRegistry(), tracing=True)
+    with TestClient(app) as client:
+        assert client.get("/health/live").status_code == 200
+        assert client.get("/missing").status_code == 404   # served, untraced
+
 watched = ("opentelemetry", "fastapi", "sqlalchemy", "langfuse")
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in watched)
 print("LOADED", ",".join(loaded))
@@ -109,8 +120,13 @@ def test_tracing_calls_are_no_ops(hidden: list[str], case: str) -> None:
     assert "OpenTelemetry SDK not installed (pip install 'vigil[tracing]')" in result.stderr
     (loaded,) = [line for line in result.stdout.splitlines() if line.startswith("LOADED")]
     modules = loaded.removeprefix("LOADED ").split(",")
-    # An agent's import of vigil.sdk loads neither FastAPI nor SQLAlchemy, nor the SDK.
-    assert not [m for m in modules if m.startswith(("fastapi", "sqlalchemy", "opentelemetry.sdk"))]
+    # An agent's import of vigil.sdk loads neither FastAPI nor SQLAlchemy, nor the SDK (the
+    # web service of the SDK-less case loads FastAPI itself).
+    assert not [m for m in modules if m.startswith(("sqlalchemy", "opentelemetry.sdk"))]
+    if "opentelemetry" in hidden:
+        assert not [m for m in modules if m.startswith("fastapi")]
+    else:
+        assert "tracing=True, but the OpenTelemetry SDK is not installed" in result.stderr
     if "opentelemetry" in hidden:
         assert not [m for m in modules if m.startswith("opentelemetry")]
     assert '"message":"a JSON line without trace ids"' in result.stdout

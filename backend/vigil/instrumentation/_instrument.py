@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from starlette.applications import Starlette
@@ -17,6 +19,9 @@ from vigil.instrumentation.project_label import ProjectLabelPolicy
 from vigil.instrumentation.red_metrics import RedMetrics
 from vigil.instrumentation.request_id import RequestIdMiddleware
 from vigil.instrumentation.telemetry_middleware import RequestTelemetryMiddleware
+
+if TYPE_CHECKING:
+    from vigil.tracing._request import RequestTracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +83,9 @@ def instrument(
 
     tracer = None
     if tracing:
-        from vigil.tracing._request import RequestTracer
-
-        tracer = RequestTracer()
-        _turn_off_fastapi_request_spans(app)
+        tracer = _request_tracer()
+        if tracer is not None:
+            _turn_off_fastapi_request_spans(app)
     probes.install(app)
     MetricsEndpoint(registry, metrics_guard).install(app, metrics_path)
     install_error_handlers(app)
@@ -113,3 +117,20 @@ def _turn_off_fastapi_request_spans(app: Starlette) -> None:
     telemetry = getattr(app, "_telemetry", None)
     if isinstance(telemetry, dict):
         telemetry["tracing"] = False
+
+
+def _request_tracer() -> RequestTracer | None:
+    """The server-span maker, or None (and a warning) without the OpenTelemetry SDK: an
+    app asking for tracing still serves, untraced."""
+    from vigil.tracing._otel import INSTALL_HINT, SDK_INSTALLED
+
+    if not SDK_INSTALLED:
+        logging.getLogger("vigil.tracing").warning(
+            "tracing=True, but the OpenTelemetry SDK is not installed (%s): requests are "
+            "not traced",
+            INSTALL_HINT,
+        )
+        return None
+    from vigil.tracing._request import RequestTracer
+
+    return RequestTracer()

@@ -74,8 +74,9 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
         for event in span.events:
             if event.name == EXCEPTION_EVENT and event.attributes:
                 for key, value in event.attributes.items():
-                    text = isinstance(value, str)
-                    attributes[key] = value[:MAX_EXCEPTION_TEXT] if text else value
+                    if isinstance(value, str):
+                        value = value[:MAX_EXCEPTION_TEXT]
+                    attributes[key] = value
     status = span.status
     message = status.description
     return SpanRecord(

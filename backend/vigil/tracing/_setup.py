@@ -54,13 +54,12 @@ SHUTDOWN_TIMEOUT_S: Final = 10.0
 @dataclass
 class _Tracing:
     provider: TracerProvider
-    owned: bool
     service: str
     router: SpanRouter | None
-    sampling_ratio: float | None
-    """The ratio of Vigil's own sampler; None for an application's provider."""
+    """None when the provider takes no span processors."""
     destinations: dict[int, SpanProcessor] = field(default_factory=dict)
     langfuse: Any = None
+    """The Langfuse client; False once found not configured."""
 
 
 _lock = threading.RLock()
@@ -160,7 +159,7 @@ def _adopt(
                 "tracing set up: service %s, sample ratio %s", service, ratio,
                 extra={"tracing_service": service, "sample_ratio": ratio},
             )  # fmt: skip
-            return _Tracing(provider, True, service, router, ratio)
+            return _Tracing(provider, service, router)
         current = otel_trace.get_tracer_provider()  # another thread set one meanwhile
     if previous is not None and previous.provider is current:
         return previous
@@ -179,7 +178,7 @@ def _adopt(
             "sample_ratio %s is not applied: the application's TracerProvider samples",
             sample_ratio,
         )
-    return _Tracing(current, False, service, attached, None)
+    return _Tracing(current, service, attached)
 
 
 def _add_destinations(
