@@ -67,7 +67,9 @@ TARGET_P50_US = 10.0
 class NullSink(EventSink):
     """Stores nothing: measures the SDK without a database."""
 
-    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+    def write(
+        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+    ) -> BatchWriteResult:
         return BatchWriteResult(steps=len(events))
 
     def create_run(self, run: RunCreate) -> Run:
