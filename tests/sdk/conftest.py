@@ -70,7 +70,8 @@ class ScriptedSink(EventSink):
 
     ``failures`` is consumed one entry per ``write`` call: an exception to raise, or None to
     succeed. ``gate`` blocks every ``write`` until it is set. ``batch_ids`` has the id of
-    every call, failed ones included.
+    every call, failed ones included. While ``down`` is set, every call raises it (an outage
+    of unknown length).
     """
 
     def __init__(self, failures: Sequence[BaseException | None] = ()) -> None:
@@ -80,6 +81,7 @@ class ScriptedSink(EventSink):
         self.calls = 0
         self.written: list[BatchEvent] = []
         self.batch_ids: list[UUID | None] = []
+        self.down: BaseException | None = None
         self.entered = threading.Event()
         self.closed = False
         self._lock = threading.Lock()
@@ -92,7 +94,7 @@ class ScriptedSink(EventSink):
         with self._lock:
             self.calls += 1
             self.batch_ids.append(batch_id)
-            failure = self.failures.pop(0) if self.failures else None
+            failure = self.failures.pop(0) if self.failures else self.down
             if failure is not None:
                 raise failure
             self.written.extend(events)

@@ -199,6 +199,12 @@ def dump_batch(events: Sequence[BatchEvent]) -> bytes:
     return orjson.dumps(_BATCH.dump_python(list(events)))
 
 
+def load_batch(body: bytes) -> list[BatchEvent]:
+    """The events of ``dump_batch``, validated again (~9 us per step event here; only a
+    replay from the spool pays it)."""
+    return _BATCH.validate_json(body)
+
+
 def first_error(exc: ValidationError) -> str:
     error = exc.errors(include_url=False, include_input=False)[0]
     location = ".".join(str(part) for part in error["loc"])

@@ -6,10 +6,10 @@ same batch later) and ``SinkRejected`` (this batch is invalid: retrying it canno
 the writer splits it to find and drop the offending events and keeps the rest).
 
 Every batch the writer sends is named by a ``batch_id`` it makes (a random UUID), the same on
-every retry of that batch. A retry after a lost answer (the batch was stored, the connection
-dropped before the reply) would otherwise store it twice; a sink passes the id on
-(``write_batch(batch_id=...)``, the ``Idempotency-Key`` header) so that the store keeps the
-batch once.
+every retry of that batch and after its stay in the spool. A retry after a lost answer (the
+batch was stored, the connection dropped before the reply) would otherwise store it twice; a
+sink passes the id on (``write_batch(batch_id=...)``, the ``Idempotency-Key`` header) so
+that the store keeps the batch once.
 """
 
 from __future__ import annotations
