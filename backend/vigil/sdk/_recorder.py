@@ -122,6 +122,7 @@ class AgentRecorder:
         self.sink = sink
         # Opened here, so that a bad path or a file another recorder holds fails the call.
         self._spool = None if spool is None else EventSpool(spool, spool_max_bytes)
+        self._pid = os.getpid()
         metrics = SdkMetrics.for_registry(registry)
         self._drops = DropAccount(metrics, service)
         self._queue = EventQueue(
@@ -489,9 +490,10 @@ class AgentRecorder:
             return finished
 
     def _close_spool(self) -> None:
-        # Only once the writer has stopped: it is the spool's one user.
+        # Only once the writer has stopped: it is the spool's one user. A forked child leaves
+        # it alone: the connection and the file's lock are its parent's.
         spool = self._spool
-        if spool is None:
+        if spool is None or os.getpid() != self._pid:
             return
         if spool.events:
             sdk_logger.warning(
