@@ -15,6 +15,7 @@ def test_exported_names() -> None:
         "SinkRejected",
         "SinkUnavailable",
         "SpanScope",
+        "SpoolInUse",
         "StoreSink",
         "current_project",
         "current_run_id",

@@ -11,7 +11,8 @@ code without waiting on the database or the network.
     recorder.close()
 
 Producer calls queue events in memory; a writer thread sends them in batches to a sink
-(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``).
+(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``);
+with ``spool="agent.spool"``, what the sink cannot take meanwhile waits in that file.
 Guide, guarantees and metrics: docs/sdk.md.
 """
 
@@ -22,6 +23,7 @@ from vigil.sdk._metrics import DropReason, SdkMetrics
 from vigil.sdk._recorder import AgentRecorder
 from vigil.sdk._sink import EventSink, SinkError, SinkRejected, SinkUnavailable
 from vigil.sdk._spans import SpanScope, current_span
+from vigil.sdk._spool import SpoolInUse
 from vigil.sdk._store_sink import StoreSink
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "SinkRejected",
     "SinkUnavailable",
     "SpanScope",
+    "SpoolInUse",
     "StoreSink",
     "current_project",
     "current_run_id",
