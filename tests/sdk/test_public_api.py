@@ -14,6 +14,7 @@ def test_exported_names() -> None:
         "SinkError",
         "SinkRejected",
         "SinkUnavailable",
+        "SpoolInUse",
         "StoreSink",
         "current_project",
         "current_run_id",

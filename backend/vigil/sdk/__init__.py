@@ -11,7 +11,8 @@ code without waiting on the database or the network.
     recorder.close()
 
 Producer calls queue events in memory; a writer thread sends them in batches to a sink
-(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``).
+(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``);
+with ``spool="agent.spool"``, what the sink cannot take meanwhile waits in that file.
 ``recorder.span(...)`` is an OpenTelemetry span; ``vigil.tracing.setup_tracing(service,
 recorder=recorder)`` sends finished spans the same way (docs/tracing.md).
 Guide, guarantees and metrics: docs/sdk.md.
@@ -29,6 +30,7 @@ from vigil.sdk._log_handler import ExecutionLogHandler
 from vigil.sdk._metrics import DropReason, SdkMetrics
 from vigil.sdk._recorder import AgentRecorder
 from vigil.sdk._sink import EventSink, SinkError, SinkRejected, SinkUnavailable
+from vigil.sdk._spool import SpoolInUse
 
 if TYPE_CHECKING:
     from vigil.sdk._store_sink import StoreSink
@@ -43,6 +45,7 @@ __all__ = [
     "SinkError",
     "SinkRejected",
     "SinkUnavailable",
+    "SpoolInUse",
     "StoreSink",
     "current_project",
     "current_run_id",

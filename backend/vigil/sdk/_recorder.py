@@ -6,7 +6,8 @@ arguments, queue a tuple and return (~1-3 us here). ``span`` is an OpenTelemetry
 here. A writer thread turns queued events into models and writes them in batches through
 an ``EventSink``. ``start_run`` and ``finish_run``
 go to the sink synchronously: run ids are UUIDv7 assigned by the controller, and the caller
-needs the id before it can record steps.
+needs the id before it can record steps. With ``spool=<file>``, what the sink cannot take is
+kept in that file and sent when the sink is back (``_spool.py``, ``_writer.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import atexit
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -56,6 +58,7 @@ from vigil.sdk._events import LOG, MEASUREMENT, SPAN, STEP
 from vigil.sdk._metrics import SdkMetrics
 from vigil.sdk._queue import EventQueue, Marker
 from vigil.sdk._sink import EventSink, SinkError
+from vigil.sdk._spool import DEFAULT_MAX_BYTES, EventSpool
 from vigil.sdk._writer import BatchWriter
 from vigil.tracing._attributes import RUN_ID
 from vigil.tracing._context import AGENT_SCOPE, TracingContext, get_tracer
@@ -93,7 +96,9 @@ class AgentRecorder:
 
     Thread-safe; producer calls are plain non-blocking functions, usable from coroutines.
     ``close`` (or leaving ``with recorder:``) writes everything accepted before it; an
-    ``atexit`` hook closes recorders the program forgot. See docs/sdk.md.
+    ``atexit`` hook closes recorders the program forgot. ``spool`` names a file that keeps,
+    up to ``spool_max_bytes`` of JSON, what the sink could not take; a recorder opening it
+    later sends what is left. See docs/sdk.md.
     """
 
     def __init__(
@@ -108,6 +113,8 @@ class AgentRecorder:
         max_attempts: int = 5,
         retry_backoff: float = 0.1,
         registry: CollectorRegistry | None = None,
+        spool: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_EVENTS:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
@@ -119,6 +126,9 @@ class AgentRecorder:
             )
         self.service = service
         self.sink = sink
+        # Opened here, so that a bad path or a file another recorder holds fails the call.
+        self._spool = None if spool is None else EventSpool(spool, spool_max_bytes)
+        self._pid = os.getpid()
         metrics = SdkMetrics.for_registry(registry)
         self._drops = DropAccount(metrics, service)
         self._queue = EventQueue(
@@ -135,6 +145,7 @@ class AgentRecorder:
             retry_backoff=retry_backoff,
             metrics=metrics,
             drops=self._drops,
+            spool=self._spool,
         )
         self._metric_names: set[str] = set()
         self._close_lock = threading.Lock()
@@ -428,9 +439,14 @@ class AgentRecorder:
         """Events waiting to be written."""
         return len(self._queue)
 
+    @property
+    def spool_depth(self) -> int:
+        """Events kept in the spool until the sink takes them (0 without a spool)."""
+        return 0 if self._spool is None else self._spool.events
+
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every event accepted before this call is written (or dropped and
-        counted); False if ``timeout`` seconds passed first."""
+        """Wait until every event accepted before this call is written, kept in the spool,
+        or dropped and counted; False if ``timeout`` seconds passed first."""
         return self._queue_marker().wait(timeout)
 
     async def aflush(self, timeout: float | None = 10.0) -> bool:  # noqa: ASYNC109  (as flush)
@@ -449,7 +465,9 @@ class AgentRecorder:
 
         Events recorded after ``close`` are dropped (``closed``). If the writer has not
         finished within ``timeout`` (the sink is down and retrying), it is told to give up:
-        what is left is dropped, counted and logged, and False is returned.
+        what is left is kept in the spool, or without one dropped, counted and logged, and
+        False is returned. What the spool still holds stays in its file for the next
+        recorder that opens it.
         """
         with self._close_lock:
             if self._closed:
@@ -464,15 +482,17 @@ class AgentRecorder:
                 self._writer.abandon()
                 finished = self._writer.join(min(timeout, 1.0))
                 sdk_logger.warning(
-                    "agent SDK writer did not finish within %.1f s; %d queued events dropped",
+                    "agent SDK writer did not finish within %.1f s; %d queued events %s",
                     timeout,
                     queued,
+                    "dropped" if self._spool is None else "kept in the spool",
                     extra={"sdk_service": self.service},
                 )
             if finished:
                 # Normally a no-op; after a fork the threads do not exist in the child, and
                 # what it queued must still be counted rather than vanish.
                 self._queue.finish()
+                self._close_spool()
             self._drops.report_if_due(force=True)
             try:
                 self.sink.close()
@@ -480,6 +500,21 @@ class AgentRecorder:
                 sdk_logger.exception("closing the agent SDK sink failed")
             self._close_result = finished
             return finished
+
+    def _close_spool(self) -> None:
+        # Only once the writer has stopped: it is the spool's one user. A forked child leaves
+        # it alone: the connection and the file's lock are its parent's.
+        spool = self._spool
+        if spool is None or os.getpid() != self._pid:
+            return
+        if spool.events:
+            sdk_logger.warning(
+                "agent SDK closed with %d events in its spool %s; a recorder opening it sends them",
+                spool.events,
+                spool.path,
+                extra={"sdk_service": self.service},
+            )
+        spool.close()
 
     async def aclose(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109  (as close)
         """``close`` in a worker thread, so the event loop keeps running."""
