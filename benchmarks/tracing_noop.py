@@ -35,7 +35,8 @@ from vigil.sdk import AgentRecorder, EventSink
 from vigil.tracing import TracingContext, current_trace_ids, setup_tracing
 
 class Discard(EventSink):
-    def write(self, events): return BatchWriteResult(steps=0, logs=0, measurements=0, spans=0)
+    def write(self, events, *, batch_id=None):
+        return BatchWriteResult(steps=0, logs=0, measurements=0, spans=0)
     def create_run(self, run): raise NotImplementedError
     def finish_run(self, run_id, finish): raise NotImplementedError
 

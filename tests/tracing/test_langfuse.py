@@ -89,7 +89,7 @@ from vigil.sdk import AgentRecorder, EventSink
 from vigil.tracing import TracingContext, setup_tracing, shutdown_tracing
 
 class MemorySink(EventSink):
-    def write(self, events):
+    def write(self, events, *, batch_id=None):
         return BatchWriteResult(steps=0, logs=0, measurements=0, spans=0)
     def create_run(self, run): raise NotImplementedError
     def finish_run(self, run_id, finish): raise NotImplementedError

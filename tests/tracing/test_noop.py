@@ -42,7 +42,7 @@ from vigil.tracing import (
 class MemorySink(EventSink):
     def __init__(self):
         self.events = []
-    def write(self, events):
+    def write(self, events, *, batch_id=None):
         self.events.extend(events)
         return BatchWriteResult(steps=0, logs=0, measurements=0, spans=0)
     def create_run(self, run):
