@@ -78,7 +78,7 @@ class RequestTelemetryMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan" and (self.probes is not None or self.tracer):
+            if scope["type"] == "lifespan" and (self.probes is not None or self.tracer is not None):
                 await self.app(scope, receive, self._lifespan_observer(send))
             else:
                 await self.app(scope, receive, send)
