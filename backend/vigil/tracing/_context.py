@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 import vigil
+from vigil._also_async import AlsoAsync
 from vigil.models import MAX_REASON_LENGTH, SpanKind, SpanStatus
 from vigil.tracing._attributes import attribute_value, attribute_values
 from vigil.tracing._ids import new_span_id, new_trace_id
@@ -96,7 +97,7 @@ def tracing_configured() -> bool:
     return _configured
 
 
-class TracingContext:
+class TracingContext(AlsoAsync):
     """A span around a block: ``with`` or ``async with``, entered once.
 
     ``attributes`` may hold any JSON value (non-primitive ones travel as JSON text); ``kind``
@@ -206,17 +207,6 @@ class TracingContext:
         finally:
             otel_context.detach(token)  # type: ignore[arg-type]
             span.end()
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
 
 class _NoSpan:
