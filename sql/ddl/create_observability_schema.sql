@@ -273,4 +273,10 @@ CREATE INDEX ix_ingested_batches_received_at ON observability.ingested_batches (
 
 UPDATE observability.alembic_version SET version_num='0003_abandoned_and_batch_ids' WHERE observability.alembic_version.version_num = '0002_keys_and_projects';
 
+-- Running upgrade 0003_abandoned_and_batch_ids -> 0004_spans_by_run
+
+CREATE INDEX ix_spans_run_id_start_time ON observability.spans (run_id, start_time) WHERE run_id IS NOT NULL;
+
+UPDATE observability.alembic_version SET version_num='0004_spans_by_run' WHERE observability.alembic_version.version_num = '0003_abandoned_and_batch_ids';
+
 COMMIT;

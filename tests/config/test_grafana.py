@@ -244,10 +244,52 @@ def test_provisioning_escapes_literal_dollars() -> None:
                     continue
                 name = match.group(3) or match.group(4)
                 assert name in grafana_env, f"{path.name}: unescaped ${name} in {value!r}"
-    [link] = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
+    links = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
+    [link] = [link for link in links if link["field"] == "request_id"]
     expanded = _grafana_expand(link["url"], {})
     assert expanded.endswith("request_id=${__value.raw}")
     assert urlsplit(expanded).path == "/logs"
+
+
+def _langfuse_trace_url() -> str:
+    """Where Langfuse shows a trace: its published URL (NEXTAUTH_URL), the project its
+    headless init creates, the trace id (the same 32 hex digits OpenTelemetry uses)."""
+    web = _yaml(COMPOSE)["services"]["langfuse-web"]["environment"]
+    compose_text = COMPOSE.read_text(encoding="utf-8")
+    public_url = re.search(r"NEXTAUTH_URL: (\S+)", compose_text)
+    assert public_url is not None
+    return f"{public_url.group(1)}/project/{web['LANGFUSE_INIT_PROJECT_ID']}/traces/"
+
+
+def test_a_latency_exemplar_links_to_its_trace() -> None:
+    """The trace_id exemplar of request_duration_seconds opens the trace in the controller
+    (GET /traces/{trace_id}) and in Langfuse; the p99 panel asks for the exemplars."""
+    destinations = _datasource("vigil-prometheus")["jsonData"]["exemplarTraceIdDestinations"]
+    urls = [_grafana_expand(d["url"], {}) for d in destinations if d["name"] == "trace_id"]
+    assert urls == [
+        "http://localhost:8000/traces/${__value.raw}",
+        _langfuse_trace_url() + "${__value.raw}",
+    ]
+    targets = [
+        target
+        for panel in panels(dashboard(GRAFANA / "dashboards" / "vigil-controller.json"))
+        for target in panel.get("targets", [])
+        if target.get("exemplar")
+    ]
+    assert targets, "a panel shows exemplars"
+    assert all("request_duration_seconds_bucket" in t["expr"] for t in targets)
+
+
+def test_a_log_line_links_to_its_trace_and_run() -> None:
+    links = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
+    by_field: dict[str, list[str]] = {}
+    for link in links:
+        by_field.setdefault(link["field"], []).append(_grafana_expand(link["url"], {}))
+    assert by_field["trace_id"] == [
+        "http://localhost:8000/traces/${__value.raw}",
+        _langfuse_trace_url() + "${__value.raw}",
+    ]
+    assert by_field["run_id"] == ["http://localhost:8000/runs/${__value.raw}/trace"]
 
 
 def test_prometheus_datasource_logs_in_with_the_secrets_volume_password() -> None:

@@ -33,7 +33,7 @@ from vigil.storage import EventStore, current_revision, downgrade, open_store, u
 from vigil.storage._factory import backend_for_url
 from vigil.storage._schema import PG_SCHEMA, metadata
 
-HEAD_REVISION = "0003_abandoned_and_batch_ids"
+HEAD_REVISION = "0004_spans_by_run"
 TABLES = {
     "alerts",
     "api_keys",

@@ -29,6 +29,8 @@ from vigil.models._limits import (
     MAX_REASON_LENGTH,
     MAX_STEP_DATA_BYTES,
     MAX_STEPS_PER_APPEND,
+    MAX_TRACE_DEPTH,
+    MAX_TRACE_SPANS,
     MAX_URI_LENGTH,
 )
 from vigil.models._logs import LOG_LEVEL_ORDER, LogCreate, LogLevel, LogRecord, levels_at_least
@@ -50,7 +52,17 @@ from vigil.models._runs import (
     StepEvent,
     StepType,
 )
-from vigil.models._spans import Span, SpanCreate, SpanKind, SpanStatus
+from vigil.models._spans import (
+    RunTrace,
+    Span,
+    SpanCreate,
+    SpanKind,
+    SpanNode,
+    SpanRecord,
+    SpanStatus,
+    TraceTree,
+    span_forest,
+)
 from vigil.models._types import JsonObject, StrictModel, UtcDatetime
 from vigil.models._workflows import (
     TERMINAL_WORKFLOW_STATUSES,
@@ -78,6 +90,8 @@ __all__ = [
     "MAX_REASON_LENGTH",
     "MAX_STEPS_PER_APPEND",
     "MAX_STEP_DATA_BYTES",
+    "MAX_TRACE_DEPTH",
+    "MAX_TRACE_SPANS",
     "MAX_URI_LENGTH",
     "PERCENTILES",
     "TERMINAL_RUN_STATUSES",
@@ -105,16 +119,20 @@ __all__ = [
     "RunCreate",
     "RunFinish",
     "RunStatus",
+    "RunTrace",
     "Scope",
     "Span",
     "SpanCreate",
     "SpanKind",
+    "SpanNode",
+    "SpanRecord",
     "SpanStatus",
     "Step",
     "StepCreate",
     "StepEvent",
     "StepType",
     "StrictModel",
+    "TraceTree",
     "UtcDatetime",
     "Workflow",
     "WorkflowCreate",
@@ -125,5 +143,6 @@ __all__ = [
     "levels_at_least",
     "new_id",
     "new_ids",
+    "span_forest",
     "utc_now",
 ]

@@ -26,6 +26,9 @@ class DropReason(StrEnum):
 
     QUEUE_FULL = "queue_full"
     """The queue stayed full for ``put_timeout`` (the sink is slower than the producers)."""
+    SPAN_QUEUE_FULL = "span_queue_full"
+    """The queue of a tracing exporter (OpenTelemetry's ``BatchSpanProcessor``) was full, so
+    it discarded its oldest span (``vigil.tracing``)."""
     INVALID = "invalid"
     """The event failed the model's validation in the writer thread (a field over a limit)."""
     REJECTED = "rejected"

@@ -1,8 +1,10 @@
 """``AgentRecorder``: what agent code calls to record runs, steps, logs, metrics and spans.
 
-Producer calls (``log_step``, ``log``, ``measure``, ``span``) never do I/O: they check their
-arguments, queue a tuple and return (~1-3 us here). A writer thread turns queued events into
-models and writes them in batches through an ``EventSink``. ``start_run`` and ``finish_run``
+Producer calls (``log_step``, ``log``, ``measure``) never do I/O: they check their
+arguments, queue a tuple and return (~1-3 us here). ``span`` is an OpenTelemetry span
+(``vigil.tracing``); ``setup_tracing(..., recorder=recorder)`` queues the finished ones
+here. A writer thread turns queued events into models and writes them in batches through
+an ``EventSink``. ``start_run`` and ``finish_run``
 go to the sink synchronously: run ids are UUIDv7 assigned by the controller, and the caller
 needs the id before it can record steps. With ``spool=<file>``, what the sink cannot take is
 kept in that file and sent when the sink is back (``_spool.py``, ``_writer.py``).
@@ -41,6 +43,7 @@ from vigil.models import (
     RunFinish,
     RunStatus,
     SpanKind,
+    SpanRecord,
     StepType,
 )
 from vigil.sdk._context import (
@@ -51,13 +54,15 @@ from vigil.sdk._context import (
     run_context,
 )
 from vigil.sdk._drops import DropAccount
-from vigil.sdk._events import LOG, MEASUREMENT, STEP
+from vigil.sdk._events import LOG, MEASUREMENT, SPAN, STEP
 from vigil.sdk._metrics import SdkMetrics
 from vigil.sdk._queue import EventQueue, Marker
 from vigil.sdk._sink import EventSink, SinkError
-from vigil.sdk._spans import SPAN_KINDS, SpanScope, current_span
 from vigil.sdk._spool import DEFAULT_MAX_BYTES, EventSpool
 from vigil.sdk._writer import BatchWriter
+from vigil.tracing._attributes import RUN_ID
+from vigil.tracing._context import AGENT_SCOPE, TracingContext, get_tracer
+from vigil.tracing._ids import current_trace_ids
 
 sdk_logger = logging.getLogger("vigil.sdk")
 
@@ -67,6 +72,7 @@ STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in Ste
 MEASUREMENT_KINDS: Final[dict[str, MeasurementKind]] = {
     member.value: member for member in MeasurementKind
 }
+SPAN_KINDS: Final[dict[str, SpanKind]] = {kind.value: kind for kind in SpanKind}
 LOG_LEVELS: Final[dict[str | int, LogLevel]] = {
     **{member.value: member for member in LogLevel},
     **{member.value.upper(): member for member in LogLevel},
@@ -286,9 +292,9 @@ class AgentRecorder:
         if request_id is None:
             request_id = current_request_id()
         if trace_id is None:
-            span = current_span()
-            if span is not None:
-                trace_id = span.trace_id
+            ids = current_trace_ids()
+            if ids is not None:
+                trace_id = ids[0]
         return self._put((STEP, run_id, kind, name, data_json, request_id, trace_id, time.time()))
 
     def log(
@@ -322,8 +328,7 @@ class AgentRecorder:
             timestamp = time.time()
         elif isinstance(timestamp, datetime):
             timestamp = timestamp.timestamp()
-        span = current_span()
-        trace_id, span_id = (None, None) if span is None else (span.trace_id, span.span_id)
+        trace_id, span_id = current_trace_ids() or (None, None)
         item = (
             LOG,
             found,
@@ -388,24 +393,31 @@ class AgentRecorder:
         kind: SpanKind | str = SpanKind.INTERNAL,
         attributes: Mapping[str, Any] | None = None,
         run_id: UUID | str | None = None,
-    ) -> SpanScope:
-        """A span timing a ``with``/``async with`` block; queued when the block ends.
+    ) -> TracingContext:
+        """An OpenTelemetry span (scope ``vigil.agent``) timing a ``with``/``async with``
+        block: a ``TracingContext``.
 
-        Nested spans share the trace; ``run_id`` defaults to the parent span's or the
-        enclosing ``run_context``'s. An exception marks the span ``error``.
+        Nested spans share the trace; steps and logs recorded inside carry its trace and
+        span ids. ``run_id`` defaults to the parent span's or the enclosing
+        ``run_context``'s. An exception is recorded on the span (status ``error``) and
+        re-raised. The span reaches this recorder's sink once tracing is set up with it
+        (``vigil.tracing.setup_tracing(service, recorder=recorder)``); without that, or
+        without the OpenTelemetry SDK, it is a no-op.
         """
         found = SPAN_KINDS.get(kind)
         if found is None:
             raise ValueError(f"unknown span kind {kind!r}; one of {sorted(SPAN_KINDS)}")
         if type(name) is not str or not 0 < len(name) <= MAX_NAME_LENGTH:
             raise ValueError(f"name must be a str of 1..{MAX_NAME_LENGTH} characters")
-        return SpanScope(
-            self._put,
-            name,
-            found,
-            dict(attributes) if attributes else None,
-            None if run_id is None else as_uuid(run_id),
-        )
+        if run_id is not None:
+            attributes = {**(attributes or {}), RUN_ID: str(as_uuid(run_id))}
+        return TracingContext(name, attributes, kind=found, tracer=get_tracer(AGENT_SCOPE))
+
+    def record_span(self, span: SpanRecord) -> bool:
+        """Queue a finished span (``vigil.tracing.RecorderSpanExporter`` calls this).
+
+        Returns False if it was dropped (queue full or recorder closed; counted)."""
+        return self._put((SPAN, span))
 
     def _run_id(self, run_id: UUID | str | None) -> UUID:
         if run_id is None:

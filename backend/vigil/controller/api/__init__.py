@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from vigil.controller.api import alerts, events, keys, logs, measurements, runs, workflows
+from vigil.controller.api import (
+    alerts,
+    events,
+    keys,
+    logs,
+    measurements,
+    runs,
+    traces,
+    workflows,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
+    traces.router,
     events.router,
     logs.router,
     workflows.router,
