@@ -44,7 +44,7 @@ check: test
 lint: $(STAMP)
 	$(BIN)/ruff check $(wildcard $(PY_PATHS))
 	$(BIN)/ruff format --check $(wildcard $(PY_PATHS))
-	$(BIN)/yamllint -s prometheus alertmanager grafana elasticsearch docker-compose.observability.yml .yamllint.yml
+	$(BIN)/yamllint -s prometheus alertmanager grafana elasticsearch docker-compose.observability.yml docker-compose.e2e.yml .yamllint.yml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -4,15 +4,23 @@ Each app is served by uvicorn pinned to CPU 0; wrk, pinned to CPU 1, drives it. 
 alternated (A B A B ...) in one run so drift on the machine hits them alike. Prints each round,
 the median requests/s per variant and the ratios; also the server's CPU time per request (from
 /proc), which a VM's steal time does not blur the way it blurs throughput.
-Target (issue 2): instrumented >= 0.90 x bare.
+Targets: instrumented >= 0.90 x bare (issue 2); tracing >= 0.80 x bare (issue 11).
 
 Variants:
 - ``bare``: uvicorn defaults, so its own plain-text access log is on (what users run);
 - ``bare-quiet``: the same with uvicorn's access log off (the strictest baseline);
-- ``instrumented``: vigil's JSON access log replaces uvicorn's, plus request ids and RED metrics.
+- ``instrumented``: vigil's JSON access log replaces uvicorn's, plus request ids and RED metrics;
+- ``tracing``: ``instrumented`` with ``tracing=True``: one server span per request, every
+  request sampled, exported to the store (a PostgreSQL this script starts, pinned to CPU 1
+  with wrk); after each round the spans stored and the drops counted are checked.
 Logs go to /dev/null in every variant.
 
+``--compare-with DIR`` adds ``instrumented-before``: the instrumented app of another checkout
+of Vigil (say ``git archive main | tar -x -C DIR``), alternated with this one's, to tell what
+a change does to the instrumented figure.
+
 Usage: python benchmarks/instrumentation_overhead.py [--rounds 3] [--seconds 10]
+       [--variants bare,instrumented,tracing] [--compare-with DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,11 +43,17 @@ sys.path.insert(0, str(ROOT))
 
 from tests.ports import free_port  # noqa: E402 - after the path set-up
 
+STORE_URL_VARIABLE = "VIGIL_BENCH_STORE_URL"
+"""Where the ``tracing`` variant's app exports its spans (``overhead_apps.build_traced``)."""
+
 VARIANTS = {
     "bare": ("benchmarks.overhead_apps:bare", []),
     "bare-quiet": ("benchmarks.overhead_apps:bare", ["--no-access-log"]),
     "instrumented": ("benchmarks.overhead_apps:instrumented", ["--no-access-log"]),
+    "tracing": ("benchmarks.overhead_apps:traced", ["--no-access-log"]),
 }
+TARGETS = {"instrumented": 0.90, "tracing": 0.80}
+BEFORE = "instrumented-before"
 
 
 def wait_ready(port: int, timeout_s: float = 15.0) -> None:
@@ -57,9 +73,75 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_variant(name: str, seconds: int, connections: int) -> tuple[float, float]:
-    target, extra = VARIANTS[name]
+@dataclass
+class Round:
+    rps: float
+    cpu_us: float
+    requests: int
+    spans: int | None = None
+    dropped: float | None = None
+
+
+class SpanStore:
+    """The PostgreSQL the ``tracing`` variant exports to: one fresh database per round."""
+
+    def __init__(self) -> None:
+        from tests.pg_server import PostgresServer
+
+        self.server = PostgresServer.start()
+        pid = int((self.server.data_dir / "postmaster.pid").read_text().split()[0])
+        # Server processes next to wrk on CPU 1; the app (and its exporter thread) on CPU 0.
+        subprocess.run(
+            ["taskset", "-a", "-p", "-c", "1", str(pid)], check=True, capture_output=True
+        )
+        self.rounds = 0
+
+    def fresh_url(self) -> str:
+        from vigil.storage import upgrade
+
+        self.rounds += 1
+        url = self.server.create_database(f"bench_{self.rounds}")
+        upgrade(url)
+        return url
+
+    @staticmethod
+    def count(url: str) -> int:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.scalar(text("SELECT count(*) FROM observability.spans")) or 0)
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def _dropped_spans(port: int) -> float:
+    """``sdk_events_dropped_total`` of the server, every reason (span drops among them)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("sdk_events_dropped_total{")
+    )
+
+
+def run_variant(
+    name: str, seconds: int, connections: int, store: SpanStore | None, before: Path | None = None
+) -> Round:
+    target, extra = VARIANTS["instrumented" if name == BEFORE else name]
     port = free_port()
+    tree = before if name == BEFORE and before is not None else ROOT
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
+    url = None
+    if name == "tracing":
+        if store is None:
+            raise ValueError("the tracing variant needs its span store")
+        url = env[STORE_URL_VARIABLE] = store.fresh_url()
     server = subprocess.Popen(
         [
             "taskset",
@@ -75,31 +157,42 @@ def run_variant(name: str, seconds: int, connections: int) -> tuple[float, float
             "warning",
             *extra,
         ],
-        cwd=ROOT,
+        cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=env,
     )
+    dropped = None
     try:
         wait_ready(port)
-        url = f"http://127.0.0.1:{port}/items/abc123"
-        subprocess.run(
-            ["taskset", "-c", "1", "wrk", "-t1", "-c8", "-d2s", url],
+        url_items = f"http://127.0.0.1:{port}/items/abc123"
+        warm = subprocess.run(
+            ["taskset", "-c", "1", "wrk", "-t1", "-c8", "-d2s", url_items],
             check=True,
             capture_output=True,
-        )  # warm-up
+            text=True,
+        ).stdout
         cpu_before = cpu_seconds(server.pid)
-        wrk = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
+        wrk = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url_items]
         out = subprocess.run(wrk, check=True, capture_output=True, text=True).stdout
         cpu_used = cpu_seconds(server.pid) - cpu_before
+        if name == "tracing":
+            dropped = _dropped_spans(port)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)  # the exporter flushes what is queued at exit
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     count = re.search(r"(\d+) requests in", out)
+    warm_count = re.search(r"(\d+) requests in", warm)
     if match is None or count is None or "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"unexpected wrk output for {name}:\n{out}")
-    return float(match.group(1)), cpu_used / int(count.group(1)) * 1e6
+    requests = int(count.group(1))
+    result = Round(float(match.group(1)), cpu_used / requests * 1e6, requests)
+    if url is not None and store is not None and warm_count is not None:
+        result.requests += int(warm_count.group(1))
+        result.spans = store.count(url)
+        result.dropped = dropped
+    return result
 
 
 def main() -> int:
@@ -107,36 +200,62 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing: apt-get install wrk util-linux")
+    names = [name for name in args.variants.split(",") if name]
+    if args.compare_with is not None:
+        names.insert(names.index("instrumented") + 1 if "instrumented" in names else 1, BEFORE)
+    unknown = set(names) - set(VARIANTS) - {BEFORE}
+    if unknown or "bare" not in names:
+        sys.exit(f"variants: 'bare' and any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
 
-    results: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for round_no in range(1, args.rounds + 1):
-        for name in VARIANTS:
-            rps, cpu_us = run_variant(name, args.seconds, args.connections)
-            results[name].append(rps)
-            cpu[name].append(cpu_us)
-            print(
-                f"round {round_no} {name:<13} {rps:9.0f} req/s  {cpu_us:6.1f} us CPU/request",
-                flush=True,
-            )
+    store = SpanStore() if "tracing" in names else None
+    rounds: dict[str, list[Round]] = {name: [] for name in names}
+    try:
+        for round_no in range(1, args.rounds + 1):
+            for name in names:
+                result = run_variant(name, args.seconds, args.connections, store, args.compare_with)
+                rounds[name].append(result)
+                stored = ""
+                if result.spans is not None:
+                    stored = (
+                        f"  spans stored {result.spans}/{result.requests} requests,"
+                        f" dropped (counted) {result.dropped:.0f}"
+                    )
+                print(
+                    f"round {round_no} {name:<13} {result.rps:9.0f} req/s"
+                    f"  {result.cpu_us:6.1f} us CPU/request{stored}",
+                    flush=True,
+                )
+    finally:
+        if store is not None:
+            store.stop()
 
-    median = {name: statistics.median(values) for name, values in results.items()}
-    cost = {name: statistics.median(values) for name, values in cpu.items()}
+    median = {name: statistics.median(r.rps for r in rs) for name, rs in rounds.items()}
+    cost = {name: statistics.median(r.cpu_us for r in rs) for name, rs in rounds.items()}
     print(f"\nmedians over {args.rounds} rounds, {args.seconds} s each:")
-    for name in VARIANTS:
+    for name in names:
         print(f"  {name:<13} {median[name]:9.0f} req/s  {cost[name]:6.1f} us CPU/request")
-    for base in ("bare", "bare-quiet"):
-        print(
-            f"instrumented / {base:<10}: "
-            f"throughput ratio {median['instrumented'] / median[base]:.3f}"
-            f", CPU-per-request ratio {cost[base] / cost['instrumented']:.3f}"
-            f" (+{cost['instrumented'] - cost[base]:.1f} us)"
-        )
-    print("target: instrumented >= 0.90 x bare (throughput)")
+    for name in names:
+        if name.startswith("bare"):
+            continue
+        for base in ("bare", "bare-quiet"):
+            if base not in names:
+                continue
+            print(
+                f"{name} / {base:<10}: "
+                f"throughput ratio {median[name] / median[base]:.3f}"
+                f", CPU-per-request ratio {cost[base] / cost[name]:.3f}"
+                f" (+{cost[name] - cost[base]:.1f} us)"
+            )
+    for name, target in TARGETS.items():
+        if name in names:
+            ratio = median[name] / median["bare"]
+            print(f"target: {name} >= {target:.2f} x bare (throughput): {ratio:.3f}")
     return 0
 
 

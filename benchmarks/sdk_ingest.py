@@ -21,8 +21,13 @@ every few batches.
 The machine has 2 cores and is shared: the load average is printed first, and the CPU time
 of this process is printed with each figure (wall time counts other processes' work too).
 
+``--spool both`` runs every measurement four times back to back, without, with, with and
+without a spool configured (``AgentRecorder(spool=...)``, a fresh file in the temp dir), and
+prints the mean of each: the spool is only written while the sink fails, so the two should
+match within the machine's noise; the spool's file size is printed to show it stayed empty.
+
 Usage: python benchmarks/sdk_ingest.py [--producers 4] [--events 50000] [--pg-url URL]
-       [--skip-pg] [--calls 100000] [--tune-gc]
+       [--skip-pg] [--calls 100000] [--tune-gc] [--spool off|on|both]
 Without --pg-url a throwaway PostgreSQL server is started like the test suite's.
 """
 
@@ -30,13 +35,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,17 +63,23 @@ from vigil.models import (  # noqa: E402
     StepEvent,
     StepType,
 )
-from vigil.sdk import AgentRecorder, EventSink, StoreSink  # noqa: E402
+from vigil.sdk import AgentRecorder, DropReason, EventSink, StoreSink  # noqa: E402
 from vigil.storage import EventStore, open_store, upgrade  # noqa: E402
 
 TARGET_EVENTS_PER_S = 50_000
 TARGET_P50_US = 10.0
+# "both" runs without, with, with, without: a table that grows during the runs slows the later
+# ones (PostgreSQL's indexes, measured up to ~6% here), and the ABBA order cancels that drift.
+SPOOL_MODES = {"off": (False,), "on": (True,), "both": (False, True, True, False)}
+_spool_numbers = itertools.count(1)
 
 
 class NullSink(EventSink):
     """Stores nothing: measures the SDK without a database."""
 
-    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+    def write(
+        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+    ) -> BatchWriteResult:
         return BatchWriteResult(steps=len(events))
 
     def create_run(self, run: RunCreate) -> Run:
@@ -81,10 +93,14 @@ def step_data(i: int) -> JsonObject:
     return {"tool": "search", "args": {"query": "refund policy", "k": 5}, "i": i}
 
 
-def sdk_throughput(sink: EventSink, run_ids: list[UUID], events: int) -> tuple[float, float, float]:
+def sdk_throughput(
+    sink: EventSink, run_ids: list[UUID], events: int, spool: Path | None = None
+) -> tuple[float, float, float]:
     """(events/s, CPU s, dropped) for len(run_ids) producer threads x ``events`` steps."""
     registry = CollectorRegistry()
-    recorder = AgentRecorder(sink, service="bench", registry=registry, put_timeout=60.0)
+    recorder = AgentRecorder(
+        sink, service="bench", registry=registry, put_timeout=60.0, spool=spool
+    )
     start = threading.Barrier(len(run_ids) + 1)
 
     def produce(run_id: UUID) -> None:
@@ -108,10 +124,10 @@ def sdk_throughput(sink: EventSink, run_ids: list[UUID], events: int) -> tuple[f
     recorder.close()
     dropped = sum(
         registry.get_sample_value(
-            "sdk_events_dropped_total", {"service": "bench", "reason": reason}
+            "sdk_events_dropped_total", {"service": "bench", "reason": reason.value}
         )
         or 0.0
-        for reason in ("queue_full", "invalid", "rejected", "sink_error", "closed")
+        for reason in DropReason
     )
     return len(run_ids) * events / elapsed, cpu, dropped
 
@@ -138,9 +154,13 @@ def store_ceiling(store: EventStore, run_id: UUID, events: int) -> tuple[float, 
     return batches * 1_000 / elapsed, time.process_time() - cpu, batches * 1_000
 
 
-def call_latency(store: EventStore, run_id: UUID, calls: int) -> dict[str, list[int]]:
+def call_latency(
+    store: EventStore, run_id: UUID, calls: int, spool: Path | None = None
+) -> dict[str, list[int]]:
     """Nanoseconds per call of log_step and log, the queue never full."""
-    recorder = AgentRecorder(StoreSink(store), service="bench", registry=CollectorRegistry())
+    recorder = AgentRecorder(
+        StoreSink(store), service="bench", registry=CollectorRegistry(), spool=spool
+    )
     clock = time.perf_counter_ns
     samples: dict[str, list[int]] = {"log_step": [], "log": []}
     calls_of: dict[str, Callable[[int], object]] = {
@@ -178,30 +198,58 @@ def postgres(url: str | None) -> Iterator[str]:
         server.stop()
 
 
-def bench_backend(name: str, url: str, producers: int, events: int) -> float:
+def spool_files(tmp: str, mode: str) -> Iterator[Path | None]:
+    """What each measurement runs with, in order: no spool, a fresh spool file, or both."""
+    for spooled in SPOOL_MODES[mode]:
+        yield Path(tmp, f"agent-{next(_spool_numbers)}.spool") if spooled else None
+
+
+def label(what: str, spool: Path | None) -> str:
+    return f"{what}{', spool' if spool is not None else ''}"
+
+
+def spool_note(spool: Path | None) -> str:
+    return "" if spool is None else f"; spool file {spool.stat().st_size:,} bytes"
+
+
+Rates = dict[str, list[tuple[float, float]]]
+"""(events/s, CPU us per event) of each run, by what ran."""
+
+
+def bench_backend(
+    name: str, url: str, producers: int, events: int, spools: Iterable[Path | None]
+) -> Rates:
     upgrade(url)
+    rates: Rates = {}
     with open_store(url) as store:
         runs = [
             store.create_run(RunCreate(name=f"bench-{n}", agent="bench", project_id="bench"))
             for n in range(producers)
         ]
         ceiling, ceiling_cpu, written = store_ceiling(store, runs[0].id, producers * events // 4)
-        rate, cpu, dropped = sdk_throughput(StoreSink(store), [r.id for r in runs], events)
-        stored = sum(store.get_run(r.id).step_count for r in runs) - written
-    total = producers * events
-    print(
-        f"{name:<10} store write_batch alone : {ceiling:9,.0f} events/s "
-        f"(CPU {ceiling_cpu / written * 1e6:5.1f} us/event)"
-    )
-    print(
-        f"{name:<10} SDK -> StoreSink        : {rate:9,.0f} events/s "
-        f"(CPU {cpu / total * 1e6:5.1f} us/event; {producers} x {events:,} steps, "
-        f"dropped {dropped:.0f}, ratio to target {rate / TARGET_EVENTS_PER_S:.2f})",
-        flush=True,
-    )
-    if stored != total:
-        print(f"{name:<10} WARNING: {stored:,} of {total:,} steps stored")
-    return rate
+        print(
+            f"{name:<10} store write_batch alone : {ceiling:9,.0f} events/s "
+            f"(CPU {ceiling_cpu / written * 1e6:5.1f} us/event)"
+        )
+        total = producers * events
+        for spool in spools:
+            before = sum(store.get_run(r.id).step_count for r in runs)
+            rate, cpu, dropped = sdk_throughput(
+                StoreSink(store), [r.id for r in runs], events, spool
+            )
+            stored = sum(store.get_run(r.id).step_count for r in runs) - before
+            what = label("SDK -> StoreSink", spool)
+            rates.setdefault(label(name, spool), []).append((rate, cpu / total * 1e6))
+            print(
+                f"{name:<10} {what:<23} : {rate:9,.0f} events/s "
+                f"(CPU {cpu / total * 1e6:5.1f} us/event; {producers} x {events:,} steps, "
+                f"dropped {dropped:.0f}, ratio to target {rate / TARGET_EVENTS_PER_S:.2f}"
+                f"{spool_note(spool)})",
+                flush=True,
+            )
+            if stored != total:
+                print(f"{name:<10} WARNING: {stored:,} of {total:,} steps stored")
+    return rates
 
 
 def main() -> int:
@@ -216,6 +264,12 @@ def main() -> int:
         action="store_true",
         help="gc.freeze() the start-up objects and raise the generation-0 threshold to 50,000",
     )
+    parser.add_argument(
+        "--spool",
+        choices=sorted(SPOOL_MODES),
+        default="off",
+        help="measure without a spool (default), with one configured, or both back to back",
+    )
     args = parser.parse_args()
 
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
@@ -227,41 +281,57 @@ def main() -> int:
     print(f"gc thresholds {gc.get_threshold()}, frozen objects {gc.get_freeze_count():,}\n")
     from vigil.models import new_id
 
-    rate, cpu, _ = sdk_throughput(
-        NullSink(), [new_id() for _ in range(args.producers)], args.events
-    )
-    total = args.producers * args.events
-    print(
-        f"{'none':<10} SDK -> null sink        : {rate:9,.0f} events/s "
-        f"(CPU {cpu / total * 1e6:5.1f} us/event)",
-        flush=True,
-    )
-
-    results: dict[str, float] = {}
+    results: Rates = {}
+    samples: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="vigil-sdk-bench-") as tmp:
+        total = args.producers * args.events
+        for spool in spool_files(tmp, args.spool):
+            rate, cpu, _ = sdk_throughput(
+                NullSink(), [new_id() for _ in range(args.producers)], args.events, spool
+            )
+            what = label("SDK -> null sink", spool)
+            results.setdefault(label("null sink", spool), []).append((rate, cpu / total * 1e6))
+            print(
+                f"{'none':<10} {what:<23} : {rate:9,.0f} events/s "
+                f"(CPU {cpu / total * 1e6:5.1f} us/event{spool_note(spool)})",
+                flush=True,
+            )
+
         sqlite_url = f"sqlite:///{tmp}/vigil.db"
-        results["sqlite"] = bench_backend("sqlite", sqlite_url, args.producers, args.events)
+        results |= bench_backend(
+            "sqlite", sqlite_url, args.producers, args.events, spool_files(tmp, args.spool)
+        )
         if not args.skip_pg:
             with postgres(args.pg_url) as pg_url:
-                results["postgresql"] = bench_backend(
-                    "postgresql", pg_url, args.producers, args.events
+                results |= bench_backend(
+                    "postgresql", pg_url, args.producers, args.events, spool_files(tmp, args.spool)
                 )
 
         upgrade(sqlite_url)
         with open_store(sqlite_url) as store:
             run = store.create_run(RunCreate(name="latency", agent="bench", project_id="bench"))
-            samples = call_latency(store, run.id, args.calls)
+            for spool in spool_files(tmp, args.spool):
+                for name, values in call_latency(store, run.id, args.calls, spool).items():
+                    samples.setdefault(label(name + "()", spool), []).extend(values)
 
     print()
     for name, values in samples.items():
         p50, p99 = percentile(values, 0.50), percentile(values, 0.99)
         print(
-            f"{name + '()':<11} per call: p50 {p50:5.2f} us, p99 {p99:6.2f} us, "
+            f"{name:<18} per call: p50 {p50:5.2f} us, p99 {p99:6.2f} us, "
             f"mean {statistics.fmean(values) / 1_000:5.2f} us "
             f"(target p50 <= {TARGET_P50_US:.0f} us, ratio {p50 / TARGET_P50_US:.2f})"
         )
     print()
-    for name, rate in results.items():
+    for name, runs in results.items():
+        rate = statistics.fmean(r for r, _ in runs)
+        cpu = statistics.fmean(c for _, c in runs)
+        print(f"{name:<19}: {rate:9,.0f} events/s, CPU {cpu:5.1f} us/event (mean of {len(runs)})")
+    print()
+    for name, runs in results.items():
+        if name.startswith("null sink"):
+            continue
+        rate = statistics.fmean(r for r, _ in runs)
         verdict = "met" if rate >= TARGET_EVENTS_PER_S else "MISSED"
         print(f"target {TARGET_EVENTS_PER_S:,} events/s into {name}: {verdict} ({rate:,.0f})")
     return 0

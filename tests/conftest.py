@@ -19,6 +19,37 @@ from tests.pg_server import PostgresNotInstalledError, PostgresServer
 from vigil.storage import EventStore, open_store, upgrade
 
 
+def reset_tracing() -> None:
+    """Forget the process's TracerProvider (OpenTelemetry sets one once per process, as
+    ``opentelemetry-test-utils``' ``reset_trace_globals`` undoes it) and Vigil's setup."""
+    from opentelemetry import trace
+    from opentelemetry.util._once import Once
+
+    import vigil.tracing._context
+    import vigil.tracing._setup
+    from vigil.tracing import shutdown_tracing
+
+    shutdown_tracing(timeout_s=5.0)
+    provider = trace.get_tracer_provider()
+    stop = getattr(provider, "shutdown", None)
+    if callable(stop):
+        stop()
+    trace._TRACER_PROVIDER_SET_ONCE = Once()  # type: ignore[attr-defined]
+    trace._TRACER_PROVIDER = None  # type: ignore[attr-defined]
+    vigil.tracing._setup._state = None
+    vigil.tracing._context._tracers.clear()
+    vigil.tracing._context._configured = False
+
+
+@pytest.fixture
+def fresh_tracing() -> Iterator[None]:
+    """No TracerProvider before the test, and none left after it: a provider set by one test
+    would make FastAPI trace every app of the later ones."""
+    reset_tracing()
+    yield
+    reset_tracing()
+
+
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
     """Undo what a test's configure_logging did to the root logger.

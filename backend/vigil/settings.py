@@ -202,6 +202,34 @@ class Settings(BaseSettings):
     artifacts_s3_max_attempts: int = Field(
         3, ge=1, le=10, description="S3 attempts per call (retries back off exponentially)."
     )
+    tracing_enabled: bool = Field(
+        False,
+        description="One OpenTelemetry server span per request (trace ids on every log line, "
+        "latency exemplars), exported where the other tracing settings say.",
+    )
+    tracing_sample_ratio: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of new traces sampled (a continued one keeps its parent's decision).",
+    )
+    tracing_store_export: bool = Field(
+        True, description="Store the controller's own spans in its store (GET /traces/{id})."
+    )
+    tracing_otlp_endpoint: str | None = Field(
+        None,
+        description="Also export spans as OTLP/HTTP to this URL "
+        "(e.g. http://otel-collector:4318/v1/traces).",
+    )
+    tracing_environment: str = Field(
+        "development", min_length=1, description="The deployment.environment of the spans."
+    )
+    tracing_queue_size: int = Field(
+        8192,
+        ge=64,
+        description="Spans waiting for export; past it the oldest are dropped "
+        "(counted in sdk_events_dropped_total, reason span_queue_full).",
+    )
 
     @property
     def admin_key_path(self) -> Path:

@@ -273,7 +273,13 @@ CREATE INDEX ix_ingested_batches_received_at ON observability.ingested_batches (
 
 UPDATE observability.alembic_version SET version_num='0003_abandoned_and_batch_ids' WHERE observability.alembic_version.version_num = '0002_keys_and_projects';
 
--- Running upgrade 0003_abandoned_and_batch_ids -> 0004_artifact_names_and_links
+-- Running upgrade 0003_abandoned_and_batch_ids -> 0004_spans_by_run
+
+CREATE INDEX ix_spans_run_id_start_time ON observability.spans (run_id, start_time) WHERE run_id IS NOT NULL;
+
+UPDATE observability.alembic_version SET version_num='0004_spans_by_run' WHERE observability.alembic_version.version_num = '0003_abandoned_and_batch_ids';
+
+-- Running upgrade 0004_spans_by_run -> 0005_artifact_names_and_links
 
 ALTER TABLE observability.artifacts ADD COLUMN name VARCHAR(128) DEFAULT 'artifact' NOT NULL;
 
@@ -288,6 +294,6 @@ CREATE TABLE observability.step_artifacts (
     CONSTRAINT fk_step_artifacts_step_id_steps FOREIGN KEY(step_id) REFERENCES observability.steps (id)
 );
 
-UPDATE observability.alembic_version SET version_num='0004_artifact_names_and_links' WHERE observability.alembic_version.version_num = '0003_abandoned_and_batch_ids';
+UPDATE observability.alembic_version SET version_num='0005_artifact_names_and_links' WHERE observability.alembic_version.version_num = '0004_spans_by_run';
 
 COMMIT;

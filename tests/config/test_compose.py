@@ -222,11 +222,35 @@ def test_the_controller_image_is_tagged_with_the_package_version() -> None:
     assert controller["pull_policy"] == "build"
 
 
-def test_the_setup_jobs_run_on_the_controller_base_image() -> None:
-    """The jobs that need only Python use the Dockerfile's base image: one Python to pin."""
-    [base] = set(re.findall(r"^FROM (\S+) AS build$", DOCKERFILE.read_text(), re.MULTILINE))
+def _image_extras() -> set[str]:
+    """The extras of the project that backend/Dockerfile installs (``pip install ".[a,b]"``)."""
+    match = re.search(r'pip install [^\n]*"\.\[([a-z,]+)\]"', DOCKERFILE.read_text())
+    assert match is not None, "backend/Dockerfile installs the project with its extras"
+    return set(match.group(1).split(","))
+
+
+def test_the_controller_image_carries_tracing_and_langfuse() -> None:
+    """The compose controller traces its requests and exports agent spans to Langfuse: its
+    image has the OpenTelemetry SDK and the langfuse SDK."""
+    assert {"tracing", "langfuse"} <= _image_extras()
+    environment = _services()["controller"]["environment"]
+    assert environment["VIGIL_TRACING_ENABLED"] == "true"
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL"):
+        assert environment[name], name
+
+
+def test_the_setup_jobs_run_on_the_controller_image() -> None:
+    """The log-store setup jobs use the official Elasticsearch client, which the controller
+    image carries (backend/Dockerfile installs the `elasticsearch` extra): built, never pulled,
+    as nobody."""
+    services = _services()
+    controller = services["controller"]
+    assert "elasticsearch" in _image_extras()
     for name in ("elasticsearch-setup", "kibana-setup"):
-        assert _services()[name]["image"] == base, name
+        job = services[name]
+        assert (job["build"], job["image"]) == (controller["build"], controller["image"]), name
+        assert job["pull_policy"] == "build"
+        assert job["user"] == "65534:65534"
 
 
 def test_the_secrets_job_runs_the_controller_image_as_root() -> None:
@@ -667,7 +691,7 @@ def test_each_service_reads_its_secrets_and_no_others() -> None:
         "metrics_key",
         "alertmanager_password",
     }
-    assert reads["grafana"] == {"prometheus_password"}
+    assert reads["grafana"] == {"prometheus_password", "postgres_readonly_password"}
 
 
 def test_webhook_token_reaches_alertmanager_and_controller_from_one_volume() -> None:

@@ -57,7 +57,7 @@ READERS = {
             "alertmanager_password",
         },
     ),
-    "grafana": (472, ROOT_GROUP, {"prometheus_password"}),
+    "grafana": (472, ROOT_GROUP, {"prometheus_password", "postgres_readonly_password"}),
     "postgres": (
         POSTGRES,
         POSTGRES,

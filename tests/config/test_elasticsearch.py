@@ -40,6 +40,7 @@ PIPELINE = ES_DIR / "ingest-pipeline.json"
 FILEBEAT = ES_DIR / "filebeat.yml"
 SETUP = ES_DIR / "setup.py"
 DATA_VIEW = REPO / "kibana" / "data-view.json"
+SAVED_OBJECTS = REPO / "kibana" / "saved-objects.ndjson"
 COMPOSE = REPO / "docker-compose.observability.yml"
 
 NUMERIC_TYPES = {"byte", "short", "integer", "long", "float", "double", "half_float"}
@@ -173,12 +174,11 @@ def test_template_is_a_data_stream_with_the_policy_and_pipeline_setup_creates() 
     assert settings["index.default_pipeline"] == setup.PIPELINE
     # One node: a replica could never be assigned and the cluster would stay yellow.
     assert settings["index.number_of_replicas"] == 0
-    paths = [call.path for call in setup.elasticsearch_calls()]
-    assert paths == [
-        f"/_ilm/policy/{setup.POLICY}",
-        f"/_ingest/pipeline/{setup.PIPELINE}",
-        f"/_index_template/{setup.TEMPLATE}",
-    ], "the policy and the pipeline must exist before the template names them"
+    with setup.elasticsearch_client("http://127.0.0.1:1") as client:
+        order = [call.what for call in setup.elasticsearch_calls(client)]
+    assert order == ["ILM policy", "ingest pipeline", "index template"], (
+        "the policy and the pipeline must exist before the template names them"
+    )
 
 
 def test_ilm_policy_rolls_over_and_deletes() -> None:
@@ -250,21 +250,29 @@ def test_kibana_data_view_covers_the_data_stream() -> None:
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    """Answers each request with the next scripted status (200 when none is left); keeps
-    each request with its headers, names in lower case (HTTP names are case-insensitive)."""
+    """Answers each request with the next scripted status (200 when none is left), as
+    Elasticsearch does (its product header, which the official client checks); keeps each
+    request with its headers (names in lower case) and its body (JSON, or raw bytes)."""
 
     statuses: list[int]
     requests: list[tuple[str, str, dict[str, str], Any]]
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
-        body = json.loads(self.rfile.read(length)) if length else None
+        raw = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
+        body: Any = raw
+        if "json" in headers.get("content-type", ""):
+            body = json.loads(raw) if raw else None
         self.requests.append((self.command, self.path, headers, body))
         status = self.statuses.pop(0) if self.statuses else 200
-        payload = json.dumps({"acknowledged": status < 300, "error": status >= 300}).encode()
+        answer: dict[str, Any] = {"acknowledged": status < 300, "success": status < 300}
+        if status >= 300:
+            answer["error"] = {"type": "illegal_argument_exception", "reason": "bad body"}
+        payload = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("X-Elastic-Product", "Elasticsearch")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
@@ -295,12 +303,16 @@ def fake_server() -> Iterator[tuple[str, type[_Recorder]]]:
 def test_setup_puts_policy_pipeline_and_template_and_retries_a_starting_node(
     fake_server: tuple[str, type[_Recorder]],
 ) -> None:
+    """Through the official client: the three PUTs with the committed bodies, each answer
+    5xx retried."""
     url, handler = fake_server
     handler.statuses = [503, 503]  # the node is still starting
     setup = _setup_module()
     lines: list[str] = []
-    setup.run(url, setup.elasticsearch_calls(), deadline_s=10, retry_every_s=0.01, log=lines.append)
-    sent = [(method, path, body) for method, path, _, body in handler.requests]
+    with setup.elasticsearch_client(url) as client:
+        setup.run(setup.elasticsearch_calls(client), deadline_s=10, retry_every_s=0.01,
+                  log=lines.append)  # fmt: skip
+    sent = [(method, path.split("?")[0], body) for method, path, _, body in handler.requests]
     assert len(sent) == 5
     assert sent[2:] == [
         ("PUT", "/_ilm/policy/vigil-logs", _json(POLICY)),
@@ -308,21 +320,25 @@ def test_setup_puts_policy_pipeline_and_template_and_retries_a_starting_node(
         ("PUT", "/_index_template/vigil-logs", _json(TEMPLATE)),
     ]
     assert sum("HTTP 503" in line for line in lines) == 2
+    assert "elasticsearch-py" in handler.requests[0][2].get("user-agent", "")
 
 
-def test_setup_creates_the_kibana_data_view_with_the_xsrf_header(
+def test_setup_creates_the_kibana_objects_with_the_xsrf_header(
     fake_server: tuple[str, type[_Recorder]],
 ) -> None:
     url, handler = fake_server
     setup = _setup_module()
-    setup.run(url, setup.kibana_calls(), headers={"kbn-xsrf": "true"}, log=lambda _: None)
-    [(m1, p1, h1, b1), (m2, p2, h2, b2)] = handler.requests
+    with setup.kibana_client(url) as client:
+        setup.run(setup.kibana_calls(client), log=lambda _: None)
+    [(m1, p1, h1, b1), (m2, p2, h2, b2), (m3, p3, h3, b3)] = handler.requests
     assert (m1, p1, b1) == ("POST", "/api/data_views/data_view", _json(DATA_VIEW))
     assert (m2, p2) == ("POST", "/api/data_views/default")
     assert b2 == {"data_view_id": _json(DATA_VIEW)["data_view"]["id"], "force": True}
-    for headers in (h1, h2):
+    assert (m3, p3) == ("POST", "/api/saved_objects/_import?overwrite=true")
+    assert h3["content-type"].startswith("multipart/form-data")
+    assert SAVED_OBJECTS.read_bytes() in b3
+    for headers in (h1, h2, h3):
         assert headers.get("kbn-xsrf") == "true"
-        assert headers.get("content-type") == "application/json"
 
 
 def test_setup_fails_at_once_on_a_refused_body(
@@ -344,5 +360,32 @@ def test_setup_fails_at_once_on_a_refused_body(
 def test_setup_gives_up_when_nothing_answers() -> None:
     setup = _setup_module()
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(setup.SetupError, match="until the deadline"):
-        setup.run(url, setup.elasticsearch_calls(), deadline_s=0.2, retry_every_s=0.05, log=print)
+    with (
+        setup.elasticsearch_client(url) as client,
+        pytest.raises(setup.SetupError, match="until the deadline"),
+    ):
+        setup.run(setup.elasticsearch_calls(client), deadline_s=0.2, retry_every_s=0.05,
+                  log=print)  # fmt: skip
+
+
+def _saved_objects() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SAVED_OBJECTS.read_text().splitlines() if line]
+
+
+def test_kibana_saved_objects_use_the_data_view_and_mapped_fields() -> None:
+    """The saved searches read the data view by its fixed id and show fields the template
+    maps (the ids a user follows: request, run, trace); the dashboard embeds both searches."""
+    objects = {o["id"]: o for o in _saved_objects()}
+    view_id = _json(DATA_VIEW)["data_view"]["id"]
+    searches = [o for o in objects.values() if o["type"] == "search"]
+    assert len(searches) >= 2
+    for search in searches:
+        assert [r["id"] for r in search["references"]] == [view_id]
+        columns = search["attributes"]["columns"]
+        assert {"request_id", "run_id", "trace_id", "level"} <= set(columns)
+        assert set(columns) <= set(_mapped())
+        json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    [board] = [o for o in objects.values() if o["type"] == "dashboard"]
+    panel_refs = {r["name"]: r["id"] for r in board["references"]}
+    panels = json.loads(board["attributes"]["panelsJSON"])
+    assert {panel_refs[p["panelRefName"]] for p in panels} == {s["id"] for s in searches}

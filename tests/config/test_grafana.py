@@ -21,6 +21,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from tests.config.promtool import check_recording_rules
+from tests.grafana_dashboards import DASHBOARDS, dashboard, panels, targets, variables
 
 from vigil.controller import create_app
 from vigil.settings import Settings
@@ -29,7 +30,6 @@ REPO = Path(__file__).resolve().parents[2]
 GRAFANA = REPO / "grafana"
 DATASOURCES = GRAFANA / "provisioning" / "datasources"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards"
-DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 RULES = sorted((REPO / "prometheus" / "rules").glob("*.yml"))
 PROMETHEUS_CONFIG = REPO / "prometheus" / "prometheus.yml"
 COMPOSE = REPO / "docker-compose.observability.yml"
@@ -70,40 +70,14 @@ def _datasource(uid: str) -> dict[str, Any]:
     return found
 
 
-def _dashboard(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def _panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for panel in dashboard["panels"]:
-        yield panel
-        yield from panel.get("panels", [])
-
-
-def _targets(kind: str) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(dashboard file, panel, target) of every target querying a datasource of ``kind``."""
-    for path in DASHBOARDS:
-        for panel in _panels(_dashboard(path)):
-            for target in panel.get("targets", []):
-                datasource = target.get("datasource") or panel.get("datasource") or {}
-                if datasource.get("type") == kind:
-                    yield path.name, panel, target
-
-
-def _variables(dashboard: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {v["name"]: v for v in dashboard.get("templating", {}).get("list", [])}
-
-
 def _prometheus_queries() -> list[tuple[str, str]]:
     """(where, PromQL) of every panel target and every label_values() variable query."""
     queries = [
         (f"{name} panel {panel['id']} {target['refId']}", target["expr"])
-        for name, panel, target in _targets("prometheus")
+        for name, panel, target in targets("prometheus")
     ]
     for path in DASHBOARDS:
-        for variable in _variables(_dashboard(path)).values():
+        for variable in variables(dashboard(path)).values():
             if variable.get("datasource", {}).get("type") != "prometheus":
                 continue
             query = variable["query"]
@@ -131,7 +105,7 @@ def _substitute(expr: str, variables: dict[str, dict[str, Any]]) -> str:
 def _all_variables() -> dict[str, dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for path in DASHBOARDS:
-        merged.update(_variables(_dashboard(path)))
+        merged.update(variables(dashboard(path)))
     return merged
 
 
@@ -198,10 +172,13 @@ def test_datasources_have_fixed_unique_uids_and_reach_compose_services() -> None
     assert {(ds["uid"], ds["type"]) for ds in datasources} >= {
         ("vigil-prometheus", "prometheus"),
         ("vigil-elasticsearch", "elasticsearch"),
+        ("vigil-postgres", "grafana-postgresql-datasource"),
     }
     services = _yaml(COMPOSE)["services"]
     for ds in datasources:
-        host = urlsplit(ds["url"]).hostname
+        # SQL datasources take host:port, the others a URL.
+        url = ds["url"] if "://" in ds["url"] else f"//{ds['url']}"
+        host = urlsplit(url).hostname
         assert host in services, f"{ds['name']}: no compose service {host}"
     assert sum(bool(ds.get("isDefault")) for ds in datasources) == 1
 
@@ -267,10 +244,52 @@ def test_provisioning_escapes_literal_dollars() -> None:
                     continue
                 name = match.group(3) or match.group(4)
                 assert name in grafana_env, f"{path.name}: unescaped ${name} in {value!r}"
-    [link] = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
+    links = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
+    [link] = [link for link in links if link["field"] == "request_id"]
     expanded = _grafana_expand(link["url"], {})
     assert expanded.endswith("request_id=${__value.raw}")
     assert urlsplit(expanded).path == "/logs"
+
+
+def _langfuse_trace_url() -> str:
+    """Where Langfuse shows a trace: its published URL (NEXTAUTH_URL), the project its
+    headless init creates, the trace id (the same 32 hex digits OpenTelemetry uses)."""
+    web = _yaml(COMPOSE)["services"]["langfuse-web"]["environment"]
+    compose_text = COMPOSE.read_text(encoding="utf-8")
+    public_url = re.search(r"NEXTAUTH_URL: (\S+)", compose_text)
+    assert public_url is not None
+    return f"{public_url.group(1)}/project/{web['LANGFUSE_INIT_PROJECT_ID']}/traces/"
+
+
+def test_a_latency_exemplar_links_to_its_trace() -> None:
+    """The trace_id exemplar of request_duration_seconds opens the trace in the controller
+    (GET /traces/{trace_id}) and in Langfuse; the p99 panel asks for the exemplars."""
+    destinations = _datasource("vigil-prometheus")["jsonData"]["exemplarTraceIdDestinations"]
+    urls = [_grafana_expand(d["url"], {}) for d in destinations if d["name"] == "trace_id"]
+    assert urls == [
+        "http://localhost:8000/traces/${__value.raw}",
+        _langfuse_trace_url() + "${__value.raw}",
+    ]
+    targets = [
+        target
+        for panel in panels(dashboard(GRAFANA / "dashboards" / "vigil-controller.json"))
+        for target in panel.get("targets", [])
+        if target.get("exemplar")
+    ]
+    assert targets, "a panel shows exemplars"
+    assert all("request_duration_seconds_bucket" in t["expr"] for t in targets)
+
+
+def test_a_log_line_links_to_its_trace_and_run() -> None:
+    links = _datasource("vigil-elasticsearch")["jsonData"]["dataLinks"]
+    by_field: dict[str, list[str]] = {}
+    for link in links:
+        by_field.setdefault(link["field"], []).append(_grafana_expand(link["url"], {}))
+    assert by_field["trace_id"] == [
+        "http://localhost:8000/traces/${__value.raw}",
+        _langfuse_trace_url() + "${__value.raw}",
+    ]
+    assert by_field["run_id"] == ["http://localhost:8000/runs/${__value.raw}/trace"]
 
 
 def test_prometheus_datasource_logs_in_with_the_secrets_volume_password() -> None:
@@ -312,7 +331,7 @@ def test_dashboard_provider_reads_the_mounted_dashboards() -> None:
 
 def test_dashboards_are_valid_json_with_unique_uids() -> None:
     assert DASHBOARDS
-    uids = [_dashboard(path)["uid"] for path in DASHBOARDS]
+    uids = [dashboard(path)["uid"] for path in DASHBOARDS]
     assert len(uids) == len(set(uids))
     for path in DASHBOARDS:
         # $$ escaping belongs to provisioning files, never to dashboard JSON.
@@ -333,10 +352,10 @@ def test_every_datasource_uid_in_dashboards_is_provisioned() -> None:
                 yield from uids(item)
 
     for path in DASHBOARDS:
-        used = set(uids(_dashboard(path)))
+        used = set(uids(dashboard(path)))
         assert used, path.name
         assert used - BUILTIN_DATASOURCE_UIDS <= provisioned, path.name
-        for panel in _panels(_dashboard(path)):
+        for panel in panels(dashboard(path)):
             if panel["type"] != "row":
                 assert panel.get("datasource", {}).get("uid") in provisioned, panel["title"]
 
@@ -344,7 +363,7 @@ def test_every_datasource_uid_in_dashboards_is_provisioned() -> None:
 def test_panels_do_not_overlap() -> None:
     for path in DASHBOARDS:
         cells: dict[tuple[int, int], str] = {}
-        for panel in _panels(_dashboard(path)):
+        for panel in panels(dashboard(path)):
             grid = panel["gridPos"]
             assert grid["x"] + grid["w"] <= 24, panel["title"]
             for x in range(grid["x"], grid["x"] + grid["w"]):
@@ -419,7 +438,7 @@ def test_dashboard_covers_red_saturation_and_sdk_drops() -> None:
 def test_logs_panel_queries_mapped_fields() -> None:
     """The Elasticsearch logs panel: a logs query whose fields the index template maps."""
     mapped = json.loads(INDEX_TEMPLATE.read_text(encoding="utf-8"))["template"]["mappings"]
-    logs = [(p, t) for _, p, t in _targets("elasticsearch") if p["type"] == "logs"]
+    logs = [(p, t) for _, p, t in targets("elasticsearch") if p["type"] == "logs"]
     assert logs, "no logs panel on Elasticsearch"
     for panel, target in logs:
         assert [m["type"] for m in target["metrics"]] == ["logs"], panel["title"]

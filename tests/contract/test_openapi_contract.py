@@ -5,7 +5,8 @@ Runs in-process against the ASGI app with positive and negative data and all che
 defaults): no 500s, responses match their documented schemas and status codes. Requests
 carry the admin API key (the webhook its own token); the ``ignored_auth`` check then sends
 each operation again without a key and with a wrong one, and fails unless it is refused with
-401 or 403. New endpoints are covered automatically.
+401 or 403. New endpoints are covered automatically. The controller traces its requests
+(``VIGIL_TRACING_ENABLED``), so every fuzzed request also passes through its server span.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from tests.conftest import reset_tracing
 from tests.pg_server import PostgresServer
 from vigil.auth import new_token
 from vigil.controller import create_app
@@ -50,12 +52,20 @@ def api_schema(request: pytest.FixtureRequest) -> Iterator[schemathesis.BaseSche
     else:
         server = request.getfixturevalue("postgres_server")
         url = server.create_database(name)
+    # Tracing on: the fuzzed requests go through the server span and its store export too.
+    reset_tracing()
     app = create_app(
-        Settings(database_url=url, alert_webhook_token=WEBHOOK_TOKEN, data_dir=data_dir)
+        Settings(
+            database_url=url,
+            alert_webhook_token=WEBHOOK_TOKEN,
+            data_dir=data_dir,
+            tracing_enabled=True,
+        )
     )
     try:
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
     finally:
+        reset_tracing()
         if server is not None:
             server.drop_database(name)
 

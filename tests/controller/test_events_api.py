@@ -49,3 +49,54 @@ def test_batch_shape_errors_are_422(api: TestClient) -> None:
     assert api.post("/events/batch", json={"events": []}).status_code == 422
     assert api.post("/events/batch", json={"events": [{"event": "nope"}]}).status_code == 422
     assert api.post("/events/batch", json={"events": [{"event": "step"}]}).status_code == 422
+
+
+def _steps(run_id: object, count: int) -> dict[str, object]:
+    return {
+        "events": [
+            {"event": "step", "run_id": run_id, "step_type": "thought", "name": f"s{n}"}
+            for n in range(count)
+        ]
+    }
+
+
+def test_a_batch_posted_twice_with_one_idempotency_key_is_stored_once(api: TestClient) -> None:
+    """The retry of a batch whose answer was lost: same key, stored once, same answer; a
+    batch posted twice without a key is stored twice (what the key prevents)."""
+    run = create_run(api)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = api.post("/events/batch", json=_steps(run["id"], 3), headers=key)
+    again = api.post("/events/batch", json=_steps(run["id"], 3), headers=key)
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json() == again.json() == {"steps": 3, "logs": 0, "measurements": 0, "spans": 0}
+    assert api.get(f"/runs/{run['id']}").json()["step_count"] == 3
+
+    for _ in range(2):
+        assert api.post("/events/batch", json=_steps(run["id"], 3)).status_code == 202
+    assert api.get(f"/runs/{run['id']}").json()["step_count"] == 9
+
+
+def test_a_malformed_idempotency_key_is_a_422_with_the_request_id(api: TestClient) -> None:
+    """A key that is not a UUID refuses the batch (nothing stored) in the usual error shape."""
+    run = create_run(api)
+    response = api.post(
+        "/events/batch", json=_steps(run["id"], 2), headers={"Idempotency-Key": "retry-1"}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert body["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert "retry-1" not in response.text
+    assert api.get(f"/runs/{run['id']}").json()["step_count"] == 0
+
+
+def test_the_idempotency_key_is_documented(api: TestClient) -> None:
+    """OpenAPI lists the optional header, as a UUID, with the 422 it can cause."""
+    operation = api.get("/openapi.json").json()["paths"]["/events/batch"]["post"]
+    (parameter,) = [p for p in operation["parameters"] if p["in"] == "header"]
+    assert parameter["name"] == "Idempotency-Key"
+    assert parameter["required"] is False
+    assert (parameter["schema"]["type"], parameter["schema"]["format"]) == ("string", "uuid")
+    assert "anyOf" not in parameter["schema"]  # never null: a header is a string or absent
+    assert "retry" in parameter["description"]
+    assert "422" in operation["responses"]

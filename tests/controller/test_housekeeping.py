@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from prometheus_client import CollectorRegistry
 from sqlalchemy import make_url
 from starlette.testclient import TestClient
@@ -22,6 +22,7 @@ from vigil.controller.maintenance import Maintenance
 from vigil.controller.metrics import ControllerMetrics
 from vigil.models import Alert, AlertCreate, AlertStatus, LogCreate, LogLevel, RunCreate, utc_now
 from vigil.storage import EventStore
+from vigil.tracing import parse_traceparent, setup_tracing, shutdown_tracing
 
 
 def test_a_round_abandons_quiet_runs_and_deletes_old_logs(
@@ -132,3 +133,44 @@ def test_reconciliation_resolves_what_alertmanager_forgot(
     assert [a.id for a in resolved] == [forgotten.id]
     assert store.get_alert(kept.id).status is AlertStatus.FIRING
     assert store.get_alert(forgotten.id).status is AlertStatus.RESOLVED
+
+
+@pytest.mark.usefixtures("fresh_tracing")
+def test_a_reconciliation_round_is_a_span_whose_call_carries_it(
+    store: EventStore, store_url: str, controller_data: ControllerData
+) -> None:
+    """HTTP calls the controller makes propagate traceparent: the call to Alertmanager carries
+    the round's span, which the controller stores."""
+    seen: list[str | None] = []
+    # FastAPI traces itself once a TracerProvider is set (docs/tracing.md): this stand-in for
+    # Alertmanager must not add its own spans to the trace.
+    app = FastAPI(telemetry={"tracing": False})
+
+    @app.get("/api/v2/alerts")
+    async def alerts(request: Request) -> list[dict[str, Any]]:
+        seen.append(request.headers.get("traceparent"))
+        return []
+
+    setup_tracing("vigil-controller", store=store, langfuse=False)
+    with LiveServer(app) as alertmanager:
+        settings = controller_settings(
+            store_url, controller_data, alertmanager_url=alertmanager.url
+        )
+        reconciler = AlertReconciler(store, settings, ControllerMetrics(CollectorRegistry()))
+
+        async def one_round() -> None:
+            try:
+                await reconciler.reconcile_once()
+            finally:
+                await reconciler.aclose()
+
+        asyncio.run(one_round())
+    shutdown_tracing()
+    [header] = seen
+    assert header is not None
+    parsed = parse_traceparent(header)
+    assert parsed is not None
+    trace_id = format(parsed[0], "032x")
+    [span] = store.get_trace(trace_id)
+    assert (span.name, span.span_id) == ("alerts.reconcile", format(parsed[1], "016x"))
+    assert span.attributes["alerts.resolved"] == 0

@@ -1,6 +1,7 @@
 """One request with a known X-Request-Id, followed through the live stack: echoed on the
 response, counted on /metrics, scraped by Prometheus with the expected labels, and its access
-record found in the controller's log store by that id."""
+record found in the controller's log store by that id; with a traceparent, its trace id kept
+by Prometheus as the latency exemplar and its span tree at GET /traces/{id}."""
 
 from __future__ import annotations
 
@@ -105,3 +106,45 @@ def test_access_record_found_by_request_id(controller: httpx.Client) -> None:
     assert attributes["method"] == "GET"
     assert attributes["path"] == "/info"
     assert attributes["status"] == 200
+
+
+def test_a_traced_requests_exemplar_leads_to_its_trace(
+    controller: httpx.Client, stack_under_test: StackUnderTest
+) -> None:
+    """The path Grafana's exemplar link takes: Prometheus (exemplar storage on) scraped the
+    trace id of a request as the exemplar of request_duration_seconds; the controller
+    serves that trace, continuing the caller's span."""
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    response = controller.get("/info", headers={"traceparent": f"00-{trace_id}-{parent}-01"})
+    assert response.status_code == 200
+
+    def exemplar() -> list[object] | None:
+        response = httpx.get(
+            f"{stack_under_test.prometheus}/api/v1/query_exemplars",
+            params={
+                "query": 'request_duration_seconds_bucket{job="vigil-controller",endpoint="/info"}',
+                "start": "0",
+                "end": str(10**10),
+            },
+            auth=stack_under_test.prometheus_auth,
+            timeout=5,
+        )
+        found = [
+            e
+            for series in response.json()["data"]
+            for e in series["exemplars"]
+            if e["labels"].get("trace_id") == trace_id
+        ]
+        return found or None
+
+    wait_for(f"Prometheus to keep the exemplar of trace {trace_id}", exemplar,
+             timeout_s=SCRAPE_TIMEOUT_S)  # fmt: skip
+
+    def trace() -> dict[str, object] | None:
+        response = controller.get(f"/traces/{trace_id}")
+        return response.json() if response.status_code == 200 else None
+
+    tree = wait_for(f"GET /traces/{trace_id}", trace, timeout_s=30)
+    [root] = tree["roots"]  # type: ignore[misc]
+    assert root["name"] == "GET /info"
+    assert root["parent_span_id"] == parent

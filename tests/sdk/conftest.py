@@ -69,7 +69,9 @@ class ScriptedSink(EventSink):
     """A sink in memory whose failures are scripted, and which can be stalled.
 
     ``failures`` is consumed one entry per ``write`` call: an exception to raise, or None to
-    succeed. ``gate`` blocks every ``write`` until it is set.
+    succeed. ``gate`` blocks every ``write`` until it is set. ``batch_ids`` has the id of
+    every call, failed ones included. While ``down`` is set, every call raises it (an outage
+    of unknown length).
     """
 
     def __init__(self, failures: Sequence[BaseException | None] = ()) -> None:
@@ -78,16 +80,21 @@ class ScriptedSink(EventSink):
         self.gate.set()
         self.calls = 0
         self.written: list[BatchEvent] = []
+        self.batch_ids: list[UUID | None] = []
+        self.down: BaseException | None = None
         self.entered = threading.Event()
         self.closed = False
         self._lock = threading.Lock()
 
-    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+    def write(
+        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+    ) -> BatchWriteResult:
         self.entered.set()
         self.gate.wait()
         with self._lock:
             self.calls += 1
-            failure = self.failures.pop(0) if self.failures else None
+            self.batch_ids.append(batch_id)
+            failure = self.failures.pop(0) if self.failures else self.down
             if failure is not None:
                 raise failure
             self.written.extend(events)

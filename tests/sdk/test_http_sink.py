@@ -26,6 +26,8 @@ from vigil.models import (
     RunCreate,
     RunFinish,
     RunStatus,
+    StepEvent,
+    StepType,
     new_id,
 )
 from vigil.sdk import HttpSink, SinkRejected, SinkUnavailable
@@ -62,13 +64,15 @@ def batch_app(store: EventStore, outages: Outages) -> FastAPI:
 
     @app.post("/events/batch", status_code=202)
     def write_batch(
-        batch: EventBatch, authorization: Annotated[str | None, Header()] = None
+        batch: EventBatch,
+        authorization: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[UUID | None, Header(alias="Idempotency-Key")] = None,
     ) -> BatchWriteResult:
         authorize(authorization)
         if outages.take():
             raise HTTPException(503, "store unavailable")
         try:
-            return store.write_batch(batch.events)
+            return store.write_batch(batch.events, batch_id=idempotency_key)
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from exc
 
@@ -158,6 +162,26 @@ def test_http_4xx_rejects_only_the_bad_events(
 
     assert [s.name for s in store.list_steps(run.id)] == ["kept-1", "kept-2"]
     assert dropped(registry, "rejected") == 1
+
+
+def test_a_batch_carries_its_id_as_the_idempotency_key(
+    server: LiveServer, store: EventStore
+) -> None:
+    """The batch id travels as ``Idempotency-Key``: posted twice under one id, the batch is
+    stored once; without an id, twice."""
+    run = store.create_run(RunCreate(name="r", agent="a", project_id="p1"))
+    events = [StepEvent(run_id=run.id, step_type=StepType.THOUGHT, name="s") for _ in range(2)]
+    sink = HttpSink(server.url, token=TOKEN)
+    try:
+        batch_id = new_id()
+        assert sink.write(events, batch_id=batch_id).steps == 2
+        assert sink.write(events, batch_id=batch_id).steps == 2
+        assert store.get_run(run.id).step_count == 2
+        sink.write(events)
+        sink.write(events)
+        assert store.get_run(run.id).step_count == 6
+    finally:
+        sink.close()
 
 
 def test_status_codes_map_to_sink_errors(server: LiveServer, store: EventStore) -> None:

@@ -20,11 +20,10 @@ def test_exported_names() -> None:
         "SinkError",
         "SinkRejected",
         "SinkUnavailable",
-        "SpanScope",
+        "SpoolInUse",
         "StoreSink",
         "current_project",
         "current_run_id",
-        "current_span",
         "current_step_id",
         "run_context",
     ]

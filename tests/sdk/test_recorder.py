@@ -27,6 +27,7 @@ from vigil.models import (
 )
 from vigil.sdk import StoreSink, current_run_id
 from vigil.storage import EventStore, open_store, upgrade
+from vigil.tracing import setup_tracing
 
 PRODUCERS = 8
 EVENTS_PER_PRODUCER = 5_000
@@ -92,11 +93,14 @@ def test_close_is_idempotent_and_later_events_are_counted(
     assert dropped(registry, "closed") == 1
 
 
+@pytest.mark.usefixtures("fresh_tracing")
 def test_steps_logs_measurements_and_spans_are_stored(
     store: EventStore, run: Run, make_recorder: RecorderFactory
 ) -> None:
-    """Every producer call lands in its table, with the run and the span's trace attached."""
+    """Every producer call lands in its table, with the run and the span's trace attached:
+    the recorder's spans are OpenTelemetry spans, queued back onto it by tracing."""
     recorder = make_recorder(StoreSink(store))
+    setup_tracing(SERVICE, recorder=recorder, langfuse=False)
     with recorder.span("tool.search", attributes={"tool": "search"}, run_id=run.id) as span:
         recorder.log_step(run.id, StepType.TOOL_CALL, name="search", data={"q": "refund"})
         recorder.log(LogLevel.INFO, "searching", run_id=run.id, attributes={"hits": 3})
@@ -119,10 +123,12 @@ def test_steps_logs_measurements_and_spans_are_stored(
     assert trace[span.span_id].attributes == {"tool": "search"}
 
 
+@pytest.mark.usefixtures("fresh_tracing")
 def test_a_failing_span_is_marked_error(
     store: EventStore, run: Run, make_recorder: RecorderFactory
 ) -> None:
     recorder = make_recorder(StoreSink(store))
+    setup_tracing(SERVICE, recorder=recorder, langfuse=False)
     with pytest.raises(RuntimeError), recorder.span("tool.call", run_id=run.id) as span:
         raise RuntimeError("tool crashed")
     assert recorder.flush()

@@ -23,6 +23,7 @@ from vigil.models import Alert, utc_now
 from vigil.secret_files import read_secret
 from vigil.settings import Settings
 from vigil.storage import EventStore
+from vigil.tracing import TracingContext, async_traceparent_hook
 
 logger = logging.getLogger("vigil.alerts")
 
@@ -41,8 +42,13 @@ class AlertReconciler:
             password_file = settings.alertmanager_password_file
             password = read_secret(password_file) if password_file else None
             auth = httpx.BasicAuth(settings.alertmanager_username, password or "")
+        # Each round is a span of the controller (with VIGIL_TRACING_ENABLED): its call to
+        # Alertmanager carries the round's traceparent.
         self._client = httpx.AsyncClient(
-            base_url=settings.alertmanager_url.rstrip("/"), auth=auth, timeout=10.0
+            base_url=settings.alertmanager_url.rstrip("/"),
+            auth=auth,
+            timeout=10.0,
+            event_hooks={"request": [async_traceparent_hook]},
         )
 
     async def active_fingerprints(self) -> set[str] | None:
@@ -61,6 +67,12 @@ class AlertReconciler:
             return None
 
     async def reconcile_once(self) -> list[Alert]:
+        async with TracingContext("alerts.reconcile", kind="client") as span:
+            resolved = await self._reconcile()
+            span.set_attribute("alerts.resolved", len(resolved))
+        return resolved
+
+    async def _reconcile(self) -> list[Alert]:
         active = await self.active_fingerprints()
         if active is None:
             return []

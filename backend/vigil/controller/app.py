@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         probes.add_readiness_check("disk", lambda: check_free_space(settings, metrics))
         probes.add_readiness_check("artifacts", artifacts.check, timeout_s=5.0)
         async with (
+            traced_requests(settings, store, registry),
             persisted_logs(settings, store, registry),
             step_notifications(store, app),
             background(Maintenance(store, settings, metrics).run_forever(), "maintenance"),
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log_level=settings.log_level,
             probes=probes,
             metrics_guard=metrics_guard(settings),
+            tracing=settings.tracing_enabled,
         )
     else:
         configure_logging(settings.service_name, settings.log_level)
@@ -181,6 +183,43 @@ async def persisted_logs(
     finally:
         root.removeHandler(handler)
         await run_in_threadpool(recorder.close, 10.0)
+
+
+@asynccontextmanager
+async def traced_requests(
+    settings: Settings, store: EventStore, registry: CollectorRegistry
+) -> AsyncIterator[None]:
+    """With ``VIGIL_TRACING_ENABLED``: the controller's TracerProvider, exporting its spans to
+    its own store (``VIGIL_TRACING_STORE_EXPORT``), to OTLP (``VIGIL_TRACING_OTLP_ENDPOINT``)
+    and, for agent spans, to Langfuse when the ``LANGFUSE_*`` variables are set. At shutdown
+    what is queued is written before the store closes. (Request spans come from the
+    instrumentation: with ``VIGIL_INSTRUMENTATION_ENABLED=false`` there are none.)"""
+    if not (settings.tracing_enabled and settings.instrumentation_enabled):
+        yield
+        return
+    from vigil.tracing import setup_tracing, shutdown_tracing
+
+    exporters = []
+    if settings.tracing_otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporters.append(OTLPSpanExporter(endpoint=settings.tracing_otlp_endpoint))
+    await run_in_threadpool(
+        lambda: setup_tracing(
+            settings.service_name,
+            version=vigil.__version__,
+            environment=settings.tracing_environment,
+            sample_ratio=settings.tracing_sample_ratio,
+            store=store if settings.tracing_store_export else None,
+            exporters=exporters,
+            registry=registry,
+            max_queue_size=settings.tracing_queue_size,
+        )
+    )
+    try:
+        yield
+    finally:
+        await run_in_threadpool(shutdown_tracing)
 
 
 @asynccontextmanager

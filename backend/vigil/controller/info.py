@@ -21,6 +21,7 @@ class ControllerInfo(BaseModel):
     version: str
     backends: dict[str, str]
     instrumentation_enabled: bool
+    tracing_enabled: bool
 
 
 @router.get("/info", response_model=ControllerInfo, responses=AUTH_RESPONSES)
@@ -32,4 +33,5 @@ async def get_info(request: Request, principal: Read) -> ControllerInfo:
         version=vigil.__version__,
         backends=describe_backends(settings),
         instrumentation_enabled=settings.instrumentation_enabled,
+        tracing_enabled=settings.tracing_enabled,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from starlette.applications import Starlette
@@ -17,6 +19,9 @@ from vigil.instrumentation.project_label import ProjectLabelPolicy
 from vigil.instrumentation.red_metrics import RedMetrics
 from vigil.instrumentation.request_id import RequestIdMiddleware
 from vigil.instrumentation.telemetry_middleware import RequestTelemetryMiddleware
+
+if TYPE_CHECKING:
+    from vigil.tracing._request import RequestTracer
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,7 @@ def instrument(
     log_level: str = "INFO",
     probes: HealthProbes | None = None,
     metrics_guard: MetricsGuard | None = None,
+    tracing: bool = False,
 ) -> Instrumentation:
     """Instrument a FastAPI or Starlette app; call it once, before the app serves requests.
 
@@ -60,6 +66,13 @@ def instrument(
 
     ``project_ids`` is an allowlist for the ``project_id`` label; without it, the first
     ``project_label_cap`` distinct ids get their own label and the rest share ``other``.
+
+    ``tracing=True`` opens one OpenTelemetry SERVER span per request on the global
+    TracerProvider (``vigil.tracing.setup_tracing`` sets one up, or use the application's),
+    continuing an incoming ``traceparent``; log lines get ``trace_id``/``span_id`` and the
+    latency histogram a ``trace_id`` exemplar. FastAPI's own request spans are then turned
+    off for this app, so a request has one server span, not two. Needs the OpenTelemetry SDK
+    (``vigil[tracing]``). Probes and ``metrics_path`` are never traced.
     """
     registry = REGISTRY if registry is None else registry
     if configure_logs:
@@ -68,6 +81,11 @@ def instrument(
     probes = probes or HealthProbes()
     project_labels = ProjectLabelPolicy(project_ids, cap=project_label_cap)
 
+    tracer = None
+    if tracing:
+        tracer = _request_tracer()
+        if tracer is not None:
+            _turn_off_fastapi_request_spans(app)
     probes.install(app)
     MetricsEndpoint(registry, metrics_guard).install(app, metrics_path)
     install_error_handlers(app)
@@ -81,9 +99,38 @@ def instrument(
         project_labels=project_labels,
         excluded_paths=PROBE_PATHS | {metrics_path},
         probes=probes,
+        tracer=tracer,
     )
     app.add_middleware(RequestIdMiddleware)
 
     instrumentation = Instrumentation(service, registry, metrics, probes, project_labels)
     app.state.vigil = instrumentation
     return instrumentation
+
+
+def _turn_off_fastapi_request_spans(app: Starlette) -> None:
+    """FastAPI 0.16x opens its own server span per request (and one per dependency, endpoint
+    and serialization) as soon as a TracerProvider is set (``fastapi/telemetry/_asgi.py``,
+    ``NativeTelemetry``); Vigil's middleware opens the one server span. Its settings live in
+    the app's ``_telemetry`` dict, read per request: ``tracing`` off there keeps FastAPI's
+    metrics and logs as configured. Pinned by tests/tracing/test_request_spans.py."""
+    telemetry = getattr(app, "_telemetry", None)
+    if isinstance(telemetry, dict):
+        telemetry["tracing"] = False
+
+
+def _request_tracer() -> RequestTracer | None:
+    """The server-span maker, or None (and a warning) without the OpenTelemetry SDK: an
+    app asking for tracing still serves, untraced."""
+    from vigil.tracing._otel import INSTALL_HINT, SDK_INSTALLED
+
+    if not SDK_INSTALLED:
+        logging.getLogger("vigil.tracing").warning(
+            "tracing=True, but the OpenTelemetry SDK is not installed (%s): requests are "
+            "not traced",
+            INSTALL_HINT,
+        )
+        return None
+    from vigil.tracing._request import RequestTracer
+
+    return RequestTracer()

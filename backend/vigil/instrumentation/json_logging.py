@@ -1,7 +1,9 @@
 """Structured JSON logs: one object per line on stdout, with the request context and no secrets.
 
 Every record carries ``timestamp`` (RFC 3339, UTC), ``service``, ``level``, ``logger``,
-``message``, ``request_id`` and ``project_id``, plus whatever the caller passed in ``extra``.
+``message``, ``request_id`` and ``project_id``; inside a span ``trace_id`` and ``span_id``
+(read from the OpenTelemetry context), inside a ``run_context`` ``run_id``; plus whatever the
+caller passed in ``extra``.
 Uvicorn's loggers are routed through the same handler. Values under sensitive keys are redacted
 wherever they appear in the record, and ``key=value`` secrets in free text are masked.
 """
@@ -11,21 +13,17 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Container
 from typing import Any, TextIO
 
-from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
+from vigil.instrumentation._records import record_extras
 from vigil.instrumentation.project_label import current_project_id
 from vigil.instrumentation.request_id import current_request_id
 from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
+from vigil.sdk._context import current_run_id
+from vigil.tracing._ids import current_trace_ids
 
-# Attributes every record has (or gets from formatting); anything else came in ``extra=``.
-_STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message", "taskName"}
-# A record with no extras has exactly the attributes LogRecord.__init__ sets (plus what
-# formatting added): walking __dict__ is skipped for those, a third of a record's cost.
-_LOGRECORD_SIZE = len(logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__)
 # Fields filled from trusted sources or redacted already (the access record's structured fields
 # among them: none is free text).
 _TRUSTED_FIELDS = frozenset(
@@ -37,6 +35,8 @@ _TRUSTED_FIELDS = frozenset(
         "message",
         "request_id",
         "project_id",
+        "trace_id",
+        "span_id",
         "method",
         "route",
         "status",
@@ -46,19 +46,6 @@ _TRUSTED_FIELDS = frozenset(
 )
 
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
-
-
-def record_extras(record: logging.LogRecord, exclude: Container[str] = ()) -> dict[str, Any]:
-    """The fields a caller passed in ``extra=`` (private ``_`` names and ``exclude`` left out)."""
-    attributes = record.__dict__
-    plain = _LOGRECORD_SIZE + ("message" in attributes) + ("asctime" in attributes)
-    if len(attributes) <= plain:
-        return {}
-    return {
-        key: value
-        for key, value in attributes.items()
-        if key not in _STANDARD_ATTRS and key not in exclude and not key.startswith("_")
-    }
 
 
 class _Rfc3339Clock:
@@ -98,6 +85,12 @@ class VigilJsonFormatter(OrjsonFormatter):
         log_data["message"] = redact_text(str(message_dict.pop("message", record.message)))
         log_data["request_id"] = current_request_id()
         log_data["project_id"] = current_project_id()
+        ids = current_trace_ids()
+        if ids is not None:
+            log_data["trace_id"], log_data["span_id"] = ids
+        run_id = current_run_id()
+        if run_id is not None:
+            log_data["run_id"] = str(run_id)
         exception = message_dict.pop("exc_info", None)
         stack = message_dict.pop("stack_info", None)
         if message_dict:

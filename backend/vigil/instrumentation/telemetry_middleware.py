@@ -4,13 +4,20 @@ One pure ASGI layer (not Starlette's base HTTP middleware class: that one runs t
 child task, loses ContextVar changes and costs ~3x the throughput). It also turns an exception
 that escaped the app into a JSON 500 carrying the request id, logged with its stack and counted,
 so a bug never crashes the process nor leaves a plain-text error page.
+
+With ``tracer`` (``vigil.instrument(tracing=True)``) it also opens the request's one SERVER
+span (``vigil.tracing._request``) before the app runs, and ends it after the access record,
+so every log line of the request, that record included, carries the trace and span ids, and
+the duration histogram gets the trace id as its exemplar. Without it, no span work at all.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil.instrumentation._headers import header_value
@@ -26,6 +33,9 @@ from vigil.instrumentation.project_label import (
 )
 from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation
 from vigil.instrumentation.route_template import route_template
+
+if TYPE_CHECKING:
+    from vigil.tracing._request import RequestTracer
 
 logger = logging.getLogger("vigil.errors")
 
@@ -55,6 +65,7 @@ class RequestTelemetryMiddleware:
         project_labels: ProjectLabelPolicy,
         excluded_paths: frozenset[str],
         probes: HealthProbes | None = None,
+        tracer: RequestTracer | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -63,10 +74,11 @@ class RequestTelemetryMiddleware:
         self.project_labels = project_labels
         self.excluded_paths = excluded_paths
         self.probes = probes
+        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "lifespan" and self.probes is not None:
+            if scope["type"] == "lifespan" and (self.probes is not None or self.tracer is not None):
                 await self.app(scope, receive, self._lifespan_observer(send))
             else:
                 await self.app(scope, receive, send)
@@ -81,6 +93,9 @@ class RequestTelemetryMiddleware:
         raw_project = header_value(scope, _PROJECT_HEADER_BYTES)
         project_token = bind_project_label(self.project_labels.label_for(raw_project))
         entry_root_path = scope.get("root_path", "")
+        tracer = self.tracer
+        traced = None if tracer is None else tracer.start(scope)
+        error: Exception | None = None
         in_progress = self.metrics.in_progress(self.service, scope["method"])
         in_progress.inc()
 
@@ -102,6 +117,7 @@ class RequestTelemetryMiddleware:
         try:
             await self.app(scope, receive, observing_send)
         except Exception as exc:
+            error = exc
             endpoint = route_template(scope, entry_root_path)
             self.metrics.count_exception(self.service, endpoint, exc)
             logger.exception(
@@ -130,19 +146,26 @@ class RequestTelemetryMiddleware:
                 duration_s=duration,
                 project_id=current_project_id() or "",
                 client=_client(scope),
+                trace_id=None if traced is None else traced.exemplar_trace_id,
             )
             self.metrics.observe(self.service, observation)
             self.access_log.emit(observation)
+            if tracer is not None and traced is not None:
+                tracer.finish(
+                    traced, scope, endpoint=endpoint, status=observation.status, error=error
+                )
             reset_project_label(project_token)
             in_progress.dec()  # last: a request counts as in progress until it is fully recorded
 
     def _lifespan_observer(self, send: Send) -> Send:
-        probes = self.probes
-        assert probes is not None  # noqa: S101 - only built when probes are configured
+        probes, tracer = self.probes, self.tracer
 
         async def lifespan_send(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete":
+            if message["type"] == "lifespan.startup.complete" and probes is not None:
                 probes.lifespan_started()
+            elif message["type"] == "lifespan.shutdown.complete" and tracer is not None:
+                # The last spans, before the server re-raises SIGTERM (flush_tracing).
+                await run_in_threadpool(tracer.flush)
             await send(message)
 
         return lifespan_send

@@ -36,6 +36,8 @@ from vigil.models._limits import (
     MAX_REASON_LENGTH,
     MAX_STEP_DATA_BYTES,
     MAX_STEPS_PER_APPEND,
+    MAX_TRACE_DEPTH,
+    MAX_TRACE_SPANS,
     MAX_URI_LENGTH,
 )
 from vigil.models._logs import LOG_LEVEL_ORDER, LogCreate, LogLevel, LogRecord, levels_at_least
@@ -57,7 +59,17 @@ from vigil.models._runs import (
     StepEvent,
     StepType,
 )
-from vigil.models._spans import Span, SpanCreate, SpanKind, SpanStatus
+from vigil.models._spans import (
+    RunTrace,
+    Span,
+    SpanCreate,
+    SpanKind,
+    SpanNode,
+    SpanRecord,
+    SpanStatus,
+    TraceTree,
+    span_forest,
+)
 from vigil.models._types import JsonObject, StrictModel, UtcDatetime
 from vigil.models._workflows import (
     TERMINAL_WORKFLOW_STATUSES,
@@ -86,6 +98,8 @@ __all__ = [
     "MAX_REASON_LENGTH",
     "MAX_STEPS_PER_APPEND",
     "MAX_STEP_DATA_BYTES",
+    "MAX_TRACE_DEPTH",
+    "MAX_TRACE_SPANS",
     "MAX_URI_LENGTH",
     "PERCENTILES",
     "TERMINAL_RUN_STATUSES",
@@ -116,16 +130,20 @@ __all__ = [
     "RunCreate",
     "RunFinish",
     "RunStatus",
+    "RunTrace",
     "Scope",
     "Span",
     "SpanCreate",
     "SpanKind",
+    "SpanNode",
+    "SpanRecord",
     "SpanStatus",
     "Step",
     "StepCreate",
     "StepEvent",
     "StepType",
     "StrictModel",
+    "TraceTree",
     "UtcDatetime",
     "Workflow",
     "WorkflowCreate",
@@ -136,5 +154,6 @@ __all__ = [
     "levels_at_least",
     "new_id",
     "new_ids",
+    "span_forest",
     "utc_now",
 ]

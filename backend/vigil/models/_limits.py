@@ -32,3 +32,9 @@ MAX_BATCH_EVENTS: Final = 10_000
 
 DEFAULT_PAGE_SIZE: Final = 100
 MAX_PAGE_SIZE: Final = 1_000
+
+MAX_TRACE_SPANS: Final = 10_000
+"""Spans one trace read (``GET /traces/{id}``, ``GET /runs/{id}/trace``) returns at most."""
+MAX_TRACE_DEPTH: Final = 100
+"""Nesting levels of a span tree in an answer: a deeper span starts a new root there (JSON
+serializers cap nesting; pydantic's at ~250 levels)."""

@@ -13,9 +13,18 @@ code without waiting on the database or the network.
     recorder.close()
 
 Producer calls queue events in memory; a writer thread sends them in batches to a sink
-(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``).
+(``StoreSink`` into an ``EventStore``, ``HttpSink`` to the controller's ``/events/batch``);
+with ``spool="agent.spool"``, what the sink cannot take meanwhile waits in that file.
+``recorder.span(...)`` is an OpenTelemetry span; ``vigil.tracing.setup_tracing(service,
+recorder=recorder)`` sends finished spans the same way (docs/tracing.md).
 Guide, guarantees and metrics: docs/sdk.md.
+``StoreSink`` is imported on first use (PEP 562): an agent posting over HTTP never loads
+SQLAlchemy.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, ArtifactUploadError
 from vigil.sdk._context import current_project, current_run_id, current_step_id, run_context
@@ -24,8 +33,10 @@ from vigil.sdk._log_handler import ExecutionLogHandler
 from vigil.sdk._metrics import DropReason, SdkMetrics
 from vigil.sdk._recorder import AgentRecorder
 from vigil.sdk._sink import EventSink, SinkError, SinkRejected, SinkUnavailable
-from vigil.sdk._spans import SpanScope, current_span
-from vigil.sdk._store_sink import StoreSink
+from vigil.sdk._spool import SpoolInUse
+
+if TYPE_CHECKING:
+    from vigil.sdk._store_sink import StoreSink
 
 __all__ = [
     "AgentRecorder",
@@ -40,11 +51,18 @@ __all__ = [
     "SinkError",
     "SinkRejected",
     "SinkUnavailable",
-    "SpanScope",
+    "SpoolInUse",
     "StoreSink",
     "current_project",
     "current_run_id",
-    "current_span",
     "current_step_id",
     "run_context",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StoreSink":
+        from vigil.sdk._store_sink import StoreSink
+
+        return StoreSink
+    raise AttributeError(f"module 'vigil.sdk' has no attribute {name!r}")

@@ -13,6 +13,8 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from vigil._also_async import AlsoAsync
+
 _run_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_run_id", default=None)
 _step_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_step_id", default=None)
 _project_id: ContextVar[str | None] = ContextVar("vigil_sdk_project_id", default=None)
@@ -46,35 +48,6 @@ def reset_project(token: Token[str | None]) -> None:
 def as_uuid(value: UUID | str) -> UUID:
     """``value`` as a UUID; ``ValueError`` if a string is not one."""
     return value if isinstance(value, UUID) else UUID(value)
-
-
-class AlsoAsync:
-    """Mixin: a synchronous context manager that also works with ``async with`` (entering and
-    leaving it never blocks)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> Self:
-        raise NotImplementedError
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
 
 class run_context(AlsoAsync):  # noqa: N801  (used like a function: ``with run_context(run.id):``)

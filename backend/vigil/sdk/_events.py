@@ -13,14 +13,20 @@ raise ``ValueError`` at the call site instead of becoming drops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from vigil.models import MAX_LOG_MESSAGE_LENGTH, MAX_METADATA_BYTES, BatchEvent, JsonObject
+from vigil.models import (
+    MAX_LOG_MESSAGE_LENGTH,
+    MAX_METADATA_BYTES,
+    BatchEvent,
+    JsonObject,
+    SpanRecord,
+)
 from vigil.redaction import redact, redact_text
 
 QueuedEvent = tuple[Any, ...]
@@ -117,36 +123,24 @@ def encode_measurement(item: QueuedEvent, service: str) -> Document:
 
 
 def encode_span(item: QueuedEvent, service: str) -> Document:
-    (
-        _,
-        trace_id,
-        span_id,
-        parent_span_id,
-        name,
-        kind,
-        start,
-        end,
-        status,
-        status_message,
-        attributes,
-        run_id,
-        project_id,
-    ) = item
+    # (SPAN, SpanRecord): built by vigil.tracing's RecorderSpanExporter from a finished
+    # OpenTelemetry span, its attributes redacted and bounded already.
+    record: SpanRecord = item[1]
     return {
         "event": "span",
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "parent_span_id": parent_span_id,
-        "name": name,
-        "kind": kind,
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
+        "parent_span_id": record.parent_span_id,
+        "name": record.name,
+        "kind": record.kind,
         "service": service,
-        "start_time": _at(start),
-        "end_time": _at(end),
-        "status": status,
-        "status_message": status_message,
-        "attributes": bounded_attributes(attributes),
-        "run_id": run_id,
-        "project_id": project_id,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "status": record.status,
+        "status_message": record.status_message,
+        "attributes": orjson.Fragment(record.attributes_json),
+        "run_id": record.run_id,
+        "project_id": record.project_id,
     }
 
 
@@ -155,10 +149,15 @@ def bounded_attributes(attributes: JsonObject | None) -> JsonObject | orjson.Fra
     extra must not cost the whole log record or span."""
     if not attributes:
         return {}
-    serialized = _json(redact(attributes))
+    return orjson.Fragment(bounded_json(attributes))
+
+
+def bounded_json(attributes: Mapping[str, Any]) -> bytes:
+    """``attributes`` redacted, as JSON of at most ``MAX_METADATA_BYTES`` (else a marker)."""
+    serialized = _json(redact(dict(attributes)))
     if len(serialized) > MAX_METADATA_BYTES:
-        return {"truncated": True, "serialized_bytes": len(serialized)}
-    return orjson.Fragment(serialized)
+        return _json({"truncated": True, "serialized_bytes": len(serialized)})
+    return serialized
 
 
 ENCODERS: Final[tuple[Callable[[QueuedEvent, str], Document], ...]] = (
@@ -193,6 +192,20 @@ def build_batch(items: Sequence[QueuedEvent], service: str) -> tuple[list[BatchE
         except orjson.JSONEncodeError as exc:
             errors.append(repr(exc))
     return events, errors
+
+
+def dump_batch(events: Sequence[BatchEvent]) -> bytes:
+    """Events as a JSON array: the ``events`` that ``HttpSink`` posts, and a spooled batch.
+
+    pydantic's Python-mode dump keeps UUIDs, datetimes and enums, which orjson serializes
+    natively: ~1.5 us per step event against ~2.8 us for pydantic's own ``dump_json`` here."""
+    return orjson.dumps(_BATCH.dump_python(list(events)))
+
+
+def load_batch(body: bytes) -> list[BatchEvent]:
+    """The events of ``dump_batch``, validated again (~9 us per step event here; only a
+    replay from the spool pays it)."""
+    return _BATCH.validate_json(body)
 
 
 def first_error(exc: ValidationError) -> str:

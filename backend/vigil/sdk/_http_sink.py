@@ -6,7 +6,10 @@ Contract (the controller's side is ``POST /events/batch``):
   ``BatchWriteResult`` as JSON;
 - ``POST {runs_path}`` with a ``RunCreate`` -> 201 and the ``Run``;
 - ``POST {runs_path}/{run_id}/finish`` with a ``RunFinish`` -> 200 and the ``Run``;
-- ``Authorization: Bearer <token>``: a Vigil API key with the ``ingest`` scope.
+- ``Authorization: Bearer <token>``: a Vigil API key with the ``ingest`` scope;
+- ``Idempotency-Key: <batch_id>`` on a batch: the controller stores a batch once per key, so
+  the writer's retry after a lost answer (stored, but the connection dropped before the 202)
+  is not stored twice.
 
 The controller's URL and key default to the ``VIGIL_URL`` and ``VIGIL_API_KEY`` environment
 variables (what ``vigil stack up`` prints and hands over), so agent code names neither.
@@ -24,21 +27,17 @@ from typing import Final
 from uuid import UUID
 
 import httpx
-import orjson
-from pydantic import TypeAdapter
 
 import vigil
 from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+from vigil.sdk._events import dump_batch
 from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
 
 RETRYABLE_STATUSES: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 ERROR_DETAIL_CHARS: Final = 500
 URL_VARIABLE: Final = "VIGIL_URL"
 KEY_VARIABLE: Final = "VIGIL_API_KEY"
-
-# pydantic's Python-mode dump keeps UUIDs, datetimes and enums, which orjson serializes
-# natively: ~1.5 us per step event against ~2.8 us for pydantic's own dump_json here.
-_EVENTS = TypeAdapter(list[BatchEvent])
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
 
 class HttpSink(EventSink):
@@ -67,9 +66,12 @@ class HttpSink(EventSink):
         self.runs_path = runs_path.rstrip("/")
         self._client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
 
-    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
-        body = orjson.dumps({"events": _EVENTS.dump_python(list(events))})
-        response = self._post(self.batch_path, body)
+    def write(
+        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+    ) -> BatchWriteResult:
+        body = b'{"events":' + dump_batch(events) + b"}"
+        headers = None if batch_id is None else {IDEMPOTENCY_HEADER: str(batch_id)}
+        response = self._post(self.batch_path, body, headers)
         return BatchWriteResult.model_validate_json(response.content)
 
     def create_run(self, run: RunCreate) -> Run:
@@ -85,9 +87,11 @@ class HttpSink(EventSink):
     def close(self) -> None:
         self._client.close()
 
-    def _post(self, path: str, body: bytes) -> httpx.Response:
+    def _post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         try:
-            response = self._client.post(path, content=body)
+            response = self._client.post(path, content=body, headers=headers)
         except httpx.TransportError as exc:
             raise SinkUnavailable(f"POST {path}: {type(exc).__name__}: {exc}") from exc
         if response.is_success:

@@ -20,7 +20,7 @@ import threading
 from typing import Any, Final, Literal
 from uuid import UUID
 
-from vigil.instrumentation.json_logging import record_extras
+from vigil.instrumentation._records import record_extras
 from vigil.models import LogLevel
 from vigil.sdk._context import current_run_id, current_step_id
 from vigil.sdk._recorder import AgentRecorder

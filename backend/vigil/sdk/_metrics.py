@@ -1,9 +1,10 @@
 """The SDK's own metrics: the one place that knows their names.
 
 ``sdk_events_dropped`` is exposed as ``sdk_events_dropped_total`` (prometheus_client appends
-``_total`` to counters); alert rules and dashboards must use the exposed names. Metrics are
-registered once per registry (the controller passes its own, agents default to the global
-one), so several recorders in one process share them instead of failing on duplicates.
+``_total`` to counters; likewise ``sdk_events_spooled_total``, ``sdk_events_replayed_total``);
+alert rules and dashboards must use the exposed names. Metrics are registered once per
+registry (the controller passes its own, agents default to the global one), so several
+recorders in one process share them instead of failing on duplicates.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ class DropReason(StrEnum):
 
     QUEUE_FULL = "queue_full"
     """The queue stayed full for ``put_timeout`` (the sink is slower than the producers)."""
+    SPAN_QUEUE_FULL = "span_queue_full"
+    """The queue of a tracing exporter (OpenTelemetry's ``BatchSpanProcessor``) was full, so
+    it discarded its oldest span (``vigil.tracing``)."""
     INVALID = "invalid"
     """The event failed the model's validation in the writer thread (a field over a limit)."""
     REJECTED = "rejected"
     """The sink refused the event as invalid (an unknown run, an HTTP 4xx)."""
     SINK_ERROR = "sink_error"
-    """The sink stayed unavailable through every retry (database down, HTTP 5xx)."""
+    """The sink stayed unavailable through every retry (database down, HTTP 5xx), and no
+    spool is configured (or the sink failed in a way that is not "unavailable")."""
+    SPOOL_FULL = "spool_full"
+    """The sink was unavailable and the spool could not take the batch: its ``max_bytes``
+    would be passed (or the disk is full)."""
     CLOSED = "closed"
     """Recorded after ``close()``, or still queued when ``close()`` gave up waiting."""
 
@@ -63,6 +71,30 @@ class SdkMetrics:
         self.queue_depth = Gauge(
             "sdk_queue_depth",
             "Events waiting in the agent SDK's queue (sampled by the writer thread).",
+            ("service",),
+            registry=registry,
+        )
+        self.spool_events = Gauge(
+            "sdk_spool_events",
+            "Events the agent SDK keeps in its spool file until its sink takes them again.",
+            ("service",),
+            registry=registry,
+        )
+        self.spool_bytes = Gauge(
+            "sdk_spool_bytes",
+            "JSON bytes the agent SDK keeps in its spool file (bounded by spool_max_bytes).",
+            ("service",),
+            registry=registry,
+        )
+        self.events_spooled = Counter(
+            "sdk_events_spooled",
+            "Events the agent SDK put in its spool because its sink was unavailable.",
+            ("service",),
+            registry=registry,
+        )
+        self.events_replayed = Counter(
+            "sdk_events_replayed",
+            "Events the agent SDK sent from its spool and its sink stored.",
             ("service",),
             registry=registry,
         )

@@ -1,10 +1,13 @@
 """``AgentRecorder``: what agent code calls to record runs, steps, logs, metrics and spans.
 
-Producer calls (``log_step``, ``log``, ``measure``, ``span``) never do I/O: they check their
-arguments, queue a tuple and return (~1-3 us here). A writer thread turns queued events into
-models and writes them in batches through an ``EventSink``. ``start_run`` and ``finish_run``
+Producer calls (``log_step``, ``log``, ``measure``) never do I/O: they check their
+arguments, queue a tuple and return (~1-3 us here). ``span`` is an OpenTelemetry span
+(``vigil.tracing``); ``setup_tracing(..., recorder=recorder)`` queues the finished ones
+here. A writer thread turns queued events into models and writes them in batches through
+an ``EventSink``. ``start_run`` and ``finish_run``
 go to the sink synchronously: run ids are UUIDv7 assigned by the controller, and the caller
-needs the id before it can record steps.
+needs the id before it can record steps. With ``spool=<file>``, what the sink cannot take is
+kept in that file and sent when the sink is back (``_spool.py``, ``_writer.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import atexit
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -40,6 +44,7 @@ from vigil.models import (
     RunFinish,
     RunStatus,
     SpanKind,
+    SpanRecord,
     StepType,
 )
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, Source
@@ -51,12 +56,15 @@ from vigil.sdk._context import (
     run_context,
 )
 from vigil.sdk._drops import DropAccount
-from vigil.sdk._events import LOG, MEASUREMENT, STEP
+from vigil.sdk._events import LOG, MEASUREMENT, SPAN, STEP
 from vigil.sdk._metrics import SdkMetrics
 from vigil.sdk._queue import EventQueue, Marker
 from vigil.sdk._sink import EventSink, SinkError
-from vigil.sdk._spans import SPAN_KINDS, SpanScope, current_span
+from vigil.sdk._spool import DEFAULT_MAX_BYTES, EventSpool
 from vigil.sdk._writer import BatchWriter
+from vigil.tracing._attributes import RUN_ID
+from vigil.tracing._context import AGENT_SCOPE, TracingContext, get_tracer
+from vigil.tracing._ids import current_trace_ids
 
 sdk_logger = logging.getLogger("vigil.sdk")
 
@@ -66,6 +74,7 @@ STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in Ste
 MEASUREMENT_KINDS: Final[dict[str, MeasurementKind]] = {
     member.value: member for member in MeasurementKind
 }
+SPAN_KINDS: Final[dict[str, SpanKind]] = {kind.value: kind for kind in SpanKind}
 LOG_LEVELS: Final[dict[str | int, LogLevel]] = {
     **{member.value: member for member in LogLevel},
     **{member.value.upper(): member for member in LogLevel},
@@ -89,7 +98,9 @@ class AgentRecorder:
 
     Thread-safe; producer calls are plain non-blocking functions, usable from coroutines.
     ``close`` (or leaving ``with recorder:``) writes everything accepted before it; an
-    ``atexit`` hook closes recorders the program forgot. See docs/sdk.md.
+    ``atexit`` hook closes recorders the program forgot. ``spool`` names a file that keeps,
+    up to ``spool_max_bytes`` of JSON, what the sink could not take; a recorder opening it
+    later sends what is left. See docs/sdk.md.
     """
 
     def __init__(
@@ -104,6 +115,8 @@ class AgentRecorder:
         max_attempts: int = 5,
         retry_backoff: float = 0.1,
         registry: CollectorRegistry | None = None,
+        spool: str | os.PathLike[str] | None = None,
+        spool_max_bytes: int = DEFAULT_MAX_BYTES,
         artifacts: ArtifactUploader | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_EVENTS:
@@ -116,6 +129,9 @@ class AgentRecorder:
             )
         self.service = service
         self.sink = sink
+        # Opened here, so that a bad path or a file another recorder holds fails the call.
+        self._spool = None if spool is None else EventSpool(spool, spool_max_bytes)
+        self._pid = os.getpid()
         metrics = SdkMetrics.for_registry(registry)
         self._drops = DropAccount(metrics, service)
         self._queue = EventQueue(
@@ -132,6 +148,7 @@ class AgentRecorder:
             retry_backoff=retry_backoff,
             metrics=metrics,
             drops=self._drops,
+            spool=self._spool,
         )
         self._metric_names: set[str] = set()
         self._artifacts = artifacts
@@ -282,9 +299,9 @@ class AgentRecorder:
         if request_id is None:
             request_id = current_request_id()
         if trace_id is None:
-            span = current_span()
-            if span is not None:
-                trace_id = span.trace_id
+            ids = current_trace_ids()
+            if ids is not None:
+                trace_id = ids[0]
         if artifacts:
             linked = [a.id if isinstance(a, ArtifactUpload | ArtifactRecord) else as_uuid(a)
                       for a in artifacts]  # fmt: skip
@@ -353,8 +370,7 @@ class AgentRecorder:
             timestamp = time.time()
         elif isinstance(timestamp, datetime):
             timestamp = timestamp.timestamp()
-        span = current_span()
-        trace_id, span_id = (None, None) if span is None else (span.trace_id, span.span_id)
+        trace_id, span_id = current_trace_ids() or (None, None)
         item = (
             LOG,
             found,
@@ -419,24 +435,31 @@ class AgentRecorder:
         kind: SpanKind | str = SpanKind.INTERNAL,
         attributes: Mapping[str, Any] | None = None,
         run_id: UUID | str | None = None,
-    ) -> SpanScope:
-        """A span timing a ``with``/``async with`` block; queued when the block ends.
+    ) -> TracingContext:
+        """An OpenTelemetry span (scope ``vigil.agent``) timing a ``with``/``async with``
+        block: a ``TracingContext``.
 
-        Nested spans share the trace; ``run_id`` defaults to the parent span's or the
-        enclosing ``run_context``'s. An exception marks the span ``error``.
+        Nested spans share the trace; steps and logs recorded inside carry its trace and
+        span ids. ``run_id`` defaults to the parent span's or the enclosing
+        ``run_context``'s. An exception is recorded on the span (status ``error``) and
+        re-raised. The span reaches this recorder's sink once tracing is set up with it
+        (``vigil.tracing.setup_tracing(service, recorder=recorder)``); without that, or
+        without the OpenTelemetry SDK, it is a no-op.
         """
         found = SPAN_KINDS.get(kind)
         if found is None:
             raise ValueError(f"unknown span kind {kind!r}; one of {sorted(SPAN_KINDS)}")
         if type(name) is not str or not 0 < len(name) <= MAX_NAME_LENGTH:
             raise ValueError(f"name must be a str of 1..{MAX_NAME_LENGTH} characters")
-        return SpanScope(
-            self._put,
-            name,
-            found,
-            dict(attributes) if attributes else None,
-            None if run_id is None else as_uuid(run_id),
-        )
+        if run_id is not None:
+            attributes = {**(attributes or {}), RUN_ID: str(as_uuid(run_id))}
+        return TracingContext(name, attributes, kind=found, tracer=get_tracer(AGENT_SCOPE))
+
+    def record_span(self, span: SpanRecord) -> bool:
+        """Queue a finished span (``vigil.tracing.RecorderSpanExporter`` calls this).
+
+        Returns False if it was dropped (queue full or recorder closed; counted)."""
+        return self._put((SPAN, span))
 
     def _run_id(self, run_id: UUID | str | None) -> UUID:
         if run_id is None:
@@ -458,9 +481,14 @@ class AgentRecorder:
         """Events waiting to be written."""
         return len(self._queue)
 
+    @property
+    def spool_depth(self) -> int:
+        """Events kept in the spool until the sink takes them (0 without a spool)."""
+        return 0 if self._spool is None else self._spool.events
+
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until every event accepted before this call is written (or dropped and
-        counted); False if ``timeout`` seconds passed first."""
+        """Wait until every event accepted before this call is written, kept in the spool,
+        or dropped and counted; False if ``timeout`` seconds passed first."""
         return self._queue_marker().wait(timeout)
 
     async def aflush(self, timeout: float | None = 10.0) -> bool:  # noqa: ASYNC109  (as flush)
@@ -479,7 +507,9 @@ class AgentRecorder:
 
         Events recorded after ``close`` are dropped (``closed``). If the writer has not
         finished within ``timeout`` (the sink is down and retrying), it is told to give up:
-        what is left is dropped, counted and logged, and False is returned.
+        what is left is kept in the spool, or without one dropped, counted and logged, and
+        False is returned. What the spool still holds stays in its file for the next
+        recorder that opens it.
         """
         with self._close_lock:
             if self._closed:
@@ -494,15 +524,17 @@ class AgentRecorder:
                 self._writer.abandon()
                 finished = self._writer.join(min(timeout, 1.0))
                 sdk_logger.warning(
-                    "agent SDK writer did not finish within %.1f s; %d queued events dropped",
+                    "agent SDK writer did not finish within %.1f s; %d queued events %s",
                     timeout,
                     queued,
+                    "dropped" if self._spool is None else "kept in the spool",
                     extra={"sdk_service": self.service},
                 )
             if finished:
                 # Normally a no-op; after a fork the threads do not exist in the child, and
                 # what it queued must still be counted rather than vanish.
                 self._queue.finish()
+                self._close_spool()
             if self._artifacts is not None and not self._artifacts.close(timeout):
                 sdk_logger.warning(
                     "agent SDK artifact uploads did not finish within %.1f s",
@@ -517,6 +549,21 @@ class AgentRecorder:
                 sdk_logger.exception("closing the agent SDK sink failed")
             self._close_result = finished
             return finished
+
+    def _close_spool(self) -> None:
+        # Only once the writer has stopped: it is the spool's one user. A forked child leaves
+        # it alone: the connection and the file's lock are its parent's.
+        spool = self._spool
+        if spool is None or os.getpid() != self._pid:
+            return
+        if spool.events:
+            sdk_logger.warning(
+                "agent SDK closed with %d events in its spool %s; a recorder opening it sends them",
+                spool.events,
+                spool.path,
+                extra={"sdk_service": self.service},
+            )
+        spool.close()
 
     async def aclose(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109  (as close)
         """``close`` in a worker thread, so the event loop keeps running."""

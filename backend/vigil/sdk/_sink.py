@@ -4,6 +4,12 @@ A sink translates its own failures into two errors, because the writer treats th
 differently: ``SinkUnavailable`` (the database or controller is down or overloaded: retry the
 same batch later) and ``SinkRejected`` (this batch is invalid: retrying it cannot help, so
 the writer splits it to find and drop the offending events and keeps the rest).
+
+Every batch the writer sends is named by a ``batch_id`` it makes (a random UUID), the same on
+every retry of that batch and after its stay in the spool. A retry after a lost answer (the
+batch was stored, the connection dropped before the reply) would otherwise store it twice; a
+sink passes the id on (``write_batch(batch_id=...)``, the ``Idempotency-Key`` header) so
+that the store keeps the batch once.
 """
 
 from __future__ import annotations
@@ -38,8 +44,13 @@ class EventSink(abc.ABC):
     """
 
     @abc.abstractmethod
-    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
-        """Store the batch, all or nothing (at most ``MAX_BATCH_EVENTS`` events)."""
+    def write(
+        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+    ) -> BatchWriteResult:
+        """Store the batch, all or nothing (at most ``MAX_BATCH_EVENTS`` events).
+
+        A batch whose ``batch_id`` was stored before must not be stored again: answer with
+        what the first call stored (the writer always passes one; None: no such promise)."""
 
     @abc.abstractmethod
     def create_run(self, run: RunCreate) -> Run:

@@ -14,7 +14,7 @@ from vigil.storage import Conflict, EventStore, InvalidData, NotFound, StoreUnav
 
 
 class StoreSink(EventSink):
-    """Writes batches with ``EventStore.write_batch``.
+    """Writes batches with ``EventStore.write_batch``, each once per ``batch_id``.
 
     The store stays the caller's: ``close`` leaves it open (the controller closes its store
     in its own lifespan, after the recorder).
@@ -23,9 +23,11 @@ class StoreSink(EventSink):
     def __init__(self, store: EventStore) -> None:
         self.store = store
 
-    def write(self, events: Sequence[BatchEvent]) -> BatchWriteResult:
+    def write(
+        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+    ) -> BatchWriteResult:
         try:
-            return self.store.write_batch(events)
+            return self.store.write_batch(events, batch_id=batch_id)
         except StoreUnavailable as exc:
             raise SinkUnavailable(str(exc)) from exc
         except (NotFound, InvalidData, ValueError) as exc:

@@ -69,6 +69,10 @@ class Controller(Component):
             VIGIL_ALERTMANAGER_URL=f"http://127.0.0.1:{self.settings.alertmanager_port}",
             VIGIL_ALERTMANAGER_USERNAME=BASIC_AUTH_USER,
             VIGIL_ALERTMANAGER_PASSWORD_FILE=str(self.layout.secret(ALERTMANAGER_PASSWORD)),
+            # A span per request in the stack's PostgreSQL (GET /traces/{id}); its trace id
+            # on the log lines and the latency exemplars Prometheus keeps. Needs the tracing
+            # extra; `controller_env` may turn it off.
+            VIGIL_TRACING_ENABLED="true",
         )
         # SeaweedFS' endpoint, bucket and key id, and its secret as a file (mode 600).
         env.update(self._artifacts_env())

@@ -82,8 +82,9 @@ SECRET_FILES: Final = (
     SecretFile(POSTGRES_PASSWORD, POSTGRES, POSTGRES, 0o400),
     # The controller's role `vigil`: the init script sets it, the controller logs in with it.
     SecretFile(POSTGRES_APP_PASSWORD, POSTGRES, CONTROLLER, 0o440),
-    # `vigil_readonly`, for dashboards: set by the init script.
-    SecretFile(POSTGRES_READONLY_PASSWORD, POSTGRES, POSTGRES, 0o400),
+    # `vigil_readonly`, for dashboards: set by the init script; Grafana's PostgreSQL
+    # datasource, by group.
+    SecretFile(POSTGRES_READONLY_PASSWORD, POSTGRES, ROOT_GROUP, 0o440),
     # The controller's admin API key (VIGIL_ADMIN_KEY_FILE): the operator reads it with
     # `docker compose exec controller cat /run/vigil-secrets/admin_key`.
     SecretFile(ADMIN_KEY, CONTROLLER, CONTROLLER, 0o400, api_key=True),

@@ -1,7 +1,7 @@
 """The one store interface the controller talks to; ``open_store`` picks the backend."""
 
 import abc
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -31,6 +31,7 @@ from vigil.models import (
     RunStatus,
     Scope,
     Span,
+    SpanRecord,
     Step,
     StepCreate,
     Workflow,
@@ -231,8 +232,24 @@ class EventStore(abc.ABC):
     # Spans -------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def get_trace(self, trace_id: str, *, project_id: str | None = None) -> list[Span]:
-        """Every stored span of a trace, by start time (empty if none)."""
+    def write_spans(self, records: Iterable[SpanRecord], *, project_id: str | None = None) -> int:
+        """Store finished spans from ``vigil.tracing``'s exporters, in one transaction: the
+        bulk path (COPY on PostgreSQL), for records their producer validated, read lazily
+        (at most ``MAX_BATCH_EVENTS``, else ``ValueError`` and nothing stored). Spans
+        already stored (same trace and span id) are skipped; returns how many were given.
+        ``project_id`` (a project key's) replaces each record's own."""
+
+    @abc.abstractmethod
+    def get_trace(
+        self, trace_id: str, *, project_id: str | None = None, limit: int | None = None
+    ) -> list[Span]:
+        """The stored spans of a trace, by start time, at most ``limit`` (empty if none)."""
+
+    @abc.abstractmethod
+    def list_run_spans(
+        self, run_id: UUID, *, project_id: str | None = None, limit: int | None = None
+    ) -> list[Span]:
+        """The spans recorded for a run (``run_id``), by start time, at most ``limit``."""
 
     # Alerts ------------------------------------------------------------------------------
 

@@ -10,12 +10,14 @@ from vigil.controller.api import (
     logs,
     measurements,
     runs,
+    traces,
     workflows,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     artifacts.router,
+    traces.router,
     events.router,
     logs.router,
     workflows.router,

@@ -25,11 +25,14 @@ from vigil.instrumentation import current_request_id
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     MAX_STEPS_PER_APPEND,
+    MAX_TRACE_SPANS,
     Page,
     Run,
     RunCreate,
     RunFinish,
     RunStatus,
+    RunTrace,
+    Span,
     Step,
     StepCreate,
 )
@@ -144,6 +147,22 @@ async def list_steps(
 
     steps = await run_in_threadpool(read)
     return StepList(items=steps, next_after_seq=steps[-1].seq if len(steps) == limit else None)
+
+
+@router.get("/{run_id}/trace", response_model=RunTrace, responses=error_responses(404, 503))
+async def get_run_trace(run_id: UUID, store: Store, principal: Read) -> RunTrace:
+    """The spans recorded for a run (its agent's ``recorder.span`` blocks, and their
+    children), as one tree per trace, oldest first. At most ``MAX_TRACE_SPANS`` (10,000):
+    ``truncated`` says more exist. 404 for an unknown run (or another project's)."""
+
+    def read() -> list[Span]:
+        store.get_run(run_id, project_id=principal.project_id)
+        return store.list_run_spans(
+            run_id, project_id=principal.project_id, limit=MAX_TRACE_SPANS + 1
+        )
+
+    spans = await run_in_threadpool(read)
+    return RunTrace.of(run_id, spans[:MAX_TRACE_SPANS], truncated=len(spans) > MAX_TRACE_SPANS)
 
 
 async def existing_run(run_id: UUID, store: Store, principal: Read) -> Run:

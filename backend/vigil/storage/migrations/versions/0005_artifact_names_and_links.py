@@ -1,7 +1,7 @@
 """Artifacts keep their file name; steps link to artifacts.
 
-Revision ID: 0004_artifact_names_and_links
-Revises: 0003_abandoned_and_batch_ids
+Revision ID: 0005_artifact_names_and_links
+Revises: 0004_spans_by_run
 Create Date: 2026-12-01
 
 - ``artifacts.name``: the sanitised file name (the last segment of the object key), shown in
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_artifact_names_and_links"
-down_revision: str | Sequence[str] | None = "0003_abandoned_and_batch_ids"
+revision: str = "0005_artifact_names_and_links"
+down_revision: str | Sequence[str] | None = "0004_spans_by_run"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,29 @@
+"""The fields a log record carries beyond the standard ones: what callers passed in
+``extra=``. Shared by the JSON formatter and the SDK's ``ExecutionLogHandler``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Container
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+
+# Attributes every record has (or gets from formatting); anything else came in ``extra=``.
+_STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message", "taskName"}
+# A record with no extras has exactly the attributes LogRecord.__init__ sets (plus what
+# formatting added): walking __dict__ is skipped for those, a third of a record's cost.
+_LOGRECORD_SIZE = len(logging.LogRecord("n", logging.INFO, "", 0, "", None, None).__dict__)
+
+
+def record_extras(record: logging.LogRecord, exclude: Container[str] = ()) -> dict[str, Any]:
+    """The fields a caller passed in ``extra=`` (private ``_`` names and ``exclude`` left out)."""
+    attributes = record.__dict__
+    plain = _LOGRECORD_SIZE + ("message" in attributes) + ("asctime" in attributes)
+    if len(attributes) <= plain:
+        return {}
+    return {
+        key: value
+        for key, value in attributes.items()
+        if key not in _STANDARD_ATTRS and key not in exclude and not key.startswith("_")
+    }

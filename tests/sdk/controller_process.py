@@ -1,0 +1,108 @@
+"""The controller as a separate process, ``python -m vigil serve``, on a port of the test's
+choosing, so that it can be killed with SIGKILL and started again at the same address.
+
+Its data directory holds an admin key the test wrote before the first start (the controller
+registers it, as in tests/controller/conftest.py), so SDK processes started before the
+controller already know a key it will accept.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from vigil.auth import new_token
+from vigil.secret_files import write_new_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ControllerProcess:
+    database_url: str
+    data_dir: Path
+    port: int
+    token: str = field(init=False)
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _starts: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.token, _ = new_token()
+        write_new_secret(self.data_dir / "admin.key", self.token)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def start(self) -> float:
+        """Start it and wait until it answers its startup probe; returns the seconds taken."""
+        assert self._process is None, "already running"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+        env |= {
+            "VIGIL_DATABASE_URL": self.database_url,
+            "VIGIL_DATA_DIR": str(self.data_dir),
+            "VIGIL_LOG_LEVEL": "WARNING",
+            "VIGIL_PERSIST_LOGS": "off",
+        }
+        self._starts += 1
+        log = (self.data_dir / f"controller-{self._starts}.log").open("wb")
+        began = time.monotonic()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "vigil", "serve", "--port", str(self.port)],
+            cwd=self.data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health/startup", timeout=1.0).status_code == 200:
+                    return time.monotonic() - began
+            except httpx.TransportError:
+                pass
+            if self._process.poll() is not None:
+                raise AssertionError(f"controller exited at start-up:\n{self.output()}")
+            if time.monotonic() - began > START_TIMEOUT_S:
+                raise AssertionError(f"controller did not start:\n{self.output()}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no answer to what is in flight."""
+        process = self._take()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """A graceful stop (SIGTERM), if it runs."""
+        if self._process is None:
+            return
+        process = self._take()
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def _take(self) -> subprocess.Popen[bytes]:
+        process, self._process = self._process, None
+        assert process is not None, "not running"
+        return process
+
+    def output(self) -> str:
+        """What the last start wrote (its log lines), for failure messages."""
+        log = self.data_dir / f"controller-{self._starts}.log"
+        return log.read_text(errors="replace")[-5_000:] if log.exists() else ""

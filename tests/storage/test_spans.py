@@ -1,0 +1,125 @@
+"""Spans on both backends: the exporters' bulk write (``write_spans``), a trace and a run's
+spans read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from vigil.models import (
+    MAX_BATCH_EVENTS,
+    RunCreate,
+    SpanKind,
+    SpanRecord,
+    SpanStatus,
+    new_id,
+)
+from vigil.storage import EventStore
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def record(
+    span_id: int,
+    *,
+    parent: int | None = None,
+    trace: str = TRACE,
+    run_id: UUID | None = None,
+    project_id: str | None = None,
+    at: int = 0,
+) -> SpanRecord:
+    return SpanRecord(
+        trace,
+        f"{span_id:016x}",
+        None if parent is None else f"{parent:016x}",
+        f"span-{span_id}",
+        SpanKind.SERVER,
+        "svc",
+        T0 + timedelta(milliseconds=at),
+        T0 + timedelta(milliseconds=at + 5),
+        SpanStatus.ERROR if span_id == 2 else SpanStatus.UNSET,
+        "boom" if span_id == 2 else None,
+        '{"http.route":"/runs/{run_id}","n":'
+        + str(span_id)
+        + ',"big":123456789012345678901234567890}',
+        run_id,
+        project_id,
+    )
+
+
+def test_records_round_trip(store: EventStore) -> None:
+    run_id = new_id()
+    assert store.write_spans([record(1, run_id=run_id, project_id="p1"), record(2, parent=1)]) == 2
+    first, second = store.get_trace(TRACE)
+    assert (first.span_id, first.parent_span_id, first.name) == ("0000000000000001", None, "span-1")
+    assert (first.kind, first.service, first.run_id, first.project_id) == (
+        SpanKind.SERVER,
+        "svc",
+        run_id,
+        "p1",
+    )
+    assert (first.start_time, first.end_time) == (T0, T0 + timedelta(milliseconds=5))
+    # JSON as sent, integers beyond 64 bits included.
+    assert first.attributes == {
+        "http.route": "/runs/{run_id}",
+        "n": 1,
+        "big": 123456789012345678901234567890,
+    }
+    assert (second.parent_span_id, second.status, second.status_message) == (
+        "0000000000000001",
+        SpanStatus.ERROR,
+        "boom",
+    )
+
+
+def test_records_are_read_lazily(store: EventStore) -> None:
+    """The exporter hands a generator: converted while the store writes."""
+    assert store.write_spans(record(n, at=n) for n in range(1, 6)) == 5
+    assert [s.span_id[-1] for s in store.get_trace(TRACE)] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_span_stored_before_is_skipped(store: EventStore) -> None:
+    """An exporter retrying after a lost commit: COPY fails on the key, the slower path
+    stores what is new and leaves the rest."""
+    store.write_spans([record(1)])
+    assert store.write_spans([record(1), record(2, parent=1)]) == 2
+    assert [s.span_id for s in store.get_trace(TRACE)] == ["0000000000000001", "0000000000000002"]
+
+
+def test_a_projects_key_names_the_project(store: EventStore) -> None:
+    store.write_spans([record(1, project_id="p1")], project_id="p2")
+    (span,) = store.get_trace(TRACE)
+    assert span.project_id == "p2"
+    assert store.get_trace(TRACE, project_id="p1") == []
+
+
+def test_too_many_records_store_nothing(store: EventStore) -> None:
+    records = (record(n) for n in range(1, MAX_BATCH_EVENTS + 2))
+    with pytest.raises(ValueError, match="at most"):
+        store.write_spans(records)
+    assert store.get_trace(TRACE) == []
+
+
+def test_get_trace_is_bounded_and_ordered(store: EventStore) -> None:
+    store.write_spans([record(n, at=10 - n) for n in range(1, 6)])
+    assert [s.span_id[-1] for s in store.get_trace(TRACE, limit=3)] == ["5", "4", "3"]
+
+
+def test_a_runs_spans_by_start_time(store: EventStore) -> None:
+    run = store.create_run(RunCreate(name="r", agent="a", project_id="p1"))
+    other = "1" * 32
+    store.write_spans(
+        [
+            record(1, run_id=run.id, project_id="p1", at=20),
+            record(2, run_id=run.id, project_id="p1", at=10, trace=other),
+            record(3, at=0),  # no run
+            record(4, run_id=new_id(), at=5),  # another run
+        ]
+    )
+    spans = store.list_run_spans(run.id)
+    assert [(s.trace_id, s.span_id[-1]) for s in spans] == [(other, "2"), (TRACE, "1")]
+    assert store.list_run_spans(run.id, project_id="p2") == []
+    assert len(store.list_run_spans(run.id, limit=1)) == 1

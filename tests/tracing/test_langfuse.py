@@ -1,0 +1,189 @@
+"""Agent spans to Langfuse, checked at the protocol level: no Langfuse server can run on the
+build machines, so a local HTTP server receives the official SDK's real OTLP/HTTP export and
+decodes it with the official ``opentelemetry-proto`` classes. It checks the path, the Basic
+credentials, and that exactly the agent spans arrive, with their attributes and parents; the
+HTTP server span and other infrastructure spans stay out (the documented filter)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from tests.ports import free_port
+from vigil.tracing import AGENT_SCOPE, HTTP_SCOPE, langfuse_span_filter
+
+BACKEND = Path(__file__).resolve().parents[2] / "backend"
+PUBLIC_KEY, SECRET_KEY = "pk-lf-protocol-test", "sk-lf-protocol-test"
+OTLP_PATH = "/api/public/otel/v1/traces"
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeLangfuse:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+
+
+@pytest.fixture
+def langfuse_server() -> Iterator[FakeLangfuse]:
+    port = free_port()
+    server_state = FakeLangfuse(f"http://127.0.0.1:{port}")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            server_state.requests.append(
+                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            server_state.requests.append(Received(self.path, dict(self.headers), b""))
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+AGENT = """
+import uuid
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.testclient import TestClient
+import vigil
+from vigil.models import BatchWriteResult
+from vigil.sdk import AgentRecorder, EventSink
+from vigil.tracing import TracingContext, setup_tracing, shutdown_tracing
+
+class MemorySink(EventSink):
+    def write(self, events, *, batch_id=None):
+        return BatchWriteResult(steps=0, logs=0, measurements=0, spans=0)
+    def create_run(self, run): raise NotImplementedError
+    def finish_run(self, run_id, finish): raise NotImplementedError
+
+app = FastAPI()
+
+@app.get("/items/{item_id}")
+async def item(item_id: str):
+    return {"item": item_id}
+
+vigil.instrument(app, service="support-agent", registry=CollectorRegistry(), tracing=True)
+recorder = AgentRecorder(MemorySink(), service="support-agent", registry=CollectorRegistry())
+setup_tracing("support-agent", recorder=recorder)   # Langfuse: from the LANGFUSE_* variables
+run_id = uuid.UUID("01234567-89ab-7def-8123-456789abcdef")
+with recorder.span("plan", attributes={"goal": "refund", "order": {"id": 7}}, run_id=run_id):
+    with recorder.span("tool.search", kind="client", attributes={"query": "order 7"}):
+        pass
+with TracingContext("internal.cache"):     # another scope: not an agent span
+    pass
+with TestClient(app) as client:            # an HTTP server span: infrastructure
+    client.get("/items/1")
+assert shutdown_tracing(timeout_s=20), "the Langfuse export did not finish"
+recorder.close()
+print("AGENT DONE")
+"""
+
+
+def test_the_sdk_exports_exactly_the_agent_spans(langfuse_server: FakeLangfuse) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(AGENT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PYTHONPATH": str(BACKEND),
+            "PATH": "/usr/bin:/bin",
+            "LANGFUSE_PUBLIC_KEY": PUBLIC_KEY,
+            "LANGFUSE_SECRET_KEY": SECRET_KEY,
+            "LANGFUSE_BASE_URL": langfuse_server.url,
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "AGENT DONE" in result.stdout
+
+    exports = [r for r in langfuse_server.requests if r.path == OTLP_PATH]
+    assert exports, [r.path for r in langfuse_server.requests]
+    expected_auth = "Basic " + base64.b64encode(f"{PUBLIC_KEY}:{SECRET_KEY}".encode()).decode()
+    for export in exports:
+        assert export.headers["authorization"] == expected_auth
+        assert export.headers["content-type"] == "application/x-protobuf"
+
+    spans = {}
+    for export in exports:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(export.body)
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {a.key: a.value for a in span.attributes}
+                    spans[span.name] = (scope_spans.scope.name, span, attributes)
+    # One span per agent span; the cache span and the HTTP server span stayed out.
+    assert sorted(spans) == ["plan", "tool.search"]
+    plan_scope, plan, plan_attributes = spans["plan"]
+    search_scope, search, search_attributes = spans["tool.search"]
+    assert plan_scope == search_scope == AGENT_SCOPE
+    assert plan_attributes["goal"].string_value == "refund"
+    assert plan_attributes["order"].string_value == '{"id":7}'
+    assert plan_attributes["vigil.run_id"].string_value == "01234567-89ab-7def-8123-456789abcdef"
+    assert search_attributes["query"].string_value == "order 7"
+    assert (
+        search_attributes["vigil.run_id"].string_value
+        == plan_attributes["vigil.run_id"].string_value
+    )  # a child of a run's span belongs to the run
+    assert search.trace_id == plan.trace_id
+    assert search.parent_span_id == plan.span_id
+    assert len(plan.trace_id) == 16
+    assert len(plan.span_id) == 8
+
+
+def _span(scope: str, attributes: dict[str, object] | None = None) -> ReadableSpan:
+    tracer = TracerProvider().get_tracer(scope)
+    span = tracer.start_span("s", attributes=attributes)  # type: ignore[arg-type]
+    span.end()
+    readable: ReadableSpan = span._readable_span()  # type: ignore[attr-defined]
+    assert isinstance(readable.instrumentation_scope, InstrumentationScope)
+    return readable
+
+
+def test_the_filter_takes_agent_and_llm_spans_only() -> None:
+    assert langfuse_span_filter(_span(AGENT_SCOPE))
+    assert langfuse_span_filter(_span("langfuse-sdk"))
+    assert langfuse_span_filter(_span("my.app", {"gen_ai.request.model": "m"}))
+    assert langfuse_span_filter(_span("opentelemetry.instrumentation.openai"))
+    assert not langfuse_span_filter(_span(HTTP_SCOPE))
+    assert not langfuse_span_filter(_span("opentelemetry.instrumentation.sqlalchemy"))
+    assert not langfuse_span_filter(_span("vigil"))
