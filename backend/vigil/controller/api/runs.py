@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +15,7 @@ from vigil.controller.api._deps import (
     Cursor,
     IdentifierFilter,
     Limit,
+    RecordKey,
     Store,
     error_responses,
 )
@@ -38,6 +39,7 @@ from vigil.models import (
 )
 from vigil.models._types import StrictModel
 from vigil.sdk import run_context
+from vigil.storage import NotFound
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=AUTH_RESPONSES)
 
@@ -59,12 +61,37 @@ class StepList(StrictModel):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Run,
-    responses=error_responses(503),
+    responses={
+        200: {"model": Run, "description": "Created before (same Idempotency-Key)"},
+        **error_responses(409, 503),
+    },
 )
-async def create_run(run: RunCreate, store: Store, principal: Ingest) -> Run:
-    """Start a run (status ``running``) of the key's project."""
+async def create_run(
+    run: RunCreate,
+    store: Store,
+    principal: Ingest,
+    response: Response,
+    idempotency_key: RecordKey = None,
+) -> Run:
+    """Start a run (status ``running``) of the key's project. With an ``Idempotency-Key``
+    (the run's id) a repeated call answers 200 and the run as stored (409: the id is
+    another project's)."""
     owned_project(principal, run.project_id)
-    return await run_in_threadpool(store.create_run, run)
+    if idempotency_key is None:
+        return await run_in_threadpool(store.create_run, run)
+    key = idempotency_key
+
+    def create_once() -> tuple[Run, bool]:
+        try:
+            return store.get_run(key, project_id=run.project_id), False
+        except NotFound:
+            # Two first calls racing: the store keeps one, both get it (the second a 201).
+            return store.create_run(run, run_id=key), True
+
+    stored, created = await run_in_threadpool(create_once)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return stored
 
 
 @router.get("", response_model=Page[Run], responses=error_responses(400, 401, 403, 503))

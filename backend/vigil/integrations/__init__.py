@@ -1,0 +1,2 @@
+"""Integrations of Vigil with the frameworks agents run on, one room each (optional extras):
+``vigil.integrations.temporal`` (the ``temporal`` extra)."""
