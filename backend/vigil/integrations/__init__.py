@@ -1,2 +1,2 @@
-"""Integrations of Vigil with the frameworks agents run on, one room each (optional extras):
-``vigil.integrations.temporal`` (the ``temporal`` extra)."""
+"""Integrations of Vigil with agent frameworks, one package each, each an optional extra:
+``vigil.integrations.temporal`` (``pip install 'vigil[temporal]'``), docs/temporal.md."""

@@ -28,6 +28,9 @@ from vigil.stack.errors import RenderError
 COMPOSE_CONTROLLER = "controller:8000"
 COMPOSE_ALERTMANAGER = "alertmanager:9093"
 PROMETHEUS_SELF = "localhost:9090"
+COMPOSE_TEMPORAL = "temporal:7235"
+# A Temporal worker is the agent's own process, on the Docker host in compose.
+COMPOSE_TEMPORAL_SDK = "host.docker.internal:9464"
 COMPOSE_TOKEN_FILE = "/etc/alertmanager/secrets/webhook_token"  # noqa: S105 - a path, no secret
 # Where the compose Prometheus mounts the secrets volume, and the files prometheus.yml reads.
 COMPOSE_PROMETHEUS_SECRETS = "/etc/prometheus/secrets"
@@ -74,13 +77,19 @@ def render_prometheus(
     alertmanager: str,
     prometheus: str,
     secrets_dir: Path,
+    temporal: str | None = None,
+    temporal_sdk: str | None = None,
     scrape_interval: str | None = None,
     evaluation_interval: str | None = None,
     source: str = "prometheus.yml",
 ) -> str:
     """prometheus.yml with each ``host:port`` replaced by the given ``127.0.0.1:PORT`` and each
-    password file read from ``secrets_dir``."""
+    password file read from ``secrets_dir`` (the Temporal targets when given)."""
     text = replace_exact(text, COMPOSE_CONTROLLER, controller, source=source)
+    if temporal is not None:
+        text = replace_exact(text, COMPOSE_TEMPORAL, temporal, source=source)
+    if temporal_sdk is not None:
+        text = replace_exact(text, COMPOSE_TEMPORAL_SDK, temporal_sdk, source=source)
     text = replace_exact(text, COMPOSE_ALERTMANAGER, alertmanager, source=source)
     text = replace_exact(text, PROMETHEUS_SELF, prometheus, source=source)
     for name in PROMETHEUS_SECRET_FILES:
