@@ -4,7 +4,8 @@ Native mode runs the very files the compose stack mounts. Only these change, by 
 rest (comments included) stays byte-for-byte the same:
 
 * whole ``host:port`` strings of compose service names (``controller:8000``,
-  ``alertmanager:9093``) and Prometheus' own ``localhost:9090`` become loopback addresses; a bare
+  ``alertmanager:9093``, ``temporal:7235``), Prometheus' own ``localhost:9090`` and the Docker
+  host's Temporal worker (``host.docker.internal:9464``) become loopback addresses; a bare
   word such as the job name ``vigil-controller`` is never touched;
 * the Alertmanager credentials_file path becomes the state directory's token file, and the
   basic auth password_file paths of prometheus.yml (compose: ``/etc/prometheus/secrets/NAME``)
@@ -77,19 +78,18 @@ def render_prometheus(
     alertmanager: str,
     prometheus: str,
     secrets_dir: Path,
-    temporal: str | None = None,
-    temporal_sdk: str | None = None,
+    temporal: str,
+    temporal_sdk: str,
     scrape_interval: str | None = None,
     evaluation_interval: str | None = None,
     source: str = "prometheus.yml",
 ) -> str:
     """prometheus.yml with each ``host:port`` replaced by the given ``127.0.0.1:PORT`` and each
-    password file read from ``secrets_dir`` (the Temporal targets when given)."""
+    password file read from ``secrets_dir``; ``temporal`` is the Temporal server's metrics,
+    ``temporal_sdk`` where an agent's worker serves the SDK's."""
     text = replace_exact(text, COMPOSE_CONTROLLER, controller, source=source)
-    if temporal is not None:
-        text = replace_exact(text, COMPOSE_TEMPORAL, temporal, source=source)
-    if temporal_sdk is not None:
-        text = replace_exact(text, COMPOSE_TEMPORAL_SDK, temporal_sdk, source=source)
+    text = replace_exact(text, COMPOSE_TEMPORAL, temporal, source=source)
+    text = replace_exact(text, COMPOSE_TEMPORAL_SDK, temporal_sdk, source=source)
     text = replace_exact(text, COMPOSE_ALERTMANAGER, alertmanager, source=source)
     text = replace_exact(text, PROMETHEUS_SELF, prometheus, source=source)
     for name in PROMETHEUS_SECRET_FILES:
