@@ -194,14 +194,16 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         except temporalio.workflow.ContinueAsNewError:
             _report(lambda execution: ExecutionClosed(execution, Outcome.CONTINUED_AS_NEW))
             raise
-        except CANCELLATIONS:
-            _report(lambda execution: ExecutionClosed(execution, Outcome.CANCELLED))
-            raise
-        except temporalio.exceptions.FailureError as exc:
-            # Only a FailureError fails the workflow; any other exception fails the workflow
-            # *task*, which Temporal retries: nothing has ended then.
+        except BaseException as exc:
+            # The SDK's own rule (worker/_workflow_instance.py): a cancellation after a cancel
+            # request cancels the workflow; a FailureError fails it; anything else fails the
+            # workflow *task*, which Temporal retries: nothing has ended then.
             reason = f"{type(exc).__name__}: {_cause_text(exc)}"[:MAX_ERROR_CHARS]
-            _report(lambda execution: ExecutionClosed(execution, Outcome.FAILED, reason))
+            cancelled = temporalio.exceptions.is_cancelled_exception(exc)
+            if cancelled and temporalio.workflow.cancellation_reason() is not None:
+                _report(lambda execution: ExecutionClosed(execution, Outcome.CANCELLED, reason))
+            elif isinstance(exc, temporalio.exceptions.FailureError):
+                _report(lambda execution: ExecutionClosed(execution, Outcome.FAILED, reason))
             raise
         _report(lambda execution: ExecutionClosed(execution, Outcome.COMPLETED))
         return result
