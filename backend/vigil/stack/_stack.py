@@ -1,9 +1,10 @@
 """The native stack as a whole: bring it up, report on it, take it down.
 
-Start order: PostgreSQL, Alertmanager and Prometheus are launched together and waited for; the
-controller follows once its database answers. A part already running (live pid of the right
-program) is left alone, so a second ``up`` is harmless. If a part fails, whatever this ``up``
-started is stopped again and the error carries the tail of the failing part's log.
+Start order: PostgreSQL, Alertmanager, Prometheus, SeaweedFS and Temporal are launched together
+and waited for; the controller follows once its database answers. A part already running (live
+pid of the right program) is left alone, so a second ``up`` is harmless. If a part fails,
+whatever this ``up`` started is stopped again and the error carries the tail of the failing
+part's log.
 """
 
 from __future__ import annotations
