@@ -1,5 +1,5 @@
 """Fixtures of the Temporal tests: one real Temporal dev server and one real controller
-(``python -m vigil serve`` on SQLite) for the module, both started and stopped here."""
+(``python -m vigil serve`` on SQLite) for the session, both started and stopped here."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from tests.ports import free_port
 from tests.sdk.controller_process import ControllerProcess
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def temporal() -> Iterator[TemporalServer]:
     with temporal_server() as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def controller() -> Iterator[ControllerProcess]:
     data = Path(tempfile.mkdtemp(prefix="vigil-temporal-controller-"))
     process = ControllerProcess(f"sqlite:///{data / 'vigil.db'}", data, free_port())

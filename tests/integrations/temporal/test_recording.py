@@ -26,7 +26,8 @@ async def _wait_until_started(handle: WorkflowHandle[Any, Any], activity: str) -
     """Until the workflow's history shows an attempt of ``activity`` running."""
     for _ in range(100):
         description = await handle.describe()
-        if any(p.activity_type == activity for p in description.raw_description.pending_activities):
+        pending = description.raw_description.pending_activities
+        if any(p.activity_type.name == activity for p in pending):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{activity} never started")
