@@ -174,7 +174,9 @@ class WorkflowQueries(SqlStoreBase):
             rows = conn.execute(
                 select(workflow_transitions)
                 .where(workflow_transitions.c.workflow_id == workflow_id)
-                .order_by(workflow_transitions.c.id)
+                # In the order they were stored: a transition's id may be a key its client
+                # derived (Idempotency-Key), which says nothing of when it happened.
+                .order_by(workflow_transitions.c.created_at, workflow_transitions.c.id)
             ).all()
             if not rows:
                 self._require(conn, workflows, workflow_id, "workflow")
