@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
@@ -42,6 +42,24 @@ from vigil.sdk import run_context
 from vigil.storage import NotFound
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=AUTH_RESPONSES)
+
+
+def _string_header(schema: dict[str, Any]) -> None:
+    # A header is a string or absent, never JSON null: documented as ``anyOf [string, null]``,
+    # schemathesis sent the text "null" (a 422) once a run it could stream existed.
+    options = schema.pop("anyOf", [])
+    schema.update(next((o for o in options if o.get("type") == "string"), {"type": "string"}))
+
+
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["step", "end"]},
+        "data": {"type": "string", "description": "JSON: a step, or the run's final status"},
+        "id": {"type": "string", "description": "the step's seq"},
+        "retry": {"type": "integer"},
+    },
+}
 
 
 class StepBatch(StrictModel):
@@ -203,7 +221,9 @@ async def existing_run(run_id: UUID, store: Store, principal: Read) -> Run:
     responses={
         200: {
             "description": "`event: step` per new step; `: ping` comments while idle; "
-            "`event: end` once the run has finished and every step was sent"
+            "`event: end` once the run has finished and every step was sent",
+            # Before OpenAPI 3.2 an event stream's `schema` describes one event.
+            "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
         },
         **error_responses(404, 429, 503),
     },
@@ -215,7 +235,12 @@ async def stream_steps(
     principal: Read,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     last_event_id: Annotated[
-        str | None, Header(pattern=r"^[0-9]{1,10}$", description="the last seq received")
+        str | None,
+        Header(
+            pattern=r"^[0-9]{1,10}$",
+            description="the last seq received",
+            json_schema_extra=_string_header,
+        ),
     ] = None,
 ) -> EventStream:
     """New steps of a run as Server-Sent Events (``event: step``, ``id``: the step's seq).
