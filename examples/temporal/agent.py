@@ -50,7 +50,7 @@ async def call_model(question: Question, observation: str | None) -> ModelTurn:
     order = question.order_id
     if observation is None:
         return ModelTurn("lookup_order", order, f"Looking order {order} up.")
-    return ModelTurn(None, "", f"About {question.text!r}: order {order} {observation}.")
+    return ModelTurn(None, "", f"About {question.text!r}: order {observation}.")
 
 
 @activity.defn
@@ -64,7 +64,7 @@ async def lookup_order(question: Question, order_id: str) -> str:
         raise ApplicationError(f"order service timed out (attempt {attempt})", type="Timeout")
     if question.tool_delay_s:
         await asyncio.sleep(question.tool_delay_s)
-    return f"shipped on 2026-11-30 ({order_id})"
+    return f"{order_id}: shipped on 2026-11-30"
 
 
 @workflow.defn

@@ -114,3 +114,10 @@ def test_a_killed_worker_is_replaced_without_duplicate_steps(
         "workflow completed",
     ]
     assert view.run["status"] == "succeeded"
+    # Spans: the worker's TracingInterceptor on Vigil's tracing, sent with its records; the
+    # step names the trace of its attempt's span.
+    trace_id = view.steps[-1]["trace_id"]
+    assert trace_id
+    trace = httpx.get(f"{controller.url}/traces/{trace_id}", headers=controller.headers, timeout=5)
+    assert trace.status_code == 200, trace.text
+    assert "RunActivity:call_model" in trace.text
