@@ -10,7 +10,11 @@ second of each (median of the rounds) and their ratio; then checks that every re
 execution is in the controller with its three steps (the recording kept up). The machine's
 load average before and after is printed too (the machine is shared: say how busy it was).
 
+``--sink discard`` records into a sink that keeps nothing: the worker process's own cost,
+without the controller's share of the same CPUs.
+
 Usage: python benchmarks/temporal_recording.py [--rounds 3] [--workflows 60] [--concurrency 10]
+       [--sink http|discard]
 """
 
 from __future__ import annotations
@@ -51,7 +55,27 @@ from vigil.integrations.temporal import (  # noqa: E402
     VigilInterceptor,
     correlation_id,
 )
-from vigil.sdk import HttpSink  # noqa: E402
+from vigil.sdk import EventSink, HttpSink  # noqa: E402
+
+
+class DiscardingSink(EventSink):
+    """Takes every call and stores nothing: what recording costs the worker's own process
+    (interceptor, queue, the recorder's thread), without the controller's share of the CPU."""
+
+    def write(self, events: Any, *, batch_id: Any = None) -> Any:
+        return None
+
+    def create_run(self, run: Any, *, run_id: Any = None) -> Any:
+        return None
+
+    def finish_run(self, run_id: Any, finish: Any) -> Any:
+        return None
+
+    def create_workflow(self, workflow: Any, *, workflow_id: Any = None) -> Any:
+        return None
+
+    def transition_workflow(self, workflow_id: Any, transition: Any, **_: Any) -> Any:
+        return None
 
 
 async def _round(
@@ -91,6 +115,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workflows", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument(
+        "--sink",
+        choices=["http", "discard"],
+        default="http",
+        help="record into the controller over HTTP, or into a sink that keeps nothing",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     data = Path(tempfile.mkdtemp(prefix="vigil-bench-temporal-"))
@@ -106,7 +136,11 @@ def main() -> None:
             for _ in range(args.rounds):
                 rate, _ = asyncio.run(_round(server.address, [], args.workflows, args.concurrency))
                 bare.append(rate)
-                sink = HttpSink(controller.url, token=controller.token)
+                sink: EventSink = (
+                    HttpSink(controller.url, token=controller.token)
+                    if args.sink == "http"
+                    else DiscardingSink()
+                )
                 recorder = TemporalRecorder(sink, project_id="bench", step_types=STEP_TYPES)
                 rate, done = asyncio.run(
                     _round(
@@ -123,7 +157,8 @@ def main() -> None:
                 lags.append(time.perf_counter() - began)
                 dropped += recorder.dropped
                 recorder.close()
-                executions.extend(done)
+                if args.sink == "http":
+                    executions.extend(done)
         missing = 0
         with httpx.Client(base_url=controller.url, headers=controller.headers) as http:
             for workflow_id, run_id in executions:
