@@ -28,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 from uuid import UUID
@@ -73,6 +74,7 @@ RUN_STATUS: Final = {
     WorkflowStatus.CANCELLED: RunStatus.CANCELLED,
 }
 MAX_REASON_CHARS: Final = 1_000
+KNOWN_EXECUTIONS: Final = 10_000
 _STOP: Final = object()
 
 
@@ -104,7 +106,9 @@ class TemporalRecorder:
         self.dropped = 0
         """Events not recorded: the queue was full, or the sink refused or stayed down."""
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
-        self._known: dict[tuple[str, str, str], tuple[UUID, UUID]] = {}
+        # Executions created already (their ids), newest last: bounded, so a worker running
+        # executions for months keeps a fixed amount; one forgotten is created again (a 200).
+        self._known: OrderedDict[tuple[str, str, str], tuple[UUID, UUID]] = OrderedDict()
         self._thread = threading.Thread(
             target=self._drain, name="vigil-temporal-recorder", daemon=True
         )
@@ -248,6 +252,7 @@ class TemporalRecorder:
         key = (execution.namespace, execution.workflow_id, execution.run_id)
         known = self._known.get(key)
         if known is not None:
+            self._known.move_to_end(key)
             return known
         workflow_id, run_id = derived_id(*key, "workflow"), derived_id(*key, "run")
         temporal: JsonObject = {
@@ -278,6 +283,8 @@ class TemporalRecorder:
             workflow_id=workflow_id,
         )
         self._known[key] = (workflow_id, run_id)
+        if len(self._known) > KNOWN_EXECUTIONS:
+            self._known.popitem(last=False)
         return workflow_id, run_id
 
     def _transition(
