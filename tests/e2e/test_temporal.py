@@ -68,8 +68,9 @@ def test_the_stack_runs_temporal_and_prometheus_scrapes_its_metrics() -> None:
         view = vigil_view(controller, workflow_id, run_id)
         assert view.workflow["status"] == "succeeded"
         assert [a[1] for a in view.attempts if a[0] == "lookup_order"] == [1, 2]
-        [activity] = _series(stack, 'temporal_activity_execution_failed_total{job="temporal-sdk"}')
-        assert float(activity["value"][1]) >= 1, "the tool's failed attempt, counted by the SDK"
-        [server] = _series(stack, 'up{job="temporal-server"}')
-        assert server["value"][1] == "1"
+        failed = 'sum(temporal_activity_execution_failed_total{job="temporal-sdk"}) >= 1'
+        assert wait_for("the tool's failed attempt counted", lambda: _series(stack, failed),
+                        timeout_s=30)  # fmt: skip
+        server = 'up{job="temporal-server"} == 1'
+        assert wait_for("the Temporal server scraped", lambda: _series(stack, server), timeout_s=30)
     assert temporal.running_pid() is None, "`down` stops the Temporal server"

@@ -107,8 +107,9 @@ async def agent_worker(
         ):
             yield agent
     finally:
-        recorder.flush()
+        flushed = recorder.flush(30)
         recorder.close()
+    assert flushed, "the recorder did not write what it queued within 30 s"
 
 
 @dataclass
