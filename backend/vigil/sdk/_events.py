@@ -37,6 +37,8 @@ STEP: Final = 0
 LOG: Final = 1
 MEASUREMENT: Final = 2
 SPAN: Final = 3
+RUN_START: Final = 4
+RUN_FINISH: Final = 5
 
 TRUNCATED: Final = "...[truncated]"
 
@@ -144,6 +146,24 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
     }
 
 
+def encode_run_start(item: QueuedEvent, service: str) -> Document:
+    _, run_id, name, agent, project_id, metadata_json, started = item
+    return {
+        "event": "run_start",
+        "id": run_id,
+        "name": name,
+        "agent": agent,
+        "project_id": project_id,
+        "metadata": {} if metadata_json is None else orjson.Fragment(metadata_json),
+        "started_at": _at(started),
+    }
+
+
+def encode_run_finish(item: QueuedEvent, service: str) -> Document:
+    _, run_id, status, finished = item
+    return {"event": "run_finish", "run_id": run_id, "status": status, "finished_at": _at(finished)}
+
+
 def bounded_attributes(attributes: JsonObject | None) -> JsonObject | orjson.Fragment:
     """Redacted attributes, or a marker if they exceed ``MAX_METADATA_BYTES``: an oversized
     extra must not cost the whole log record or span."""
@@ -165,6 +185,8 @@ ENCODERS: Final[tuple[Callable[[QueuedEvent, str], Document], ...]] = (
     encode_log,
     encode_measurement,
     encode_span,
+    encode_run_start,
+    encode_run_finish,
 )
 """Indexed by the kind tag."""
 
