@@ -224,9 +224,15 @@ def test_the_controller_image_is_tagged_with_the_package_version() -> None:
 
 def _image_extras() -> set[str]:
     """The extras of the project that backend/Dockerfile installs (``pip install ".[a,b]"``)."""
-    match = re.search(r'pip install [^\n]*"\.\[([a-z,]+)\]"', DOCKERFILE.read_text())
+    match = re.search(r'pip install [^\n]*"\.\[([a-z0-9,]+)\]"', DOCKERFILE.read_text())
     assert match is not None, "backend/Dockerfile installs the project with its extras"
     return set(match.group(1).split(","))
+
+
+def test_the_controller_image_carries_the_controller_and_s3() -> None:
+    """The core package is the agent SDK's: the image needs the controller's and the S3
+    store's extras (and langgraph, for `vigil checkpoints prune`)."""
+    assert {"controller", "s3", "langgraph"} <= _image_extras()
 
 
 def test_the_controller_image_carries_tracing_and_langfuse() -> None:

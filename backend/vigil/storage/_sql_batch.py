@@ -199,7 +199,9 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         for finish in finishes:
             updated = conn.execute(
                 update(runs)
-                .where(*the_run(finish.run_id, project_id), runs.c.status == RunStatus.RUNNING.value)
+                .where(
+                    *the_run(finish.run_id, project_id), runs.c.status == RunStatus.RUNNING.value
+                )
                 .values(status=finish.status.value, finished_at=finish.finished_at or now)
             ).rowcount
             if updated:

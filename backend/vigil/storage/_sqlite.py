@@ -28,8 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import Insert, insert
 
 from vigil.storage._backend import Backend, json_dumps, json_loads
-from vigil.storage._wal_checkpointer import WalCheckpointer
 from vigil.storage._rows import EncodedRow
+from vigil.storage._wal_checkpointer import WalCheckpointer
 
 BUSY_TIMEOUT_MS: Final = 5_000
 """How long a writer waits for another writer's lock before giving up."""

@@ -137,10 +137,21 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        data: dict[str, Any] = {"model": payloads.model_name(serialized, {**kwargs, "metadata": metadata})}
+        data: dict[str, Any] = {
+            "model": payloads.model_name(serialized, {**kwargs, "metadata": metadata})
+        }
         if self.capture_io:
             data["prompt"] = payloads.prompt(messages)
-        self._begin_call(run_id, parent_run_id, StepType.LLM_GENERATION, serialized, kwargs, metadata, data, "llm")
+        self._begin_call(
+            run_id,
+            parent_run_id,
+            StepType.LLM_GENERATION,
+            serialized,
+            kwargs,
+            metadata,
+            data,
+            "llm",
+        )
 
     def on_llm_start(
         self,
@@ -153,10 +164,24 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        data: dict[str, Any] = {"model": payloads.model_name(serialized, {**kwargs, "metadata": metadata})}
+        data: dict[str, Any] = {
+            "model": payloads.model_name(serialized, {**kwargs, "metadata": metadata})
+        }
         if self.capture_io:
-            data["prompt"] = [payloads.text(item, payloads.MESSAGE_TEXT_LIMIT) for item in prompts[:payloads.PROMPT_MESSAGES]]
-        self._begin_call(run_id, parent_run_id, StepType.LLM_GENERATION, serialized, kwargs, metadata, data, "llm")
+            data["prompt"] = [
+                payloads.text(item, payloads.MESSAGE_TEXT_LIMIT)
+                for item in prompts[: payloads.PROMPT_MESSAGES]
+            ]
+        self._begin_call(
+            run_id,
+            parent_run_id,
+            StepType.LLM_GENERATION,
+            serialized,
+            kwargs,
+            metadata,
+            data,
+            "llm",
+        )
 
     def on_tool_start(
         self,
@@ -176,7 +201,9 @@ class VigilCallbackHandler(BaseCallbackHandler):
         call_id = kwargs.get("tool_call_id")
         if call_id:
             data["tool_call_id"] = payloads.text(call_id, 128)
-        self._begin_call(run_id, parent_run_id, StepType.TOOL_CALL, serialized, kwargs, metadata, data, "tool")
+        self._begin_call(
+            run_id, parent_run_id, StepType.TOOL_CALL, serialized, kwargs, metadata, data, "tool"
+        )
 
     def on_retriever_start(
         self,
@@ -192,7 +219,16 @@ class VigilCallbackHandler(BaseCallbackHandler):
         data: dict[str, Any] = {"retriever": True}
         if self.capture_io:
             data["input"] = payloads.text(query)
-        self._begin_call(run_id, parent_run_id, StepType.TOOL_CALL, serialized, kwargs, metadata, data, "retriever")
+        self._begin_call(
+            run_id,
+            parent_run_id,
+            StepType.TOOL_CALL,
+            serialized,
+            kwargs,
+            metadata,
+            data,
+            "retriever",
+        )
 
     # Ends --------------------------------------------------------------------------------
 

@@ -74,9 +74,7 @@ class CheckpointDatabase:
         return cls.from_url(settings.database_url)
 
 
-def _database(
-    settings: Settings | None, database_url: str | None
-) -> CheckpointDatabase:
+def _database(settings: Settings | None, database_url: str | None) -> CheckpointDatabase:
     if database_url is not None:
         return CheckpointDatabase.from_url(database_url)
     return CheckpointDatabase.from_settings(settings)
@@ -103,17 +101,17 @@ def open_checkpointer(
 ) -> Iterator[BaseCheckpointSaver[Any]]:
     """A ``PostgresSaver`` on a pool, or a ``SqliteSaver``, set up; closed on exit.
 
-        with open_checkpointer() as checkpointer:        # VIGIL_DATABASE_URL
-            graph = builder.compile(checkpointer=checkpointer)
+    with open_checkpointer() as checkpointer:        # VIGIL_DATABASE_URL
+        graph = builder.compile(checkpointer=checkpointer)
     """
     database = _database(settings, database_url)
     if database.kind == "sqlite":
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         Path(database.target).parent.mkdir(parents=True, exist_ok=True)
-        with SqliteSaver.from_conn_string(database.target) as saver:
-            saver.setup()
-            yield saver
+        with SqliteSaver.from_conn_string(database.target) as sqlite_saver:
+            sqlite_saver.setup()
+            yield sqlite_saver
         return
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg_pool import ConnectionPool
@@ -157,9 +155,9 @@ async def open_async_checkpointer(
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         Path(database.target).parent.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(database.target) as saver:
-            await saver.setup()
-            yield saver
+        async with AsyncSqliteSaver.from_conn_string(database.target) as sqlite_saver:
+            await sqlite_saver.setup()
+            yield sqlite_saver
         return
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg_pool import AsyncConnectionPool

@@ -22,7 +22,8 @@ IDLE_THREADS_SQLITE: Final = (
     "SELECT thread_id FROM checkpoints GROUP BY thread_id HAVING max(checkpoint_id) < ?"
 )
 IDLE_THREADS_POSTGRES: Final = (
-    'SELECT thread_id FROM checkpoints GROUP BY thread_id HAVING max(checkpoint_id COLLATE "C") < %s'
+    "SELECT thread_id FROM checkpoints GROUP BY thread_id"
+    ' HAVING max(checkpoint_id COLLATE "C") < %s'
 )
 
 
