@@ -15,7 +15,9 @@
   next to the controller's database (``langgraph-checkpoints.db``): the savers hold their
   connection's lock while they write, which must not be the event store's write lock.
 
-The tables are set up when the checkpointer opens (``setup()``: LangGraph's migrations,
+The native stack (``vigil stack up``) makes the ``langgraph`` schema, owned by the
+controller's role; elsewhere it is created if the role may. The tables are set up when the
+checkpointer opens (``setup()``: LangGraph's migrations,
 idempotent); on PostgreSQL under an advisory lock, so agents starting together do not race
 on the migration table.
 """
@@ -39,6 +41,9 @@ SETUP_LOCK: Final = 0x76_69_67_69_6C_4C_47  # "vigilLG": the advisory lock of se
 POSTGRES_SCHEMES: Final = ("postgresql+psycopg", "postgresql", "postgres")
 SQLITE_SCHEMES: Final = ("sqlite", "sqlite+pysqlite")
 MAX_IDLE_S: Final = 300.0
+SCHEMA_EXISTS: Final = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
+"""Checked before ``CREATE SCHEMA``: the native stack's role owns ``langgraph`` but may not
+create schemas, and PostgreSQL checks that privilege even for ``IF NOT EXISTS``."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,8 @@ def open_checkpointer(
         with pool.connection() as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
             try:
-                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+                if conn.execute(SCHEMA_EXISTS, (SCHEMA,)).fetchone() is None:
+                    conn.execute(f"CREATE SCHEMA {SCHEMA}")
                 saver.setup()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
@@ -178,7 +184,8 @@ async def open_async_checkpointer(
         async with pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
             try:
-                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+                if await (await conn.execute(SCHEMA_EXISTS, (SCHEMA,))).fetchone() is None:
+                    await conn.execute(f"CREATE SCHEMA {SCHEMA}")
                 await saver.setup()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
