@@ -5,8 +5,9 @@ TracerProvider and Langfuse client (the coverage test), or a process to kill (du
     python -m tests.integrations.langgraph.agent_process pause  --checkpoints URL --thread T
     python -m tests.integrations.langgraph.agent_process resume --checkpoints URL --thread T
 
-``record`` runs the example twice into the store (a question it answers, one whose tool
-raises) with Vigil's and Langfuse's handlers, and prints, as JSON, what the graph itself did
+``record`` runs the example three times into the store (a question it answers, one whose
+tool raises, one answered on the async path: ``astream``) with Vigil's and Langfuse's
+handlers, and prints, as JSON, what the graph itself did
 (its node updates, model replies and tool messages), counted without the callbacks.
 ``pause`` runs until the interrupt before the tool node, prints ``PAUSED`` and waits to be
 killed; ``resume`` continues the thread and prints the final state as JSON.
@@ -15,6 +16,7 @@ killed; ``resume`` continues the thread and prints the final state as JSON.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
@@ -29,6 +31,29 @@ from vigil.sdk import AgentRecorder, StoreSink
 from vigil.storage import open_store
 from vigil.tracing import shutdown_tracing
 
+QUESTIONS = (
+    ("answered", "Where is order 7?", "invoke"),
+    ("failing", "And order 99?", "invoke"),
+    ("async", "Where is order 8?", "astream"),
+)
+
+
+def _counted(updates: list[dict[str, Any]], error: str | None) -> dict[str, Any]:
+    """What the graph's own stream says it did: node updates, model replies, tool messages."""
+    messages = [m for update in updates for node, values in update.items()
+                if node in ("planner", "tools") for m in values["messages"]]  # fmt: skip
+    nodes = sum(len(update) for update in updates)
+    llm_calls = sum(isinstance(m, AIMessage) for m in messages)
+    tool_calls = sum(isinstance(m, ToolMessage) for m in messages)
+    if error is not None:  # the failing tool call left no message: the model asked for it
+        tool_calls += sum(len(m.tool_calls) for m in messages if isinstance(m, AIMessage))
+        nodes += 1  # the tools node that raised sent no update
+    return {"nodes": nodes, "llm_calls": llm_calls, "tool_calls": tool_calls, "error": error}
+
+
+async def _astream(graph: Any, inputs: Any, config: Any) -> list[dict[str, Any]]:
+    return [update async for update in graph.astream(inputs, config, stream_mode="updates")]
+
 
 def _record(store_url: str) -> dict[str, Any]:
     store = open_store(store_url)
@@ -37,33 +62,20 @@ def _record(store_url: str) -> dict[str, Any]:
     )
     callbacks = agent_callbacks(recorder, agent="support", project_id="p1")
     graph = build_graph()
+    config: Any = {"callbacks": callbacks}
     counted: dict[str, Any] = {}
-    for label, question in (("answered", "Where is order 7?"), ("failing", "And order 99?")):
-        nodes, state_messages = 0, []
+    for label, question, path in QUESTIONS:
+        inputs = {"messages": [HumanMessage(question)]}
+        updates: list[dict[str, Any]] = []
+        error = None
         try:
-            for update in graph.stream(
-                {"messages": [HumanMessage(question)]},
-                {"callbacks": callbacks},
-                stream_mode="updates",
-            ):
-                for node, values in update.items():
-                    nodes += 1
-                    if node in ("planner", "tools"):
-                        state_messages.extend(values["messages"])
-            error = None
+            if path == "invoke":
+                updates.extend(graph.stream(inputs, config, stream_mode="updates"))
+            else:
+                updates.extend(asyncio.run(_astream(graph, inputs, config)))
         except LookupError as exc:
             error = str(exc)
-        llm_calls = sum(isinstance(m, AIMessage) for m in state_messages)
-        tool_calls = sum(isinstance(m, ToolMessage) for m in state_messages)
-        if error is not None:  # the failing tool call left no message: the model asked for it
-            tool_calls += sum(len(m.tool_calls) for m in state_messages if isinstance(m, AIMessage))
-            nodes += 1  # the tools node that raised sent no update
-        counted[label] = {
-            "nodes": nodes,
-            "llm_calls": llm_calls,
-            "tool_calls": tool_calls,
-            "error": error,
-        }
+        counted[label] = _counted(updates, error)
     assert shutdown_tracing(timeout_s=20), "the Langfuse export did not finish"
     assert recorder.close(timeout=20)
     store.close()

@@ -23,6 +23,7 @@ from vigil.storage import EventStore
 
 COUNTED_TYPES = {StepType.GRAPH_NODE, StepType.LLM_GENERATION, StepType.TOOL_CALL}
 OBSERVATION_TYPE = "langfuse.observation.type"
+LABELS = ("answered", "failing", "async")
 
 
 @pytest.fixture
@@ -35,8 +36,8 @@ def langfuse_server() -> Iterator[FakeLangfuse]:
 def recorded(
     store: EventStore, store_url: str, langfuse_server: FakeLangfuse
 ) -> tuple[dict[str, Any], dict[str, list[Step]], dict[str, RunStatus], list[ExportedSpan]]:
-    """Runs the example twice (answered, failing); what the graph, the store and the
-    Langfuse export hold."""
+    """Runs the example three times (answered, failing, answered on the async path); what the
+    graph, the store and the Langfuse export hold."""
     counted = json.loads(
         run_agent(
             "record",
@@ -62,8 +63,8 @@ def test_every_call_is_a_step_and_an_observation(recorded: Any) -> None:
     counted, steps, _, spans = recorded
     by_observation = {span.span_id: span for span in spans}
     roots = [span for span in spans if span.parent_span_id is None]
-    assert len(roots) == 2  # one Langfuse trace per invocation: its root is the Vigil run
-    for label in ("answered", "failing"):
+    assert len(roots) == len(LABELS)  # a Langfuse trace per invocation: its root is the run
+    for label in LABELS:
         graph = counted[label]
         calls = graph["nodes"] + graph["llm_calls"] + graph["tool_calls"]
         run_steps = steps[label]
@@ -101,8 +102,10 @@ def test_every_call_is_a_step_and_an_observation(recorded: Any) -> None:
 
 
 def test_steps_carry_what_the_calls_did(recorded: Any) -> None:
-    _, steps, statuses, _ = recorded
-    assert statuses["answered"] is RunStatus.SUCCEEDED
+    counted, steps, statuses, _ = recorded
+    assert statuses["answered"] is statuses["async"] is RunStatus.SUCCEEDED
+    assert counted["answered"] == counted["async"]
+    assert [s.name for s in steps["async"]] == [s.name for s in steps["answered"]]
     answered = steps["answered"]
     by_call = {s.data["call_id"]: s for s in answered}
     llm = [s for s in answered if s.step_type is StepType.LLM_GENERATION]

@@ -137,9 +137,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        data: dict[str, Any] = {
-            "model": payloads.model_name(serialized, {**kwargs, "metadata": metadata})
-        }
+        data: dict[str, Any] = {"model": payloads.model_name(serialized, kwargs, metadata)}
         if self.capture_io:
             data["prompt"] = payloads.prompt(messages)
         self._begin_call(
@@ -164,9 +162,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        data: dict[str, Any] = {
-            "model": payloads.model_name(serialized, {**kwargs, "metadata": metadata})
-        }
+        data: dict[str, Any] = {"model": payloads.model_name(serialized, kwargs, metadata)}
         if self.capture_io:
             data["prompt"] = [
                 payloads.text(item, payloads.MESSAGE_TEXT_LIMIT)

@@ -120,15 +120,18 @@ def usage_of(usage: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def model_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> str:
+def model_name(
+    serialized: Mapping[str, Any] | None,
+    kwargs: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> str:
     """The model a call asked for: its invocation parameters, LangSmith's metadata, or the
     model class."""
     params = kwargs.get("invocation_params") or {}
     for key in ("model", "model_name", "model_id", "deployment_name"):
         if params.get(key):
             return text(params[key], 200)
-    metadata = kwargs.get("metadata") or {}
-    if metadata.get("ls_model_name"):
+    if metadata and metadata.get("ls_model_name"):
         return text(metadata["ls_model_name"], 200)
     if params.get("_type"):
         return text(params["_type"], 200)
