@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             getattr(importlib.import_module(module), function)(commands)
         except ImportError as exc:
             unavailable[command] = exc
-            commands.add_parser(command, help=f"(needs pip install 'vigil[{extra}]')")
+            placeholder = commands.add_parser(command, help=f"(needs pip install 'vigil[{extra}]')")
+            placeholder.add_argument("arguments", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
     if args.command in unavailable:
