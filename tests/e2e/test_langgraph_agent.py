@@ -59,5 +59,6 @@ def test_the_example_agent_records_into_the_stack(
         if paused.poll() is None:
             paused.kill()
             paused.wait()
+        paused.communicate()  # closes its pipes
     final = json.loads(run_agent("resume", "--checkpoints", database_url, "--thread", "e2e-resume"))
     assert final["answer"] == "Here is what I found: order 7: shipped on 2026-11-28."

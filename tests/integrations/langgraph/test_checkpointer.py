@@ -39,6 +39,7 @@ def test_a_killed_agent_resumes_from_the_checkpointer(store_url: str) -> None:
         if paused.poll() is None:
             paused.kill()
             paused.wait()
+        paused.communicate()  # closes its pipes
     final = json.loads(run_agent("resume", "--checkpoints", store_url, "--thread", "order-7"))
     assert final["resumed_from"] == ["tools"]
     assert final["answer"] == ANSWER_7

@@ -19,11 +19,13 @@ The native stack (``vigil stack up``) makes the ``langgraph`` schema, owned by t
 controller's role; elsewhere it is created if the role may. The tables are set up when the
 checkpointer opens (``setup()``: LangGraph's migrations,
 idempotent); on PostgreSQL under an advisory lock, so agents starting together do not race
-on the migration table.
+on the migration table (taken by polling ``pg_try_advisory_lock``: see ``_lock_for_setup``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ SETUP_LOCK: Final = 0x76_69_67_69_6C_4C_47  # "vigilLG": the advisory lock of se
 POSTGRES_SCHEMES: Final = ("postgresql+psycopg", "postgresql", "postgres")
 SQLITE_SCHEMES: Final = ("sqlite", "sqlite+pysqlite")
 MAX_IDLE_S: Final = 300.0
+TRY_LOCK: Final = "SELECT pg_try_advisory_lock(%s) AS locked"
+LOCK_POLL_S: Final = 0.05
 SCHEMA_EXISTS: Final = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
 """Checked before ``CREATE SCHEMA``: the native stack's role owns ``langgraph`` but may not
 create schemas, and PostgreSQL checks that privilege even for ``IF NOT EXISTS``."""
@@ -97,6 +101,23 @@ def connection_kwargs() -> dict[str, Any]:
     }
 
 
+def _lock_for_setup(conn: Any) -> None:
+    """Take the setup lock, polling: a session waiting in ``pg_advisory_lock`` holds a
+    snapshot, and the ``CREATE INDEX CONCURRENTLY`` of LangGraph's migrations in the session
+    that holds the lock waits for every snapshot to go: both would wait forever (found by
+    tests/integrations/langgraph/test_checkpointer.py, two agents starting together)."""
+    while not conn.execute(TRY_LOCK, (SETUP_LOCK,)).fetchone()["locked"]:
+        time.sleep(LOCK_POLL_S)
+
+
+async def _alock_for_setup(conn: Any) -> None:
+    while True:  # polled, as in _lock_for_setup: the lock is another process's
+        row = await (await conn.execute(TRY_LOCK, (SETUP_LOCK,))).fetchone()
+        if row["locked"]:
+            return
+        await asyncio.sleep(LOCK_POLL_S)
+
+
 @contextmanager
 def open_checkpointer(
     settings: Settings | None = None,
@@ -135,7 +156,7 @@ def open_checkpointer(
     try:
         saver = PostgresSaver(pool)
         with pool.connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            _lock_for_setup(conn)
             try:
                 if conn.execute(SCHEMA_EXISTS, (SCHEMA,)).fetchone() is None:
                     conn.execute(f"CREATE SCHEMA {SCHEMA}")
@@ -182,7 +203,7 @@ async def open_async_checkpointer(
     try:
         saver = AsyncPostgresSaver(pool)
         async with pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            await _alock_for_setup(conn)
             try:
                 if await (await conn.execute(SCHEMA_EXISTS, (SCHEMA,))).fetchone() is None:
                     await conn.execute(f"CREATE SCHEMA {SCHEMA}")
