@@ -14,9 +14,9 @@ SERVER_LIBRARIES = ("fastapi", "starlette", "sqlalchemy", "alembic", "psycopg", 
 
 def test_exported_names() -> None:
     assert sorted(vigil.integrations.langgraph.__all__) == [
-        "STEP_DURATION_METRIC",
         "CheckpointDatabase",
         "LangfuseLink",
+        "STEP_DURATION_METRIC",
         "VigilCallbackHandler",
         "agent_callbacks",
         "idle_threads",

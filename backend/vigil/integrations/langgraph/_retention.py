@@ -72,10 +72,11 @@ def prune_idle_threads(
     threads = idle_threads(saver, idle_for=idle_for, now=now)
     if dry_run or not threads:
         return threads
-    prune = getattr(saver, "prune", None)
-    if prune is not None:
-        prune(threads, strategy="delete")  # PostgresSaver: one transaction
-    else:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    if isinstance(saver, SqliteSaver):  # its prune is the base class's NotImplementedError
         for thread_id in threads:
             saver.delete_thread(thread_id)
+    else:
+        saver.prune(threads, strategy="delete")  # PostgresSaver: one transaction
     return threads
