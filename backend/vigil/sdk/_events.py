@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from vigil.models import (
     MAX_LOG_MESSAGE_LENGTH,
     MAX_METADATA_BYTES,
+    MAX_STEP_DATA_BYTES,
     BatchEvent,
     JsonObject,
     SpanRecord,
@@ -39,6 +40,7 @@ MEASUREMENT: Final = 2
 SPAN: Final = 3
 RUN_START: Final = 4
 RUN_FINISH: Final = 5
+STEP_LATER: Final = 6
 
 TRUNCATED: Final = "...[truncated]"
 
@@ -146,6 +148,25 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
     }
 
 
+def encode_step_later(item: QueuedEvent, service: str) -> Document:
+    # (STEP_LATER, run_id, step_type, name, build, request_id, trace_id, created): ``build``
+    # makes the step's data here, on the writer thread (``AgentRecorder.log_step_later``).
+    _, run_id, step_type, name, build, request_id, trace_id, created = item
+    data_json = _json(build())
+    if len(data_json) > MAX_STEP_DATA_BYTES:
+        data_json = _json({"truncated": True, "serialized_bytes": len(data_json)})
+    return {
+        "event": "step",
+        "run_id": run_id,
+        "step_type": step_type,
+        "name": name,
+        "data": orjson.Fragment(data_json),
+        "request_id": request_id,
+        "trace_id": trace_id,
+        "created_at": _at(created),
+    }
+
+
 def encode_run_start(item: QueuedEvent, service: str) -> Document:
     _, run_id, name, agent, project_id, metadata_json, started = item
     return {
@@ -187,6 +208,7 @@ ENCODERS: Final[tuple[Callable[[QueuedEvent, str], Document], ...]] = (
     encode_span,
     encode_run_start,
     encode_run_finish,
+    encode_step_later,
 )
 """Indexed by the kind tag."""
 

@@ -22,7 +22,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -63,7 +63,7 @@ from vigil.sdk._context import (
     run_context,
 )
 from vigil.sdk._drops import DropAccount
-from vigil.sdk._events import LOG, MEASUREMENT, RUN_FINISH, RUN_START, SPAN, STEP
+from vigil.sdk._events import LOG, MEASUREMENT, RUN_FINISH, RUN_START, SPAN, STEP, STEP_LATER
 from vigil.sdk._metrics import SdkMetrics
 from vigil.sdk._queue import EventQueue, Marker
 from vigil.sdk._sink import EventSink, SinkError
@@ -362,6 +362,32 @@ class AgentRecorder:
             item = (STEP, run_id, kind, name, data_json, request_id, trace_id, time.time(), linked)
             return self._put(item)
         return self._put((STEP, run_id, kind, name, data_json, request_id, trace_id, time.time()))
+
+    def log_step_later(
+        self,
+        run_id: UUID,
+        step_type: StepType | str,
+        name: str,
+        build: Callable[[], Mapping[str, Any]],
+        *,
+        trace_id: str | None = None,
+    ) -> bool:
+        """Queue a step whose ``data`` ``build()`` makes later, on the writer thread.
+
+        For callers on a hot path whose step data costs more to assemble than to queue (the
+        LangGraph callback handler: prompts, outputs, tool calls): the agent's thread pays
+        the queue append only. ``build`` must read only objects nobody changes after the
+        call. Data over ``MAX_STEP_DATA_BYTES`` is replaced by a marker
+        (``{"truncated": true, "serialized_bytes": n}``); a ``build`` that raises costs the
+        step, counted as ``invalid``. ``request_id`` is the current request's.
+        """
+        kind = STEP_TYPES.get(step_type)
+        if kind is None:
+            raise ValueError(f"unknown step_type {step_type!r}; one of {sorted(STEP_TYPES)}")
+        if type(name) is not str or not 0 < len(name) <= MAX_NAME_LENGTH:
+            raise ValueError(f"name must be a str of 1..{MAX_NAME_LENGTH} characters")
+        request_id = current_request_id()
+        return self._put((STEP_LATER, run_id, kind, name, build, request_id, trace_id, time.time()))
 
     def upload_artifact(
         self,
