@@ -41,7 +41,7 @@ from vigil.models import RunCreate, StepCreate, StepType  # noqa: E402
 from vigil.storage import open_store, upgrade  # noqa: E402
 
 RUNS = 100
-BATCH = 5_000
+BATCH = 1_000  # MAX_STEPS_PER_APPEND
 
 
 def fill(url: str, steps: int) -> float:

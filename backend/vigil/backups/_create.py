@@ -90,7 +90,7 @@ def create_backup(
             exc,
             extra={"backup_id": backup_id, "location": set_uri(location, backup_id)},
         )
-        if isinstance(exc, BackupError | ArtifactStoreError | OSError):
+        if isinstance(exc, Exception):  # pg_dump, the database, the stores, the disk
             raise BackupError(f"backup {backup_id} failed: {exc}") from exc
         raise
     where = set_uri(location, backup_id)

@@ -315,7 +315,7 @@ BEGIN
     END LOOP;
     FOR item IN
       SELECT t.typname, t.typtype FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-      WHERE n.nspname = target AND t.typtype IN ('e', 'd', 'r', 'm')
+      WHERE n.nspname = target AND t.typtype IN ('e', 'd', 'r')
     LOOP
       EXECUTE format('DROP %%s IF EXISTS %%I.%%I CASCADE',
                      CASE item.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
