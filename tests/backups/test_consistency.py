@@ -25,6 +25,7 @@ def test_a_backup_while_steps_are_written_is_consistent(
     with open_store(deployment.database_url) as store:
         run = store.create_run(RunCreate(name="busy", agent="drill", project_id="p1"))
         batch = [StepCreate(step_type=StepType.THOUGHT, name=f"s{i}") for i in range(50)]
+        store.append_steps(run.id, batch)
 
         def write() -> None:
             while not stop.is_set():

@@ -13,7 +13,8 @@ from tests.pg_server import PostgresServer
 from vigil.artifacts import FilesystemArtifactStore
 from vigil.backups import DatabaseToolMissing, create_backup, find_pg_tools, restore_backup
 from vigil.backups._postgres import tool_major
-from vigil.storage import upgrade
+from vigil.models import RunCreate
+from vigil.storage import NotFound, open_store, upgrade
 
 pytestmark = pytest.mark.postgres
 
@@ -89,3 +90,45 @@ class Counter(TypedDict):
 
 def _libpq(server: PostgresServer, database: str) -> str:
     return f"postgresql://postgres@127.0.0.1:{server.port}/{database}"
+
+
+def test_the_controllers_own_role_backs_up_and_restores(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """As in both stacks: the controller's role is no superuser, owns its schemas and may not
+    create schemas. It dumps its own database and restores over it (a run made after the
+    backup is gone again, the tables still its own, the restore needed no CREATE SCHEMA)."""
+    name, role = "vigil_backup_role", "vigil_backup_app"
+    postgres_server.create_database(name)
+    admin = _libpq(postgres_server, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+        conn.execute(f"REVOKE CREATE ON DATABASE {name} FROM PUBLIC")
+        conn.execute(f"CREATE SCHEMA observability AUTHORIZATION {role}")
+        conn.execute(f"CREATE SCHEMA langgraph AUTHORIZATION {role}")
+    url = f"postgresql+psycopg://{role}@127.0.0.1:{postgres_server.port}/{name}"
+    try:
+        upgrade(url)
+        with open_store(url) as store:
+            kept = store.create_run(RunCreate(name="kept", agent="a", project_id="p1"))
+        with (
+            FilesystemArtifactStore(tmp_path / "a") as artifacts,
+            FilesystemArtifactStore(tmp_path / "b") as location,
+        ):
+            manifest = create_backup(url, artifacts, location)
+            with open_store(url) as store:
+                later = store.create_run(RunCreate(name="later", agent="a", project_id="p1"))
+            restore_backup(location, manifest.id, url, artifacts)
+        with open_store(url) as store:
+            assert store.get_run(kept.id).name == "kept"
+            with pytest.raises(NotFound):
+                store.get_run(later.id)
+        with psycopg.connect(admin) as conn:
+            owners = conn.execute(
+                "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'observability'"
+            ).fetchall()
+        assert owners == [(role,)]
+    finally:
+        postgres_server.drop_database(name)
+        with psycopg.connect(_libpq(postgres_server, "postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")

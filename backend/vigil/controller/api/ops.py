@@ -90,8 +90,10 @@ def _of_stored(runner: BackupRunner, stored: StoredBackup) -> BackupStatus:
 def _statuses(runner: BackupRunner) -> list[BackupStatus]:
     found = {s.id: _of_stored(runner, s) for s in stored_backups(runner.location)}
     for run in runner.runs():
-        if run.status != "complete" or run.id not in found:
-            found[run.id] = _of_run(run)  # a running one is incomplete in the location
+        # Running (incomplete in the location) or failed (removed from it): this process'
+        # word. A complete one is the location's (retention may have removed it since).
+        if run.status != "complete":
+            found[run.id] = _of_run(run)
     return [found[key] for key in sorted(found, reverse=True)]
 
 
