@@ -115,6 +115,9 @@ class BackupRunner:
             )
         except Exception as exc:  # logged by create_backup; the status answers with it
             self.metrics.backup_failures.inc()
+            gauge = self.metrics.backup_last_success
+            if gauge.value is None and self.settings.backup_schedule != "off":
+                gauge.set(0.0)  # a schedule, a failure, and never a success: "long ago"
             with self._lock:
                 run.status, run.error = "failed", str(exc)
             return
@@ -157,11 +160,6 @@ class BackupRunner:
         )
         if newest is not None:
             self.metrics.backup_last_success.set(newest.timestamp())
-        elif (
-            self.settings.backup_schedule != "off"
-            and self.metrics.backup_last_success.value is None
-        ):
-            self.metrics.backup_last_success.set(0.0)  # a schedule, and never a success
         return newest
 
     def due(self, newest: datetime | None, now: datetime) -> bool:

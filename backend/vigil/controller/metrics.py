@@ -58,8 +58,8 @@ class ControllerMetrics:
         self.backup_last_success = UnsetGauge(
             "vigil_backup_last_success_timestamp_seconds",
             "When the newest complete backup in the backup location finished (Unix time); "
-            "0 while a schedule is on and there is none yet, absent when no schedule is on "
-            "and there is none.",
+            "0 once a scheduled controller's backup failed and there is none at all; absent "
+            "before any is known.",
             registry,
         )
         self.backup_duration = Gauge(
