@@ -170,3 +170,21 @@ def test_no_schedule_and_no_backup_exports_no_last_success(
     (BackupStale would page on it)."""
     with ops_api() as api:
         assert "vigil_backup_last_success_timestamp_seconds" not in api.get("/metrics").text
+
+
+def test_a_schedule_whose_backups_fail_reads_as_never(
+    ops_api: Callable[..., AbstractContextManager[TestClient]], tmp_path: Path
+) -> None:
+    """The first scheduled backup fails and the location holds none: the last success reads 0,
+    so BackupStale fires (after its 10 minutes) instead of staying silent."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    with ops_api(backup_dir=blocked, backup_schedule="daily", backup_check_interval_s=0.2) as api:
+        deadline = time.monotonic() + 30
+        metrics = ""
+        while time.monotonic() < deadline:
+            metrics = api.get("/metrics").text
+            if "vigil_backup_failures_total 0.0" not in metrics:
+                break
+            time.sleep(0.1)
+        assert "vigil_backup_last_success_timestamp_seconds 0.0" in metrics
