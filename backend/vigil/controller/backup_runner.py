@@ -114,10 +114,10 @@ class BackupRunner:
                 pg_bin_dir=self.settings.backup_pg_bin_dir,
             )
         except Exception as exc:  # logged by create_backup; the status answers with it
-            self.metrics.backup_failures.inc()
             gauge = self.metrics.backup_last_success
             if gauge.value is None and self.settings.backup_schedule != "off":
                 gauge.set(0.0)  # a schedule, a failure, and never a success: "long ago"
+            self.metrics.backup_failures.inc()
             with self._lock:
                 run.status, run.error = "failed", str(exc)
             return
