@@ -32,7 +32,9 @@ class ChunkFile(io.RawIOBase):
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._pending = b""
+        # A view, so that handing out a chunk in small reads (tarfile copies 16 KiB at a
+        # time) slices without copying the rest of it each time.
+        self._pending = memoryview(b"")
         self.sha256 = hashlib.sha256()
         self.size_bytes = 0
 
@@ -46,7 +48,7 @@ class ChunkFile(io.RawIOBase):
                 return 0
             self.sha256.update(chunk)
             self.size_bytes += len(chunk)
-            self._pending = chunk
+            self._pending = memoryview(chunk)
         taken = min(len(buffer), len(self._pending))
         buffer[:taken] = self._pending[:taken]
         self._pending = self._pending[taken:]
