@@ -22,7 +22,9 @@ class WriterFile(io.RawIOBase):
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(data)
         if view:
-            self._writer.write(bytes(view))
+            # Writers consume the bytes before returning (hash, file write, or their own copy
+            # into a part buffer), so the caller may reuse its buffer: no copy here.
+            self._writer.write(view)
         return len(view)
 
 
