@@ -25,11 +25,13 @@ from vigil.artifacts import ArtifactStore
 from vigil.auth import new_token
 from vigil.backups import (
     BackupCorrupt,
+    BackupError,
     BackupManifest,
     create_backup,
     restore_backup,
     verify_backup,
 )
+from vigil.backups._database import row_counts
 from vigil.backups._manifest import manifest_key, part_key
 from vigil.controller import create_app
 from vigil.models import RunCreate, StepCreate, StepType
@@ -144,8 +146,10 @@ def test_the_drill_backs_up_wipes_restores_and_serves(
         filled = fill(api)
     before = objects(deployment.artifacts)
     assert len(before) == len(filled.artifacts) == 6
+    rows_before = row_counts(deployment.database_url)
     manifest = backup(deployment)
     counts = manifest.row_counts
+    assert counts == rows_before
     for table in ("runs", "steps", "logs", "spans", "measurements", "workflows",
                   "workflow_transitions", "alerts", "artifacts", "step_artifacts"):  # fmt: skip
         assert counts[table] > 0, table
@@ -163,6 +167,7 @@ def test_the_drill_backs_up_wipes_restores_and_serves(
         deployment.location, manifest.id, deployment.database_url, deployment.artifacts
     )
     assert report.row_counts == counts
+    assert row_counts(deployment.database_url) == rows_before  # counted anew, not reported
     assert report.objects == 6
     assert objects(deployment.artifacts) == before
 
@@ -249,3 +254,29 @@ def test_one_flipped_byte_is_refused_and_nothing_is_overwritten(
     with open_store(deployment.database_url) as store:
         assert store.get_run(later.id).name == "after"
     assert objects(deployment.artifacts) == artifacts_before
+
+
+def test_a_restore_whose_rows_do_not_add_up_changes_nothing(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """A sound set whose manifest counts one step more than its dump holds (re-signed, so
+    only the count check can tell): the restore fails naming the table, and the database is
+    as it was (PostgreSQL: the check runs inside the restore's transaction, which rolls back;
+    SQLite: the copy is counted before anything is copied in)."""
+    with controller(deployment, tmp_path / "c") as api:
+        fill(api)
+    manifest = backup(deployment)
+    counts = {**manifest.row_counts, "steps": manifest.row_counts["steps"] + 1}
+    deployment.location.upload(
+        manifest_key(manifest.id), manifest.model_copy(update={"row_counts": counts}).to_bytes()
+    )
+    with open_store(deployment.database_url) as store:
+        later = store.create_run(RunCreate(name="after", agent="drill", project_id="p1"))
+    rows_before = row_counts(deployment.database_url)
+    with pytest.raises(BackupError, match="steps"):
+        restore_backup(
+            deployment.location, manifest.id, deployment.database_url, deployment.artifacts
+        )
+    assert row_counts(deployment.database_url) == rows_before
+    with open_store(deployment.database_url) as store:
+        assert store.get_run(later.id).name == "after"

@@ -327,8 +327,39 @@ $vigil$;
 """
 
 
-def restore_postgres(url: str, dump: Path, *, bin_dir: Path | None = None) -> None:
-    """Replace the contents of the archive's schemas with the archive, in one transaction."""
+def row_count_check(expected: Mapping[str, int]) -> str:
+    """A DO block that raises (so the restore's transaction rolls back) unless every table
+    has the rows the manifest counted: the check happens before the commit, not after it,
+    when a controller may already be writing again."""
+    checks = []
+    for name, rows in sorted(expected.items()):
+        schema, _, table = name.rpartition(".")
+        schema = schema or PG_SCHEMA
+        qualified = f"{_identifier(schema)}.{_identifier(table)}"
+        checks.append(
+            f"  SELECT count(*) INTO got FROM {qualified};\n"  # noqa: S608 - checked identifiers
+            f"  IF got <> {int(rows)} THEN RAISE EXCEPTION 'table {schema}.{table} has % rows "
+            f"after the restore, the manifest counted {int(rows)}', got; END IF;"
+        )
+    body = "\n".join(checks)
+    return f"DO $vigil$\nDECLARE got bigint;\nBEGIN\n{body}\nEND\n$vigil$;\n"
+
+
+def _identifier(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise BackupError(f"unexpected table name in the manifest: {name!r}")
+    return f'"{name}"'
+
+
+def restore_postgres(
+    url: str,
+    dump: Path,
+    *,
+    bin_dir: Path | None = None,
+    expected_rows: Mapping[str, int] | None = None,
+) -> None:
+    """Replace the contents of the archive's schemas with the archive, in one transaction;
+    with ``expected_rows``, committed only if every table has that many rows."""
     target = PgTarget.from_url(url)
     with target.connect(autocommit=True) as conn:
         major, _ = server_version(conn)
@@ -341,7 +372,8 @@ def restore_postgres(url: str, dump: Path, *, bin_dir: Path | None = None) -> No
     with tempfile.TemporaryDirectory(prefix="vigil-restore-") as work:
         list_file = Path(work) / "restore.list"
         list_file.write_text(use_list, encoding="utf-8")
-        _restore_through_psql(tools, target, dump, list_file, prelude)
+        epilogue = row_count_check(expected_rows) if expected_rows is not None else ""
+        _restore_through_psql(tools, target, dump, list_file, prelude, epilogue)
 
 
 def _literal(value: str) -> str:
@@ -351,7 +383,7 @@ def _literal(value: str) -> str:
 
 
 def _restore_through_psql(
-    tools: PgTools, target: PgTarget, dump: Path, list_file: Path, prelude: str
+    tools: PgTools, target: PgTarget, dump: Path, list_file: Path, prelude: str, epilogue: str
 ) -> None:
     env = target.env()
     with tempfile.TemporaryFile() as psql_errors, tempfile.TemporaryFile() as restore_errors:
@@ -379,6 +411,9 @@ def _restore_through_psql(
         try:
             psql.stdin.write(prelude.encode())
             shutil.copyfileobj(restore.stdout, psql.stdin, CHUNK_BYTES)
+            # After pg_restore's last statement, before psql's COMMIT (if pg_restore failed,
+            # psql is killed below and commits nothing, whatever it was sent).
+            psql.stdin.write(epilogue.encode())
         except BrokenPipeError:
             pass  # psql stopped at an error: its status and message say which
         except BaseException:

@@ -4,10 +4,11 @@ Everything is checked before anything is touched: the manifest's checksum, the d
 (downloaded into a temporary file, its sha256 and size compared, decompressed and
 integrity-checked for SQLite) and the artifacts part (read through once, its sha256
 compared). A corrupt set raises ``BackupCorrupt`` with the database and the artifacts as
-they were. Then the database is replaced (one transaction), its row counts compared with the
-manifest's, the artifacts are written back under their keys (read again, checked again), and
-the schema is upgraded to this version's head: a backup taken before a migration restores
-into the current schema.
+they were. Then the database is replaced in one transaction that commits only if every table
+has the manifest's row count (SQLite: the copy is counted and integrity-checked before the
+backup API copies it in), the artifacts are written back under their keys (read again,
+checked again), and the schema is upgraded to this version's head: a backup taken before a
+migration restores into the current schema.
 
 Objects in the artifact store that the backup does not hold are left alone (``vigil
 artifacts sweep`` removes those no record names).
@@ -22,10 +23,10 @@ from pathlib import Path
 
 from vigil.artifacts import ArtifactStore
 from vigil.backups._archive import restore_s3_files
-from vigil.backups._database import engine_of, restore_database, row_counts
+from vigil.backups._database import engine_of, restore_database
 from vigil.backups._location import read_manifest, set_uri
 from vigil.backups._manifest import BackupManifest, part_key
-from vigil.backups._sqlite import GunzipToFile, check_copy
+from vigil.backups._sqlite import GunzipToFile
 from vigil.backups._streams import ChunkFile
 from vigil.backups._verify import check_part
 from vigil.backups.errors import BackupCorrupt, BackupError
@@ -40,7 +41,8 @@ class RestoreReport:
 
     manifest: BackupManifest
     row_counts: dict[str, int]
-    """Rows per table right after the restore (before the upgrade): the manifest's."""
+    """Rows per table as restored (before the upgrade): the manifest's, checked before the
+    database was changed (PostgreSQL: inside the restore's transaction)."""
     objects: int
     schema_revision: str | None
     """The revision after the upgrade."""
@@ -76,24 +78,15 @@ def restore_backup(
                 gunzip.close()
                 raise
             gunzip.finish()
-            check_copy(copy)
         else:
             with copy.open("wb") as out:
                 check_part(location, backup_id, database, out.write)
         if archive is not None:
             check_part(location, backup_id, archive)
-        # Every part is sound: from here on the stores change.
-        restore_database(database_url, copy, pg_bin_dir=pg_bin_dir)
-    counts = row_counts(database_url)
-    if counts != manifest.row_counts:
-        differing = sorted(
-            table
-            for table in set(counts) | set(manifest.row_counts)
-            if counts.get(table) != manifest.row_counts.get(table)
-        )
-        raise BackupError(
-            f"backup {backup_id}: after the restore the row counts of {differing} "
-            "differ from the manifest's"
+        # Every part is sound: from here on the stores change (the database only if its
+        # tables end up with the manifest's row counts).
+        restore_database(
+            database_url, copy, pg_bin_dir=pg_bin_dir, expected_rows=manifest.row_counts
         )
     objects = 0
     if archive is not None:
@@ -118,4 +111,4 @@ def restore_backup(
             "schema_revision": revision,
         },
     )
-    return RestoreReport(manifest, counts, objects, revision)
+    return RestoreReport(manifest, dict(manifest.row_counts), objects, revision)

@@ -63,6 +63,11 @@ def _revision(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def copy_row_counts(copy: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)) as conn:
+        return count_rows(conn)
+
+
 def database_row_counts(url: str) -> dict[str, int]:
     with closing(sqlite3.connect(database_path(url), timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
         return count_rows(conn)
@@ -143,8 +148,8 @@ def check_copy(copy: Path) -> None:
 
 
 def restore_sqlite(url: str, copy: Path) -> None:
-    """Replace the database at ``url`` with ``copy`` (one write transaction)."""
-    check_copy(copy)
+    """Replace the database at ``url`` with ``copy`` (one write transaction; check it with
+    ``check_copy`` first)."""
     path = database_path(url)
     make_private(path)  # the directory and an empty file, both private, if they are gone
     with (
