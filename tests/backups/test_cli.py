@@ -49,7 +49,8 @@ def test_create_list_verify_restore(tmp_path: Path) -> None:
 
     assert _vigil(env, "verify", backup_id).stdout.strip().endswith("match the manifest)")
 
-    (tmp_path / "data" / "vigil.db").unlink()
+    for name in ("vigil.db", "vigil.db-wal", "vigil.db-shm"):
+        (tmp_path / "data" / name).unlink(missing_ok=True)
     restored = _vigil(env, "restore", backup_id)
     assert restored.returncode == 0, restored.stderr
     with open_store(url) as store:

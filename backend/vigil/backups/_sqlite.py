@@ -151,6 +151,10 @@ def restore_sqlite(url: str, copy: Path) -> None:
     """Replace the database at ``url`` with ``copy`` (one write transaction; check it with
     ``check_copy`` first)."""
     path = database_path(url)
+    if not path.exists():
+        # A -wal file left without its database would be replayed into the new one.
+        for suffix in ("-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
     make_private(path)  # the directory and an empty file, both private, if they are gone
     with (
         closing(sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)) as source,
