@@ -5,6 +5,7 @@ folder of backups, and PostgreSQL with artifacts and backups in two buckets of a
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,12 @@ import pytest
 
 from tests.artifacts.s3_server import S3Server
 from tests.pg_server import PostgresServer
-from vigil.artifacts import ArtifactStore, FilesystemArtifactStore, S3ArtifactStore
+from vigil.artifacts import (
+    ArtifactStore,
+    ArtifactStoreError,
+    FilesystemArtifactStore,
+    S3ArtifactStore,
+)
 
 _numbers = itertools.count(1)
 
@@ -36,6 +42,30 @@ class Deployment:
 
     def wipe_artifacts(self) -> None:
         _empty(self.artifacts)
+
+
+def _ready(store: S3ArtifactStore) -> None:
+    """The bucket, created once per session and able to take writes: SeaweedFS answers 500
+    to the first writes into a new bucket while it grows a volume for it (as the stack's
+    start-up waits for, vigil.stack._seaweedfs)."""
+    if store.bucket in _ready_buckets:
+        return
+    store.create_bucket()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            store.upload("drill-ready", b"ready")
+            store.delete("drill-ready")
+        except ArtifactStoreError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+            continue
+        _ready_buckets.add(store.bucket)
+        return
+
+
+_ready_buckets: set[str] = set()
 
 
 def _empty(store: ArtifactStore) -> None:
@@ -78,15 +108,16 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
         server.drop_database(name)
         server.create_database(name)
 
-    artifacts_bucket, backups_bucket = f"drill-artifacts-{number}", f"drill-backups-{number}"
+    artifacts_bucket, backups_bucket = "drill-artifacts", "drill-backups"
     with (
         s3.store(bucket=artifacts_bucket) as artifacts,
         s3.store(bucket=backups_bucket) as location,
     ):
         assert isinstance(artifacts, S3ArtifactStore)
         assert isinstance(location, S3ArtifactStore)
-        artifacts.create_bucket()
-        location.create_bucket()
+        for store in (artifacts, location):
+            _ready(store)
+            _empty(store)
         try:
             yield Deployment(
                 request.param,
