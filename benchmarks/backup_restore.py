@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from vigil.storage import open_store, upgrade  # noqa: E402
 
 RUNS = 100
 BATCH = 1_000  # MAX_STEPS_PER_APPEND
+DISTINCT_BATCHES = 20
 
 
 def fill(url: str, steps: int) -> float:
@@ -53,17 +55,29 @@ def fill(url: str, steps: int) -> float:
             for n in range(RUNS)
         ]
         per_run = steps // RUNS
-        batch = [
-            StepCreate(
-                step_type=StepType.TOOL_CALL,
-                name="search",
-                data={"query": "what changed in the build", "n": n, "tokens": 128},
-            )
-            for n in range(BATCH)
+        # 20 distinct batches of 1,000 steps, each step with ~100 bytes of its own (a random
+        # id, a number, a sentence): repeats lie ~4 MB apart, far beyond gzip's 32 KiB
+        # window, so the dump compresses as varied real steps would, not as copies.
+        batches = [
+            [
+                StepCreate(
+                    step_type=StepType.TOOL_CALL,
+                    name="search",
+                    data={
+                        "query": f"what changed in build {b * BATCH + n} of the service",
+                        "result_id": secrets.token_hex(16),
+                        "tokens": secrets.randbelow(4096),
+                    },
+                )
+                for n in range(BATCH)
+            ]
+            for b in range(DISTINCT_BATCHES)
         ]
+        calls = 0
         for run_id in runs:
             for _ in range(per_run // BATCH):
-                store.append_steps(run_id, batch)
+                store.append_steps(run_id, batches[calls % DISTINCT_BATCHES])
+                calls += 1
     return time.perf_counter() - started
 
 
