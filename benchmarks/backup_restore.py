@@ -37,7 +37,7 @@ from tests.pg_server import PostgresServer  # noqa: E402
 
 from vigil.artifacts import FilesystemArtifactStore  # noqa: E402
 from vigil.backups import create_backup, restore_backup  # noqa: E402
-from vigil.backups._postgres import PgTarget, find_pg_tools, server_version  # noqa: E402
+from vigil.backups._pg_client import PgTarget, find_pg_tools, server_version  # noqa: E402
 from vigil.models import RunCreate, StepCreate, StepType  # noqa: E402
 from vigil.storage import open_store, upgrade  # noqa: E402
 

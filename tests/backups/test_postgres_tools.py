@@ -12,7 +12,7 @@ import pytest
 from tests.pg_server import PostgresServer
 from vigil.artifacts import FilesystemArtifactStore
 from vigil.backups import DatabaseToolMissing, create_backup, find_pg_tools, restore_backup
-from vigil.backups._postgres import tool_major
+from vigil.backups._pg_client import tool_major
 from vigil.models import RunCreate
 from vigil.storage import NotFound, open_store, upgrade
 

@@ -22,7 +22,8 @@ from vigil.backups._location import (
     stored_backups,
 )
 from vigil.backups._manifest import BackupManifest, BackupPart, is_backup_id, new_backup_id
-from vigil.backups._postgres import backup_postgres, find_pg_tools, restore_postgres
+from vigil.backups._pg_client import find_pg_tools
+from vigil.backups._postgres import backup_postgres, restore_postgres
 from vigil.backups._restore import RestoreReport, restore_backup
 from vigil.backups._retention import RetentionPolicy, backups_to_keep, prune_backups
 from vigil.backups._sqlite import backup_sqlite, restore_sqlite
