@@ -27,11 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from vigil.artifacts._cli import add_artifacts_commands
     from vigil.auth._cli import add_keys_commands
+    from vigil.backups._cli import add_backup_commands
     from vigil.stack import add_stack_commands, run_stack_command
 
     add_stack_commands(commands)
     add_keys_commands(commands)
     add_artifacts_commands(commands)
+    add_backup_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -51,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vigil.artifacts._cli import run_artifacts_command
 
         return run_artifacts_command(args)
+    elif args.command == "backup":
+        from vigil.backups._cli import run_backup_command
+
+        return run_backup_command(args)
     return 0
 
 
