@@ -16,6 +16,7 @@ OPTIONAL_COMMANDS: Final = (
     ("stack", "vigil.stack", "add_stack_commands", "stack"),
     ("keys", "vigil.auth._cli", "add_keys_commands", "controller"),
     ("artifacts", "vigil.artifacts._cli", "add_artifacts_commands", "controller"),
+    ("backup", "vigil.backups._cli", "add_backup_commands", "controller"),
     ("checkpoints", "vigil.integrations.langgraph._cli", "add_checkpoints_commands", "langgraph"),
 )
 EXTRA_OF: Final = {"serve": "controller", "db": "controller"} | {
@@ -90,6 +91,10 @@ def _run(args: argparse.Namespace) -> int:
         from vigil.integrations.langgraph._cli import run_checkpoints_command
 
         return run_checkpoints_command(args)
+    elif args.command == "backup":
+        from vigil.backups._cli import run_backup_command
+
+        return run_backup_command(args)
     return 0
 
 

@@ -699,6 +699,7 @@ def test_each_service_reads_its_secrets_and_no_others() -> None:
         "admin_key",
         "metrics_key",
         "alertmanager_password",
+        "ops_token",
     }
     assert reads["grafana"] == {"prometheus_password", "postgres_readonly_password"}
 
@@ -1122,3 +1123,21 @@ def test_dockerignore_matcher_follows_docker_rules() -> None:
     assert _dockerignore_excludes("dir/file", patterns)
     assert not _dockerignore_excludes("keep/file.py", patterns)
     assert _dockerignore_excludes("keep/x/file.pyc", patterns)
+
+
+def test_the_controller_backs_up_daily_into_minio() -> None:
+    """Daily backups into MinIO's bucket vigil-backups, which minio-init creates; the ops
+    token comes from the secrets volume; the image has pg_dump of the server's major."""
+    services = _services()
+    controller = services["controller"]
+    env = _env(controller)
+    assert env["VIGIL_BACKUP_SCHEDULE"] == "daily"
+    assert env["VIGIL_BACKUP_BACKEND"] == "s3"
+    assert f"vigil/{env['VIGIL_BACKUP_S3_BUCKET']}" in services["minio-init"]["command"][0]
+    assert 'VIGIL_OPS_TOKEN="$$(cat /run/vigil-secrets/ops_token)"' in " ".join(
+        controller["command"]
+    )
+    assert {"backup_schedule", "backup_backend", "backup_s3_bucket"} <= set(Settings.model_fields)
+    server_major = re.search(r"image: postgres:(\d+)\.", COMPOSE.read_text(encoding="utf-8"))
+    assert server_major
+    assert f"postgresql-client-{server_major[1]}=" in DOCKERFILE.read_text(encoding="utf-8")

@@ -73,8 +73,14 @@ def test_readiness_fails_when_the_store_refuses_writes(
             host=url.host, port=url.port, user=url.username, dbname="postgres", autocommit=True
         ) as admin:
             admin.execute(f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on')
-        store = client.app.state.store  # type: ignore[attr-defined]
-        store._engine.dispose()  # new connections take the new default
+            # New connections take the new default: end the controller's, which its pool
+            # (pre-ping) then replaces. Not engine.dispose(): connections checked out by its
+            # background tasks at that moment would be left to the garbage collector, open.
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (url.database,),
+            )
         ready = client.get("/health/ready").json()
     assert ready["checks"]["store"]["status"] == "ok"
     assert ready["checks"]["store_writes"]["status"] == "fail"

@@ -22,8 +22,6 @@ import pytest
 from tests.e2e.native_stack import StackUnderTest
 from tests.e2e.polling import wait_for
 from tests.grafana_dashboards import expand_promql, expand_sql, sql_variables, targets
-from vigil.models import ArtifactCreate
-from vigil.storage import open_store
 
 pytestmark = pytest.mark.e2e
 
@@ -59,17 +57,12 @@ def made_data(stack_under_test: StackUnderTest, controller: httpx.Client) -> dic
         if status != "running":
             controller.post(f"/runs/{run['id']}/finish", json={"status": status})
     native = stack_under_test.native
-    with open_store(native.postgres.database_url) as store:
-        store.create_artifact(
-            uuid.UUID(run_ids[0]),
-            ArtifactCreate(
-                uri="s3://vigil-artifacts/x",
-                kind="video",
-                content_type="video/mp4",
-                size_bytes=1234,
-                sha256="a" * 64,
-            ),
-        )
+    video = controller.post(
+        f"/runs/{run_ids[0]}/artifacts",
+        files={"file": ("render.mp4", b"\x00" * 1234, "video/mp4")},
+        data={"kind": "video"},
+    )
+    assert video.status_code == 201, video.text
     token = native.layout.webhook_token.read_text().strip()
     notification = {
         "version": "4", "groupKey": "g", "status": "firing", "receiver": "r",

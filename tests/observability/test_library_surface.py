@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.storage.test_migrations import HEAD_REVISION
 from tests.tracing.conftest import CollectingExporter
 from vigil.models import MeasurementKind, WorkflowStatus
 from vigil.observability import (
@@ -27,7 +28,7 @@ def test_ensure_tables_migrates_an_empty_database_idempotently(store_url: str) -
     assert current_revision(store_url) is None
     ensure_observability_tables(store_url)
     ensure_observability_tables(store_url)
-    assert current_revision(store_url) == "0004_spans_by_run"
+    assert current_revision(store_url) == HEAD_REVISION
 
 
 def test_metrics_are_recorded_queried_and_summarized(store_url: str) -> None:
