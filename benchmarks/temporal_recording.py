@@ -37,6 +37,12 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from temporalio.client import Client  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+from tests.integrations.temporal.temporal_server import temporal_server  # noqa: E402
+from tests.ports import free_port  # noqa: E402
+from tests.sdk.controller_process import ControllerProcess  # noqa: E402
+
 from examples.temporal.agent import (  # noqa: E402
     STEP_TYPES,
     Question,
@@ -44,12 +50,6 @@ from examples.temporal.agent import (  # noqa: E402
     call_model,
     lookup_order,
 )
-from temporalio.client import Client  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
-from tests.integrations.temporal.temporal_server import temporal_server  # noqa: E402
-from tests.ports import free_port  # noqa: E402
-from tests.sdk.controller_process import ControllerProcess  # noqa: E402
-
 from vigil.integrations.temporal import (  # noqa: E402
     TemporalRecorder,
     VigilInterceptor,

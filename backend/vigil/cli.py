@@ -1,9 +1,27 @@
-"""``vigil``: the command line (``python -m vigil`` is the same)."""
+"""``vigil``: the command line (``python -m vigil`` is the same).
+
+The commands of an extra that is not installed (an agent installs the core and ``langgraph``
+only) are still listed, and say which extra they need instead of failing at import.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Sequence
+from typing import Final
+
+OPTIONAL_COMMANDS: Final = (
+    # (command, module, function adding its subparsers, the extra it needs)
+    ("stack", "vigil.stack", "add_stack_commands", "stack"),
+    ("keys", "vigil.auth._cli", "add_keys_commands", "controller"),
+    ("artifacts", "vigil.artifacts._cli", "add_artifacts_commands", "controller"),
+    ("backup", "vigil.backups._cli", "add_backup_commands", "controller"),
+    ("checkpoints", "vigil.integrations.langgraph._cli", "add_checkpoints_commands", "langgraph"),
+)
+EXTRA_OF: Final = {"serve": "controller", "db": "controller"} | {
+    command: extra for command, _, _, extra in OPTIONAL_COMMANDS
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,20 +43,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--url", help="database URL (default: VIGIL_DATABASE_URL)"
     )
 
-    from vigil.artifacts._cli import add_artifacts_commands
-    from vigil.auth._cli import add_keys_commands
-    from vigil.stack import add_stack_commands, run_stack_command
-
-    add_stack_commands(commands)
-    add_keys_commands(commands)
-    add_artifacts_commands(commands)
+    unavailable: dict[str, ImportError] = {}
+    for command, module, function, extra in OPTIONAL_COMMANDS:
+        try:
+            getattr(importlib.import_module(module), function)(commands)
+        except ImportError as exc:
+            unavailable[command] = exc
+            placeholder = commands.add_parser(command, help=f"(needs pip install 'vigil[{extra}]')")
+            placeholder.add_argument("arguments", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
+    if args.command in unavailable:
+        return _needs_extra(args.command, unavailable[args.command])
+    try:
+        return _run(args)
+    except ModuleNotFoundError as exc:
+        return _needs_extra(args.command, exc)
+
+
+def _needs_extra(command: str, exc: ImportError) -> int:
+    print(f"vigil {command} needs the {EXTRA_OF[command]!r} extra "
+          f"(pip install 'vigil[{EXTRA_OF[command]}]'): {exc}")  # fmt: skip
+    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from vigil.controller.server import serve as run_server
 
         run_server(host=args.host, port=args.port)
     elif args.command == "stack":
+        from vigil.stack import run_stack_command
+
         return run_stack_command(args)
     elif args.command == "db":
         return run_db_command(args.db_command, args.url)
@@ -51,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vigil.artifacts._cli import run_artifacts_command
 
         return run_artifacts_command(args)
+    elif args.command == "checkpoints":
+        from vigil.integrations.langgraph._cli import run_checkpoints_command
+
+        return run_checkpoints_command(args)
+    elif args.command == "backup":
+        from vigil.backups._cli import run_backup_command
+
+        return run_backup_command(args)
     return 0
 
 

@@ -202,6 +202,40 @@ class Settings(BaseSettings):
     artifacts_s3_max_attempts: int = Field(
         3, ge=1, le=10, description="S3 attempts per call (retries back off exponentially)."
     )
+    backup_schedule: Literal["off", "daily"] = Field(
+        "off",
+        description="daily: a backup whenever the newest one in the backup location is older "
+        "than a day (the first soon after start); the stacks set it, tests leave it off.",
+    )
+    backup_check_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="How often the schedule looks whether a backup is due (and re-reads the "
+        "newest success from the location, backups made by `vigil backup create` included).",
+    )
+    backup_keep_daily: int = Field(
+        7, ge=0, description="Retention: the newest backup of each of the last N days."
+    )
+    backup_keep_weekly: int = Field(
+        4, ge=0, description="Retention: the newest backup of each of the last M ISO weeks."
+    )
+    backup_backend: Literal["filesystem", "s3"] = Field(
+        "filesystem",
+        description="Where backups go: a folder (backup_dir), or the bucket backup_s3_bucket "
+        "on the artifacts' S3 endpoint and credentials.",
+    )
+    backup_dir: Path | None = Field(
+        None, description="The filesystem backup location (default <data_dir>/backups)."
+    )
+    backup_s3_bucket: str = Field("vigil-backups", description="The bucket of backups.")
+    backup_s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint of the backup bucket (unset: the artifacts' endpoint)."
+    )
+    backup_pg_bin_dir: Path | None = Field(
+        None,
+        description="Directory of pg_dump, pg_restore and psql (unset: the first of the "
+        "server's major version in /usr/lib/postgresql/<major>/bin, then PATH).",
+    )
     tracing_enabled: bool = Field(
         False,
         description="One OpenTelemetry server span per request (trace ids on every log line, "
@@ -240,6 +274,11 @@ class Settings(BaseSettings):
     def artifacts_path(self) -> Path:
         """The filesystem artifact store's directory."""
         return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def backup_path(self) -> Path:
+        """The filesystem backup location."""
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def metrics_need_key(self) -> bool:

@@ -11,9 +11,9 @@ import asyncio
 import os
 import uuid
 
-from examples.temporal.agent import TASK_QUEUE, Question, SupportAgent
 from temporalio.client import Client
 
+from examples.temporal.agent import TASK_QUEUE, Question, SupportAgent
 from vigil.integrations.temporal import correlation_id
 
 

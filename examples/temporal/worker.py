@@ -17,10 +17,10 @@ import os
 import signal
 from contextlib import ExitStack
 
-from examples.temporal.agent import STEP_TYPES, TASK_QUEUE, SupportAgent, call_model, lookup_order
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from examples.temporal.agent import STEP_TYPES, TASK_QUEUE, SupportAgent, call_model, lookup_order
 from vigil.integrations.temporal import (
     TemporalRecorder,
     VigilInterceptor,

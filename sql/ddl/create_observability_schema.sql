@@ -296,4 +296,16 @@ CREATE TABLE observability.step_artifacts (
 
 UPDATE observability.alembic_version SET version_num='0005_artifact_names_and_links' WHERE observability.alembic_version.version_num = '0004_spans_by_run';
 
+-- Running upgrade 0005_artifact_names_and_links -> 0006_runs_in_batches
+
+ALTER TABLE observability.ingested_batches ADD COLUMN runs_started INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE observability.ingested_batches ADD COLUMN runs_finished INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE observability.steps DROP CONSTRAINT ck_steps_step_type;
+
+ALTER TABLE observability.steps ADD CONSTRAINT ck_steps_step_type CHECK (step_type IN ('message', 'thought', 'tool_call', 'tool_result', 'llm_generation', 'error', 'graph_node'));
+
+UPDATE observability.alembic_version SET version_num='0006_runs_in_batches' WHERE observability.alembic_version.version_num = '0005_artifact_names_and_links';
+
 COMMIT;

@@ -224,9 +224,15 @@ def test_the_controller_image_is_tagged_with_the_package_version() -> None:
 
 def _image_extras() -> set[str]:
     """The extras of the project that backend/Dockerfile installs (``pip install ".[a,b]"``)."""
-    match = re.search(r'pip install [^\n]*"\.\[([a-z,]+)\]"', DOCKERFILE.read_text())
+    match = re.search(r'pip install [^\n]*"\.\[([a-z0-9,]+)\]"', DOCKERFILE.read_text())
     assert match is not None, "backend/Dockerfile installs the project with its extras"
     return set(match.group(1).split(","))
+
+
+def test_the_controller_image_carries_the_controller_and_s3() -> None:
+    """The core package is the agent SDK's: the image needs the controller's and the S3
+    store's extras (and langgraph, for `vigil checkpoints prune`)."""
+    assert {"controller", "s3", "langgraph"} <= _image_extras()
 
 
 def test_the_controller_image_carries_tracing_and_langfuse() -> None:
@@ -255,7 +261,8 @@ def test_the_setup_jobs_run_on_the_controller_image() -> None:
 
 def test_the_secrets_job_runs_the_controller_image_as_root() -> None:
     """secrets-init needs bcrypt (python:3.11-slim has none): the controller's own image, whose
-    package pins it, built the same way and never pulled; root, to give each file its owner."""
+    `controller` extra pins it, built the same way and never pulled; root, to give each file
+    its owner."""
     services = _services()
     job, controller = services["secrets-init"], services["controller"]
     assert job["build"] == controller["build"]
@@ -264,8 +271,10 @@ def test_the_secrets_job_runs_the_controller_image_as_root() -> None:
     assert job["user"] == "0"
     assert job["command"] == ["python", "-m", "vigil.stack.compose_secrets", "/run/vigil-secrets"]
     assert "vigil-secrets:/run/vigil-secrets" in job["volumes"]
-    dependencies = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["dependencies"]
-    assert [d for d in dependencies if d.startswith("bcrypt")] == ["bcrypt==5.0.0"]
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    controller_extra = project["optional-dependencies"]["controller"]
+    assert [d for d in controller_extra if d.startswith("bcrypt")] == ["bcrypt==5.0.0"]
+    assert "controller" in _image_extras()
 
 
 def test_depends_on_targets_exist_with_the_right_condition() -> None:
@@ -695,6 +704,7 @@ def test_each_service_reads_its_secrets_and_no_others() -> None:
         "admin_key",
         "metrics_key",
         "alertmanager_password",
+        "ops_token",
     }
     assert reads["grafana"] == {"prometheus_password", "postgres_readonly_password"}
 
@@ -1118,3 +1128,21 @@ def test_dockerignore_matcher_follows_docker_rules() -> None:
     assert _dockerignore_excludes("dir/file", patterns)
     assert not _dockerignore_excludes("keep/file.py", patterns)
     assert _dockerignore_excludes("keep/x/file.pyc", patterns)
+
+
+def test_the_controller_backs_up_daily_into_minio() -> None:
+    """Daily backups into MinIO's bucket vigil-backups, which minio-init creates; the ops
+    token comes from the secrets volume; the image has pg_dump of the server's major."""
+    services = _services()
+    controller = services["controller"]
+    env = _env(controller)
+    assert env["VIGIL_BACKUP_SCHEDULE"] == "daily"
+    assert env["VIGIL_BACKUP_BACKEND"] == "s3"
+    assert f"vigil/{env['VIGIL_BACKUP_S3_BUCKET']}" in services["minio-init"]["command"][0]
+    assert 'VIGIL_OPS_TOKEN="$$(cat /run/vigil-secrets/ops_token)"' in " ".join(
+        controller["command"]
+    )
+    assert {"backup_schedule", "backup_backend", "backup_s3_bucket"} <= set(Settings.model_fields)
+    server_major = re.search(r"image: postgres:(\d+)\.", COMPOSE.read_text(encoding="utf-8"))
+    assert server_major
+    assert f"postgresql-client-{server_major[1]}=" in DOCKERFILE.read_text(encoding="utf-8")

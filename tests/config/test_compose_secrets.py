@@ -55,6 +55,7 @@ READERS = {
             "admin_key",
             "metrics_key",
             "alertmanager_password",
+            "ops_token",
         },
     ),
     "grafana": (472, ROOT_GROUP, {"prometheus_password", "postgres_readonly_password"}),

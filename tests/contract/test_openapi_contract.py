@@ -29,12 +29,14 @@ from vigil.secret_files import write_new_secret
 from vigil.settings import Settings
 
 WEBHOOK_TOKEN = "contract-webhook-token"
+OPS_TOKEN = "contract-ops-token"
 ADMIN_TOKEN, _ = new_token()
 # schemathesis.toml gives each security scheme of the schema its credential from these, so
 # schemathesis knows where auth goes: its negative cases drop it on purpose, and it checks
 # the answer.
 os.environ["VIGIL_CONTRACT_API_KEY"] = ADMIN_TOKEN
 os.environ["VIGIL_CONTRACT_WEBHOOK_TOKEN"] = WEBHOOK_TOKEN
+os.environ["VIGIL_CONTRACT_OPS_TOKEN"] = OPS_TOKEN
 _databases = itertools.count(1)
 
 
@@ -58,6 +60,7 @@ def api_schema(request: pytest.FixtureRequest) -> Iterator[schemathesis.BaseSche
         Settings(
             database_url=url,
             alert_webhook_token=WEBHOOK_TOKEN,
+            ops_token=OPS_TOKEN,
             data_dir=data_dir,
             tracing_enabled=True,
         )

@@ -105,6 +105,15 @@ def test_a_project_key_cannot_touch_another_projects_run(api: TestClient) -> Non
     assert api.post("/events/batch", json=batch, headers=p1).status_code == 404
     assert api.post("/runs", json=RUN_P2, headers=p1).status_code == 403
     assert api.get("/runs?project_id=p2", headers=p1).status_code == 403
+    # Runs in batches (the SDK's begin_run/end_run): the same rules.
+    finish = {"event": "run_finish", "run_id": p2_run["id"], "status": "failed"}
+    assert api.post("/events/batch", json={"events": [finish]}, headers=p1).status_code == 404
+    start = {"event": "run_start", "id": p2_run["id"], "name": "x", "agent": "x",
+             "project_id": "p2"}  # fmt: skip
+    assert api.post("/events/batch", json={"events": [start]}, headers=p1).status_code == 403
+    start_as_p1 = {**start, "project_id": "p1"}  # an id taken by p2's run: changes nothing
+    taken = api.post("/events/batch", json={"events": [start_as_p1]}, headers=p1)
+    assert (taken.status_code, taken.json()["runs_started"]) == (202, 0)
 
     untouched = api.get(run_path).json()
     assert (untouched["status"], untouched["step_count"]) == ("running", 0)

@@ -29,7 +29,14 @@ def test_mixed_batch_is_stored(api: TestClient) -> None:
     events.append({"event": "measurement", "name": "tokens", "value": 12.0, "kind": "counter"})
     response = api.post("/events/batch", json={"events": events})
     assert response.status_code == 202, response.text
-    assert response.json() == {"steps": 10, "logs": 1, "measurements": 1, "spans": 0}
+    assert response.json() == {
+        "steps": 10,
+        "logs": 1,
+        "measurements": 1,
+        "spans": 0,
+        "runs_started": 0,
+        "runs_finished": 0,
+    }
     assert api.get(f"/runs/{run['id']}").json()["step_count"] == 10
 
 
@@ -68,7 +75,18 @@ def test_a_batch_posted_twice_with_one_idempotency_key_is_stored_once(api: TestC
     first = api.post("/events/batch", json=_steps(run["id"], 3), headers=key)
     again = api.post("/events/batch", json=_steps(run["id"], 3), headers=key)
     assert (first.status_code, again.status_code) == (202, 202)
-    assert first.json() == again.json() == {"steps": 3, "logs": 0, "measurements": 0, "spans": 0}
+    assert (
+        first.json()
+        == again.json()
+        == {
+            "steps": 3,
+            "logs": 0,
+            "measurements": 0,
+            "spans": 0,
+            "runs_started": 0,
+            "runs_finished": 0,
+        }
+    )
     assert api.get(f"/runs/{run['id']}").json()["step_count"] == 3
 
     for _ in range(2):
@@ -100,3 +118,37 @@ def test_the_idempotency_key_is_documented(api: TestClient) -> None:
     assert "anyOf" not in parameter["schema"]  # never null: a header is a string or absent
     assert "retry" in parameter["description"]
     assert "422" in operation["responses"]
+
+
+def test_a_batch_starts_and_finishes_a_run(api: TestClient) -> None:
+    """A run whose id the client made starts, gets steps and finishes in one batch."""
+    run_id = str(uuid.uuid4())
+    events = [
+        {"event": "run_start", "id": run_id, "name": "triage", "agent": "support",
+         "project_id": "p1"},
+        {"event": "step", "run_id": run_id, "step_type": "graph_node", "name": "planner"},
+        {"event": "run_finish", "run_id": run_id, "status": "failed"},
+    ]  # fmt: skip
+    response = api.post("/events/batch", json={"events": events})
+    assert response.status_code == 202, response.text
+    assert (response.json()["runs_started"], response.json()["runs_finished"]) == (1, 1)
+    run = api.get(f"/runs/{run_id}").json()
+    assert (run["status"], run["step_count"], run["agent"]) == ("failed", 1, "support")
+
+
+def test_run_events_are_recognised_without_their_kind(api: TestClient) -> None:
+    """``event`` has a default: a start is told by ``agent``, a finish by ``status``."""
+    run_id = str(uuid.uuid4())
+    start = {"id": run_id, "name": "r", "agent": "a", "project_id": "p1"}
+    finish = {"run_id": run_id, "status": "succeeded"}
+    response = api.post("/events/batch", json={"events": [start, finish]})
+    assert response.status_code == 202, response.text
+    assert api.get(f"/runs/{run_id}").json()["status"] == "succeeded"
+
+
+def test_a_run_start_refuses_running_as_a_finish(api: TestClient) -> None:
+    run_id = str(uuid.uuid4())
+    events = [{"event": "run_finish", "run_id": run_id, "status": "running"}]
+    response = api.post("/events/batch", json={"events": events})
+    assert response.status_code == 422
+    assert "request_id" in response.json() or response.headers.get("x-request-id")

@@ -79,6 +79,8 @@ def test_exported_names_are_pinned() -> None:
         "Run",
         "RunCreate",
         "RunFinish",
+        "RunFinishEvent",
+        "RunStartEvent",
         "RunStatus",
         "RunTrace",
         "Scope",

@@ -355,6 +355,24 @@ def test_s3_refuses_anonymous_and_wrongly_signed_requests(stack: Stack) -> None:
     assert ready["checks"]["artifacts"]["status"] == "ok"
 
 
+def test_backups_answer_the_ops_token_only(stack: Stack) -> None:
+    """POST /ops/backup and GET /ops/backups on the live controller: nothing without the ops
+    token (not even with the admin API key, nor with another secret of the stack); the token
+    of secrets/ops_token lists the backups, which are in the bucket vigil-backups."""
+    base = stack.controller.url
+    for headers in (
+        {},
+        admin_headers(stack),
+        {"Authorization": f"Bearer {_secret(stack, 'webhook_token')}"},
+    ):
+        assert httpx.post(f"{base}/ops/backup", headers=headers, timeout=10).status_code == 401
+        assert httpx.get(f"{base}/ops/backups", headers=headers, timeout=10).status_code == 401
+    ops = {"Authorization": f"Bearer {_secret(stack, 'ops_token')}"}
+    listed = httpx.get(f"{base}/ops/backups", headers=ops, timeout=30)
+    assert listed.status_code == 200, listed.text
+    assert all(b["location"].startswith("s3://vigil-backups/") for b in listed.json())
+
+
 # --- Files -----------------------------------------------------------------------------------
 
 
@@ -377,6 +395,7 @@ def test_logs_secrets_and_data_are_private(stack: Stack) -> None:
         "metrics_key",
         "s3_access_key_id",
         "s3_secret_access_key",
+        "ops_token",
     }
     web_configs = [root / "prometheus" / "web.yml", root / "alertmanager" / "web.yml"]
     identities = root / "seaweedfs" / "identities.json"

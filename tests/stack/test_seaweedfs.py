@@ -47,3 +47,20 @@ def test_the_stack_can_leave_s3_out(tmp_path: Path) -> None:
     secret_file = env["VIGIL_ARTIFACTS_S3_SECRET_ACCESS_KEY_FILE"]
     assert secret_file == str(with_s3.layout.secret("s3_secret_access_key"))
     assert "VIGIL_ARTIFACTS_S3_SECRET_ACCESS_KEY" not in env, "the secret goes as a file"
+
+
+def test_the_stack_backs_up_daily_into_its_backup_bucket(tmp_path: Path) -> None:
+    """The controller gets a daily schedule and the ops token (a secret file, mode 600);
+    with SeaweedFS its backups go to the bucket vigil-backups, without it to its data
+    directory (the settings' default)."""
+    with_s3 = Stack(stack_settings(tmp_path / "with"))
+    env = with_s3.controller.launch_spec().env
+    assert env["VIGIL_BACKUP_SCHEDULE"] == "daily"
+    assert (env["VIGIL_BACKUP_BACKEND"], env["VIGIL_BACKUP_S3_BUCKET"]) == ("s3", "vigil-backups")
+    token_file = with_s3.layout.secret("ops_token")
+    assert env["VIGIL_OPS_TOKEN"] == token_file.read_text().strip()
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    without = Stack(stack_settings(tmp_path / "without", s3=False))
+    env = without.controller.launch_spec().env
+    assert env["VIGIL_BACKUP_SCHEDULE"] == "daily"
+    assert "VIGIL_BACKUP_BACKEND" not in env

@@ -33,7 +33,7 @@ from vigil.storage import EventStore, current_revision, downgrade, open_store, u
 from vigil.storage._factory import backend_for_url
 from vigil.storage._schema import PG_SCHEMA, metadata
 
-HEAD_REVISION = "0005_artifact_names_and_links"
+HEAD_REVISION = "0006_runs_in_batches"
 TABLES = {
     "alerts",
     "api_keys",

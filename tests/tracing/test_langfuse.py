@@ -7,14 +7,10 @@ HTTP server span and other infrastructure spans stay out (the documented filter)
 from __future__ import annotations
 
 import base64
-import gzip
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,60 +18,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from tests.ports import free_port
+from tests.langfuse_receiver import OTLP_PATH, FakeLangfuse, receiving_langfuse
 from vigil.tracing import AGENT_SCOPE, HTTP_SCOPE, langfuse_span_filter
 
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
 PUBLIC_KEY, SECRET_KEY = "pk-lf-protocol-test", "sk-lf-protocol-test"
-OTLP_PATH = "/api/public/otel/v1/traces"
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class FakeLangfuse:
-    url: str
-    requests: list[Received] = field(default_factory=list)
 
 
 @pytest.fixture
 def langfuse_server() -> Iterator[FakeLangfuse]:
-    port = free_port()
-    server_state = FakeLangfuse(f"http://127.0.0.1:{port}")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            server_state.requests.append(
-                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            )
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.end_headers()
-
-        def do_GET(self) -> None:
-            server_state.requests.append(Received(self.path, dict(self.headers), b""))
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server_state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with receiving_langfuse() as server:
+        yield server
 
 
 AGENT = """

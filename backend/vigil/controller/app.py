@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 import vigil
 from vigil.artifacts import ArtifactStore, open_artifact_store
+from vigil.backups import open_backup_location
 from vigil.controller import chaos, info
 from vigil.controller.alert_reconciler import AlertReconciler
 from vigil.controller.api import ROUTERS
@@ -26,6 +27,7 @@ from vigil.controller.api._deps import COMMON_RESPONSES
 from vigil.controller.api.artifacts import FORM_OVERHEAD_BYTES, UPLOAD_PATH
 from vigil.controller.auth import KeyRing, authenticate, bearer
 from vigil.controller.backends import describe_backends
+from vigil.controller.backup_runner import BackupRunner
 from vigil.controller.bootstrap import provision_keys
 from vigil.controller.maintenance import Maintenance
 from vigil.controller.metrics import ControllerMetrics
@@ -45,6 +47,8 @@ logger = logging.getLogger("vigil.controller")
 
 # Whole request bodies above this are refused with 413 before they are parsed.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# How long shutdown waits for a running backup before leaving it (its set stays incomplete).
+BACKUP_SHUTDOWN_WAIT_S = 60.0
 
 
 def new_registry() -> CollectorRegistry:
@@ -73,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         artifacts: ArtifactStore = await run_in_threadpool(open_artifact_store, settings)
         app.state.artifacts = artifacts
+        location = await run_in_threadpool(open_backup_location, settings)
+        backups = BackupRunner(settings, metrics, artifacts, location)
+        app.state.backups = backups
         await run_in_threadpool(provision_keys, store, settings)
         probes.add_readiness_check("store", lambda: _check_store(store))
         probes.add_readiness_check("store_writes", store.write_probe)
@@ -84,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             step_notifications(store, app),
             background(Maintenance(store, settings, metrics).run_forever(), "maintenance"),
             background(_reconciliation(store, settings, metrics), "alert-reconciliation"),
+            background(backups.run_schedule(), "backup-schedule"),
         ):
             probes.startup_task_done("migrations")
             probes.lifespan_started()  # also when instrumentation (which would say so) is off
@@ -91,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 logger.info("Vigil controller stopping")
+        # A backup under way finishes (its thread holds the store's and the stores' URLs).
+        await run_in_threadpool(backups.wait, BACKUP_SHUTDOWN_WAIT_S)
+        await run_in_threadpool(location.close)
         await run_in_threadpool(artifacts.close)
         await run_in_threadpool(store.close)
         logger.info("Vigil controller stopped")

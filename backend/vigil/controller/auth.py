@@ -19,17 +19,20 @@ bad keys cannot make every request a database query.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from vigil.auth import Principal, parse_token
 from vigil.models import Scope
 from vigil.sdk._context import bind_project
+from vigil.settings import Settings
 from vigil.storage import EventStore, NotFound
 
 DEFAULT_TTL_S = 5.0
@@ -167,3 +170,41 @@ def owned_project(principal: Principal, given: str | None) -> str | None:
     if given is not None and given != principal.project_id:
         raise forbidden_project(given)
     return principal.project_id
+
+
+def check_bearer_token(
+    credentials: HTTPAuthorizationCredentials | None,
+    expected: SecretStr | None,
+    *,
+    disabled: str,
+) -> None:
+    """A 401 unless the request's bearer token is ``expected`` (compared in constant time);
+    with no token configured, every call is a 401 saying ``disabled``. For the tokens that
+    are not API keys: Alertmanager's webhook token and the operations token."""
+    if expected is None:
+        raise unauthorized(disabled)
+    if credentials is None or not secrets.compare_digest(
+        credentials.credentials.encode(), expected.get_secret_value().encode()
+    ):
+        raise unauthorized("missing or wrong bearer token")
+
+
+ops_bearer = HTTPBearer(
+    scheme_name="OpsToken",
+    description="The operations token (VIGIL_OPS_TOKEN; `vigil stack up`: "
+    "`.stack/secrets/ops_token`); not an API key.",
+    auto_error=False,
+)
+
+
+async def require_ops_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(ops_bearer)],
+) -> None:
+    """Operations endpoints (``/ops/...``): the ops bearer token, or a 401."""
+    settings: Settings = request.app.state.settings
+    check_bearer_token(
+        credentials,
+        settings.ops_token,
+        disabled="operations endpoints are disabled: VIGIL_OPS_TOKEN is not set",
+    )

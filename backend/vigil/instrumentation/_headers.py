@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.types import Scope
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the SDK reads the request id without loading Starlette
+    from starlette.types import Scope
 
 
 def header_value(scope: Scope, name: bytes) -> str | None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing import TYPE_CHECKING
 
 from vigil.instrumentation._headers import header_value
+
+if TYPE_CHECKING:  # the SDK reads the request id without loading Starlette
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _HEADER_BYTES = REQUEST_ID_HEADER.encode("latin-1")

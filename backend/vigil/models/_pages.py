@@ -6,7 +6,7 @@ from pydantic import Discriminator, Tag
 
 from vigil.models._logs import LogCreate
 from vigil.models._measurements import MeasurementCreate
-from vigil.models._runs import StepEvent
+from vigil.models._runs import RunFinishEvent, RunStartEvent, StepEvent
 from vigil.models._spans import SpanCreate
 from vigil.models._types import StrictModel
 
@@ -29,17 +29,26 @@ def _event_kind(value: Any) -> str | None:
     if "event" in value:
         kind = value["event"]
         return kind if isinstance(kind, str) else None
-    for field, inferred in (("step_type", "step"), ("level", "log"), ("start_time", "span")):
+    for field, inferred in (
+        ("step_type", "step"),
+        ("level", "log"),
+        ("start_time", "span"),
+        ("agent", "run_start"),
+        ("value", "measurement"),
+        ("status", "run_finish"),
+    ):
         if field in value:
             return inferred
-    return "measurement" if "value" in value else None
+    return None
 
 
 BatchEvent = Annotated[
     Annotated[StepEvent, Tag("step")]
     | Annotated[LogCreate, Tag("log")]
     | Annotated[MeasurementCreate, Tag("measurement")]
-    | Annotated[SpanCreate, Tag("span")],
+    | Annotated[SpanCreate, Tag("span")]
+    | Annotated[RunStartEvent, Tag("run_start")]
+    | Annotated[RunFinishEvent, Tag("run_finish")],
     Discriminator(_event_kind),
 ]
 """One event of a ``write_batch``: ``event`` tells which kind it is (inferred when absent)."""
@@ -52,7 +61,16 @@ class BatchWriteResult(StrictModel):
     logs: int = 0
     measurements: int = 0
     spans: int = 0
+    runs_started: int = 0
+    runs_finished: int = 0
 
     @property
     def total(self) -> int:
-        return self.steps + self.logs + self.measurements + self.spans
+        return (
+            self.steps
+            + self.logs
+            + self.measurements
+            + self.spans
+            + self.runs_started
+            + self.runs_finished
+        )

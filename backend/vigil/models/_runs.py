@@ -44,6 +44,8 @@ class StepType(StrEnum):
     TOOL_RESULT = "tool_result"
     LLM_GENERATION = "llm_generation"
     ERROR = "error"
+    GRAPH_NODE = "graph_node"
+    """One execution of a node of an agent graph (a LangGraph node: vigil.integrations)."""
 
 
 class RunCreate(StrictModel):
@@ -118,6 +120,33 @@ class StepEvent(StepCreate):
 
     event: Literal["step"] = "step"
     run_id: Id
+
+
+class RunStartEvent(StrictModel):
+    """A run started inside a ``write_batch``: the client made its id (a UUIDv7, as the
+    controller's), so a run, like its steps, can wait in the SDK's queue and spool while the
+    controller is down. Stored once per id: the same start sent again changes nothing."""
+
+    event: Literal["run_start"] = "run_start"
+    id: Id
+    name: Name
+    agent: Name
+    project_id: Identifier
+    metadata: BoundedMetadata = Field(default_factory=dict)
+    started_at: UtcDatetime | None = None
+    """When the run started on the client; the controller's clock when omitted."""
+
+
+class RunFinishEvent(StrictModel):
+    """A run finished inside a ``write_batch``. Finishing a run that already ended (sent
+    again, or marked ``abandoned`` meanwhile) changes nothing; an unknown run fails the batch
+    with ``NotFound``, as a step of one does."""
+
+    event: Literal["run_finish"] = "run_finish"
+    run_id: Id
+    status: TerminalRunStatus
+    finished_at: UtcDatetime | None = None
+    """When the run ended on the client; the controller's clock when omitted."""
 
 
 class Step(StrictModel):

@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from vigil.models import (
     MAX_LOG_MESSAGE_LENGTH,
     MAX_METADATA_BYTES,
+    MAX_STEP_DATA_BYTES,
     BatchEvent,
     JsonObject,
     SpanRecord,
@@ -37,6 +38,9 @@ STEP: Final = 0
 LOG: Final = 1
 MEASUREMENT: Final = 2
 SPAN: Final = 3
+RUN_START: Final = 4
+RUN_FINISH: Final = 5
+STEP_LATER: Final = 6
 
 TRUNCATED: Final = "...[truncated]"
 
@@ -144,6 +148,43 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
     }
 
 
+def encode_step_later(item: QueuedEvent, service: str) -> Document:
+    # (STEP_LATER, run_id, step_type, name, build, request_id, trace_id, created): ``build``
+    # makes the step's data here, on the writer thread (``AgentRecorder.log_step_later``).
+    _, run_id, step_type, name, build, request_id, trace_id, created = item
+    data_json = _json(build())
+    if len(data_json) > MAX_STEP_DATA_BYTES:
+        data_json = _json({"truncated": True, "serialized_bytes": len(data_json)})
+    return {
+        "event": "step",
+        "run_id": run_id,
+        "step_type": step_type,
+        "name": name,
+        "data": orjson.Fragment(data_json),
+        "request_id": request_id,
+        "trace_id": trace_id,
+        "created_at": _at(created),
+    }
+
+
+def encode_run_start(item: QueuedEvent, service: str) -> Document:
+    _, run_id, name, agent, project_id, metadata_json, started = item
+    return {
+        "event": "run_start",
+        "id": run_id,
+        "name": name,
+        "agent": agent,
+        "project_id": project_id,
+        "metadata": {} if metadata_json is None else orjson.Fragment(metadata_json),
+        "started_at": _at(started),
+    }
+
+
+def encode_run_finish(item: QueuedEvent, service: str) -> Document:
+    _, run_id, status, finished = item
+    return {"event": "run_finish", "run_id": run_id, "status": status, "finished_at": _at(finished)}
+
+
 def bounded_attributes(attributes: JsonObject | None) -> JsonObject | orjson.Fragment:
     """Redacted attributes, or a marker if they exceed ``MAX_METADATA_BYTES``: an oversized
     extra must not cost the whole log record or span."""
@@ -165,6 +206,9 @@ ENCODERS: Final[tuple[Callable[[QueuedEvent, str], Document], ...]] = (
     encode_log,
     encode_measurement,
     encode_span,
+    encode_run_start,
+    encode_run_finish,
+    encode_step_later,
 )
 """Indexed by the kind tag."""
 

@@ -50,6 +50,8 @@ class EventKind(StrEnum):
     LOG = "log"
     MEASUREMENT = "measurement"
     SPAN = "span"
+    RUN_START = "run_start"
+    RUN_FINISH = "run_finish"
 
 
 class SdkMetrics:

@@ -5,9 +5,11 @@ arguments, queue a tuple and return (~1-3 us here). ``span`` is an OpenTelemetry
 (``vigil.tracing``); ``setup_tracing(..., recorder=recorder)`` queues the finished ones
 here. A writer thread turns queued events into models and writes them in batches through
 an ``EventSink``. ``start_run`` and ``finish_run``
-go to the sink synchronously: run ids are UUIDv7 assigned by the controller, and the caller
-needs the id before it can record steps. With ``spool=<file>``, what the sink cannot take is
-kept in that file and sent when the sink is back (``_spool.py``, ``_writer.py``).
+go to the sink synchronously (the controller assigns the id); ``begin_run`` and ``end_run``
+queue the start and the end like steps, with an id made here (a UUIDv7, as the
+controller's), so that a controller that is down never holds the agent up. With
+``spool=<file>``, what the sink cannot take is kept in that file and sent when the sink is
+back (``_spool.py``, ``_writer.py``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import atexit
 import logging
 import math
 import os
+import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -32,6 +35,7 @@ from prometheus_client import CollectorRegistry
 from vigil.instrumentation.request_id import current_request_id
 from vigil.models import (
     MAX_BATCH_EVENTS,
+    MAX_METADATA_BYTES,
     MAX_NAME_LENGTH,
     MAX_STEP_DATA_BYTES,
     ArtifactRecord,
@@ -46,7 +50,10 @@ from vigil.models import (
     SpanKind,
     SpanRecord,
     StepType,
+    new_id,
 )
+from vigil.models._runs import CLIENT_FINISH_STATUSES
+from vigil.models._types import IDENTIFIER_PATTERN
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, Source
 from vigil.sdk._context import (
     as_uuid,
@@ -56,7 +63,7 @@ from vigil.sdk._context import (
     run_context,
 )
 from vigil.sdk._drops import DropAccount
-from vigil.sdk._events import LOG, MEASUREMENT, SPAN, STEP
+from vigil.sdk._events import LOG, MEASUREMENT, RUN_FINISH, RUN_START, SPAN, STEP, STEP_LATER
 from vigil.sdk._metrics import SdkMetrics
 from vigil.sdk._queue import EventQueue, Marker
 from vigil.sdk._sink import EventSink, SinkError
@@ -84,6 +91,10 @@ LOG_LEVELS: Final[dict[str | int, LogLevel]] = {
     logging.ERROR: LogLevel.ERROR,
     logging.CRITICAL: LogLevel.CRITICAL,
 }
+RUN_STATUSES: Final[dict[str, RunStatus]] = {
+    member.value: member for member in CLIENT_FINISH_STATUSES
+}
+IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 KNOWN_METRIC_NAMES_CAP: Final = 4096
 CANCELLING: Final = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 
@@ -241,6 +252,49 @@ class AgentRecorder:
         finally:
             await asyncio.to_thread(self._finish_quietly, run.id, status)
 
+    def begin_run(
+        self,
+        name: str,
+        *,
+        agent: str,
+        project_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        run_id: UUID | str | None = None,
+    ) -> UUID:
+        """Queue a run's start and return its id at once: no round trip, so a controller that
+        is down never holds the agent up (the start waits in the queue and the spool like a
+        step). The id is a new UUIDv7 unless ``run_id`` is given; the store keeps one run
+        per id. Steps recorded after this call are written after the start.
+
+        Dropped like any event when the queue stays full (counted); its steps are then
+        refused by the store as steps of an unknown run (``rejected``).
+        """
+        for field, value in (("name", name), ("agent", agent)):
+            if type(value) is not str or not 0 < len(value) <= MAX_NAME_LENGTH:
+                raise ValueError(f"{field} must be a str of 1..{MAX_NAME_LENGTH} characters")
+        if type(project_id) is not str or IDENTIFIER.fullmatch(project_id) is None:
+            raise ValueError(f"project_id {project_id!r} is not an identifier")
+        metadata_json = None
+        if metadata:
+            metadata_json = orjson.dumps(dict(metadata))  # TypeError if not JSON-serializable
+            if len(metadata_json) > MAX_METADATA_BYTES:
+                raise ValueError(
+                    f"metadata is {len(metadata_json)} bytes as JSON; "
+                    f"the limit is {MAX_METADATA_BYTES}"
+                )
+        made = new_id() if run_id is None else as_uuid(run_id)
+        self._put((RUN_START, made, name, agent, project_id, metadata_json, time.time()))
+        return made
+
+    def end_run(self, run_id: UUID | str, status: RunStatus | str = RunStatus.SUCCEEDED) -> bool:
+        """Queue a run's end (``succeeded``, ``failed`` or ``cancelled``): no round trip.
+        Written after every event recorded before it; a run that already ended stays as it
+        ended. Returns False if the event was dropped (counted)."""
+        found = RUN_STATUSES.get(status)
+        if found is None:
+            raise ValueError(f"a run ends as one of {sorted(RUN_STATUSES)}, not {status!r}")
+        return self._put((RUN_FINISH, as_uuid(run_id), found, time.time()))
+
     def _finish_quietly(self, run_id: UUID, status: RunStatus) -> None:
         # The block's own outcome matters more: an unreachable controller must neither mask
         # the block's exception nor fail a block that succeeded.
@@ -308,6 +362,32 @@ class AgentRecorder:
             item = (STEP, run_id, kind, name, data_json, request_id, trace_id, time.time(), linked)
             return self._put(item)
         return self._put((STEP, run_id, kind, name, data_json, request_id, trace_id, time.time()))
+
+    def log_step_later(
+        self,
+        run_id: UUID,
+        step_type: StepType | str,
+        name: str,
+        build: Callable[[], Mapping[str, Any]],
+        *,
+        trace_id: str | None = None,
+    ) -> bool:
+        """Queue a step whose ``data`` ``build()`` makes later, on the writer thread.
+
+        For callers on a hot path whose step data costs more to assemble than to queue (the
+        LangGraph callback handler: prompts, outputs, tool calls): the agent's thread pays
+        the queue append only. ``build`` must read only objects nobody changes after the
+        call. Data over ``MAX_STEP_DATA_BYTES`` is replaced by a marker
+        (``{"truncated": true, "serialized_bytes": n}``); a ``build`` that raises costs the
+        step, counted as ``invalid``. ``request_id`` is the current request's.
+        """
+        kind = STEP_TYPES.get(step_type)
+        if kind is None:
+            raise ValueError(f"unknown step_type {step_type!r}; one of {sorted(STEP_TYPES)}")
+        if type(name) is not str or not 0 < len(name) <= MAX_NAME_LENGTH:
+            raise ValueError(f"name must be a str of 1..{MAX_NAME_LENGTH} characters")
+        request_id = current_request_id()
+        return self._put((STEP_LATER, run_id, kind, name, build, request_id, trace_id, time.time()))
 
     def upload_artifact(
         self,

@@ -262,6 +262,8 @@ class BatchWriter:
             (EventKind.LOG, result.logs),
             (EventKind.MEASUREMENT, result.measurements),
             (EventKind.SPAN, result.spans),
+            (EventKind.RUN_START, result.runs_started),
+            (EventKind.RUN_FINISH, result.runs_finished),
         ):
             if count:
                 written[kind].inc(count)

@@ -10,7 +10,7 @@ from vigil.stack._binaries import Missing
 from vigil.stack._component import Component, http_ok
 from vigil.stack._layout import StateLayout, private_dir
 from vigil.stack._process import LaunchSpec
-from vigil.stack._secrets import ALERTMANAGER_PASSWORD, ensure_api_key, ensure_secret
+from vigil.stack._secrets import ALERTMANAGER_PASSWORD, OPS_TOKEN, ensure_api_key, ensure_secret
 from vigil.stack._settings import StackSettings
 from vigil.stack._web_config import BASIC_AUTH_USER
 
@@ -50,6 +50,7 @@ class Controller(Component):
     def prepare(self) -> None:
         ensure_api_key(self.layout.admin_key)
         ensure_api_key(self.layout.metrics_key)
+        ensure_secret(self.layout.secret(OPS_TOKEN))
         private_dir(self.layout.part(self.name))
 
     def launch_spec(self) -> LaunchSpec:
@@ -73,6 +74,11 @@ class Controller(Component):
             # on the log lines and the latency exemplars Prometheus keeps. Needs the tracing
             # extra; `controller_env` may turn it off.
             VIGIL_TRACING_ENABLED="true",
+            # POST /ops/backup and GET /ops/backups answer this token (secrets/ops_token).
+            VIGIL_OPS_TOKEN=ensure_secret(self.layout.secret(OPS_TOKEN)),
+            # A backup whenever the newest is older than a day: into SeaweedFS' bucket
+            # vigil-backups when it runs, else <controller data>/backups.
+            VIGIL_BACKUP_SCHEDULE="daily",
         )
         # SeaweedFS' endpoint, bucket and key id, and its secret as a file (mode 600).
         env.update(self._artifacts_env())

@@ -10,6 +10,7 @@
   ``postgres``), ``postgres_vigil_password`` (the controller's role ``vigil``),
   ``postgres_readonly_password`` (``vigil_readonly``); ``admin_key`` and ``metrics_key``, the
   controller's admin API key and Prometheus' scrape key (the controller registers both);
+  ``ops_token``, the bearer token of the controller's operations endpoints (``/ops/backup``);
   ``s3_access_key_id`` and ``s3_secret_access_key``, SeaweedFS' S3 credentials (the controller
   gets the same pair)
 - ``prometheus/`` (700): rendered prometheus.yml, web.yml (600), a copy of the rules, ``data/``

@@ -8,7 +8,8 @@ seaweedfs.com, buckets created by a PUT) is off. Credentials: one identity whose
 id and secret are generated into the secrets directory (``s3_access_key_id``,
 ``s3_secret_access_key``) and rendered into ``seaweedfs/identities.json`` (600); the
 controller gets the same pair and reaches this server through the same boto3 code as any S3.
-After start-up the bucket is created (idempotent). Data stays in ``seaweedfs/data`` (700)
+After start-up the buckets are created (idempotent): the artifacts' and the backups'
+(``vigil-backups``). Data stays in ``seaweedfs/data`` (700)
 across restarts.
 """
 
@@ -141,31 +142,39 @@ class SeaweedFS(Component):
         return http_ok(f"{self.url}/healthz")
 
     def after_ready(self) -> None:
-        """Create the bucket, then write, read and delete an object: the S3 gateway answers
+        """Create the buckets, then write, read and delete an object: the S3 gateway answers
         (``/healthz``) before its filer takes writes, and after a restart for a second or two
         before the volume server has registered its volumes again (reads are 500s then)."""
         from vigil.artifacts import ArtifactStoreError, S3ArtifactStore
 
         access_key, secret = self.credentials()
         deadline = time.monotonic() + BUCKET_TIMEOUT_S
-        with S3ArtifactStore(
-            self.settings.s3_bucket,
-            endpoint_url=self.url,
-            access_key_id=access_key,
-            secret_access_key=secret,
-            max_attempts=1,
-        ) as store:
+
+        def bucket(name: str) -> S3ArtifactStore:
+            return S3ArtifactStore(
+                name,
+                endpoint_url=self.url,
+                access_key_id=access_key,
+                secret_access_key=secret,
+                max_attempts=1,
+            )
+
+        with (
+            bucket(self.settings.s3_bucket) as store,
+            bucket(self.settings.s3_backup_bucket) as backups,
+        ):
             while True:
                 try:
                     store.create_bucket()
                     store.check()
+                    backups.create_bucket()
                     store.upload(READY_KEY, b"ready")
                     if b"".join(store.open(READY_KEY)) == b"ready":
                         store.delete(READY_KEY)
                         return
                 except ArtifactStoreError as exc:
                     if time.monotonic() > deadline:
-                        raise StackError(f"seaweedfs: cannot create the bucket: {exc}") from exc
+                        raise StackError(f"seaweedfs: cannot create the buckets: {exc}") from exc
                     time.sleep(0.5)
 
     def controller_env(self) -> dict[str, str]:
@@ -176,6 +185,9 @@ class SeaweedFS(Component):
             "VIGIL_ARTIFACTS_S3_BUCKET": self.settings.s3_bucket,
             "VIGIL_ARTIFACTS_S3_ACCESS_KEY_ID": self.credentials()[0],
             "VIGIL_ARTIFACTS_S3_SECRET_ACCESS_KEY_FILE": str(self.secret_access_key_file),
+            # Backups in a bucket of their own on the same server and credentials.
+            "VIGIL_BACKUP_BACKEND": "s3",
+            "VIGIL_BACKUP_S3_BUCKET": self.settings.s3_backup_bucket,
         }
 
     def stop(self, pid: int) -> None:

@@ -37,6 +37,8 @@ S3_SECRET_ACCESS_KEY: Final = "s3_secret_access_key"  # noqa: S105 - a file name
 # Prometheus scrapes /metrics with (scope metrics).
 ADMIN_KEY: Final = "admin_key"
 METRICS_KEY: Final = "metrics_key"
+# The bearer token of the controller's operations endpoints (POST /ops/backup, ...).
+OPS_TOKEN: Final = "ops_token"  # noqa: S105 - a file name
 
 # 32 random bytes, URL-safe base64 (43 characters of [A-Za-z0-9_-]): fits in a URL's userinfo
 # and a psql literal unquoted, and under bcrypt's 72-byte input limit.

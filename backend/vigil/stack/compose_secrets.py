@@ -38,6 +38,7 @@ from vigil.stack._secrets import (
     ADMIN_KEY,
     ALERTMANAGER_PASSWORD,
     METRICS_KEY,
+    OPS_TOKEN,
     POSTGRES_APP_PASSWORD,
     POSTGRES_PASSWORD,
     POSTGRES_READONLY_PASSWORD,
@@ -90,6 +91,9 @@ SECRET_FILES: Final = (
     SecretFile(ADMIN_KEY, CONTROLLER, CONTROLLER, 0o400, api_key=True),
     # Prometheus' scrape key (its credentials_file), registered by the controller.
     SecretFile(METRICS_KEY, NOBODY, CONTROLLER, 0o440, api_key=True),
+    # The controller's operations token (POST /ops/backup, GET /ops/backups): the operator
+    # reads it with `docker compose exec controller cat /run/vigil-secrets/ops_token`.
+    SecretFile(OPS_TOKEN, CONTROLLER, CONTROLLER, 0o400),
 )
 # Web config -> the password whose hash it holds; each read by its server (nobody) only.
 WEB_CONFIGS: Final = {

@@ -135,7 +135,10 @@ class EventStore(abc.ABC):
         """Store a mixed batch from the SDK's background writer in one transaction.
 
         All or nothing: a step naming an unknown run raises ``NotFound`` and stores nothing.
-        Steps of ended runs are accepted (a writer flushes after the agent finished). Spans
+        Steps of ended runs are accepted (a writer flushes after the agent finished). Runs
+        the batch starts (``RunStartEvent``, ids made by the client) are stored first, once
+        per id; the runs it finishes (``RunFinishEvent``) last, a run already ended staying
+        as it is; finishing an unknown run is ``NotFound``. Spans
         already stored (same trace and span id) are skipped. ``ingested_by`` (the key that
         posted the batch) is stored on its log records, which are then redacted here too.
 

@@ -316,5 +316,7 @@ ingested_batches = Table(
     Column("logs", Integer(), nullable=False),
     Column("measurements", Integer(), nullable=False),
     Column("spans", Integer(), nullable=False),
+    Column("runs_started", Integer(), nullable=False, server_default="0"),
+    Column("runs_finished", Integer(), nullable=False, server_default="0"),
     Index(None, "received_at"),
 )

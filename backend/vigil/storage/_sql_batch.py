@@ -1,4 +1,10 @@
-"""The batch write of the SDK's writer: steps, logs, measurements and spans in one transaction."""
+"""The batch write of the SDK's writer: runs started and finished, steps, logs, measurements and
+spans, in one transaction.
+
+Within a batch, runs start first and finish last, whatever their place in it: a batch that
+holds a run's start, its steps and its finish (an agent whose controller was down for the
+whole run, replayed from the spool) stores all three.
+"""
 
 import itertools
 from collections.abc import Iterable, Sequence
@@ -13,6 +19,9 @@ from vigil.models import (
     BatchWriteResult,
     LogCreate,
     MeasurementCreate,
+    RunFinishEvent,
+    RunStartEvent,
+    RunStatus,
     SpanCreate,
     StepEvent,
     utc_now,
@@ -31,6 +40,7 @@ from vigil.storage._schema import (
     ingested_batches,
     logs,
     measurements,
+    runs,
     spans,
 )
 from vigil.storage._schema import (
@@ -38,8 +48,9 @@ from vigil.storage._schema import (
 )
 from vigil.storage._sql_artifacts import insert_step_links
 from vigil.storage._sql_measurements import MeasurementQueries
-from vigil.storage._sql_runs import RunQueries, step_artifact_pairs
+from vigil.storage._sql_runs import RunQueries, step_artifact_pairs, the_run
 from vigil.storage._sql_spans import span_row
+from vigil.storage.errors import NotFound
 
 
 class BatchIngestion(RunQueries, MeasurementQueries):
@@ -58,6 +69,8 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         logs_in: list[LogCreate] = []
         points: list[MeasurementCreate] = []
         spans_in: list[SpanCreate] = []
+        starts: list[RunStartEvent] = []
+        finishes: list[RunFinishEvent] = []
         for event in events:
             if isinstance(event, StepEvent):
                 steps_by_run.setdefault(event.run_id, []).append(event)
@@ -67,6 +80,12 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                 points.append(event)
             elif isinstance(event, SpanCreate):
                 spans_in.append(event)
+            elif isinstance(event, RunStartEvent):
+                if project_id is not None and event.project_id != project_id:
+                    raise ValueError(f"run {event.id} names another project than the batch's")
+                starts.append(event)
+            elif isinstance(event, RunFinishEvent):
+                finishes.append(event)
             else:
                 raise TypeError(f"not a batch event: {type(event).__name__}")
         timestamp_text = self._backend.timestamp_text
@@ -75,6 +94,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         with self._write() as conn:
             if batch_id is not None and not self._claim_batch(conn, batch_id, now):
                 return self._stored_batch(conn, batch_id)
+            runs_started = self._start_runs(conn, starts, now)
             step_groups: list[Iterable[EncodedRow]] = []
             named_artifacts: list[tuple[UUID, UUID]] = []
             if steps_by_run:
@@ -121,8 +141,14 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                     ),
                     [span_row(span, project_id) for span in spans_in],
                 )
+            runs_finished = self._finish_runs(conn, finishes, project_id, now)
             result = BatchWriteResult(
-                steps=step_count, logs=len(logs_in), measurements=len(points), spans=len(spans_in)
+                steps=step_count,
+                logs=len(logs_in),
+                measurements=len(points),
+                spans=len(spans_in),
+                runs_started=runs_started,
+                runs_finished=runs_finished,
             )
             if batch_id is not None:
                 conn.execute(
@@ -132,6 +158,58 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                 )
         return result
 
+    def _start_runs(self, conn: Connection, starts: Sequence[RunStartEvent], now: datetime) -> int:
+        """Insert the runs not stored yet (an id stored before, of any project, is left as
+        it is); returns how many were new. ``last_activity_at`` is the controller's clock: a
+        start replayed from a spool hours later must not look abandoned at once."""
+        started = 0
+        for start in starts:
+            row = {
+                "id": start.id,
+                "name": start.name,
+                "agent": start.agent,
+                "project_id": start.project_id,
+                "status": RunStatus.RUNNING.value,
+                "started_at": start.started_at or now,
+                "finished_at": None,
+                "step_count": 0,
+                "metadata": start.metadata,
+                "last_activity_at": now,
+            }
+            inserted = conn.execute(
+                self._backend.insert(runs)
+                .on_conflict_do_nothing(index_elements=[runs.c.id])
+                .returning(runs.c.id),
+                row,
+            ).first()
+            started += inserted is not None
+        return started
+
+    @staticmethod
+    def _finish_runs(
+        conn: Connection,
+        finishes: Sequence[RunFinishEvent],
+        project_id: str | None,
+        now: datetime,
+    ) -> int:
+        """End the running ones; a run that already ended stays as it ended (the same finish
+        sent again, or the controller marked it abandoned meanwhile). ``NotFound`` for a run
+        that does not exist (or is another project's)."""
+        finished = 0
+        for finish in finishes:
+            updated = conn.execute(
+                update(runs)
+                .where(
+                    *the_run(finish.run_id, project_id), runs.c.status == RunStatus.RUNNING.value
+                )
+                .values(status=finish.status.value, finished_at=finish.finished_at or now)
+            ).rowcount
+            if updated:
+                finished += 1
+            elif conn.scalar(select(runs.c.id).where(*the_run(finish.run_id, project_id))) is None:
+                raise NotFound(f"run {finish.run_id} not found")
+        return finished
+
     def _claim_batch(self, conn: Connection, batch_id: UUID, now: datetime) -> bool:
         """Record the batch's id first, so a concurrent copy of it waits on the row (or the
         SQLite write lock) and then finds it; False if the id was stored before."""
@@ -140,7 +218,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             .on_conflict_do_nothing(index_elements=[ingested_batches.c.batch_id])
             .returning(ingested_batches.c.batch_id),
             {"batch_id": batch_id, "received_at": now, "steps": 0, "logs": 0,
-             "measurements": 0, "spans": 0},
+             "measurements": 0, "spans": 0, "runs_started": 0, "runs_finished": 0},
         ).first()  # fmt: skip
         return claimed is not None
 
@@ -150,5 +228,10 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             select(ingested_batches).where(ingested_batches.c.batch_id == batch_id)
         ).one()
         return BatchWriteResult(
-            steps=row.steps, logs=row.logs, measurements=row.measurements, spans=row.spans
+            steps=row.steps,
+            logs=row.logs,
+            measurements=row.measurements,
+            spans=row.spans,
+            runs_started=row.runs_started,
+            runs_finished=row.runs_finished,
         )

@@ -86,19 +86,19 @@ class RunQueries(SqlStoreBase):
 
     def get_run(self, run_id: UUID, *, project_id: str | None = None) -> Run:
         with self._read() as conn:
-            row = conn.execute(select(runs).where(*_the_run(run_id, project_id))).first()
+            row = conn.execute(select(runs).where(*the_run(run_id, project_id))).first()
         return to_model(Run, found(row, "run", run_id))
 
     def finish_run(self, run_id: UUID, finish: RunFinish, *, project_id: str | None = None) -> Run:
         with self._write() as conn:
             row = conn.execute(
                 update(runs)
-                .where(*_the_run(run_id, project_id), runs.c.status == RunStatus.RUNNING.value)
+                .where(*the_run(run_id, project_id), runs.c.status == RunStatus.RUNNING.value)
                 .values(status=finish.status.value, finished_at=utc_now())
                 .returning(*runs.c)
             ).first()
             if row is None:
-                status = conn.scalar(select(runs.c.status).where(*_the_run(run_id, project_id)))
+                status = conn.scalar(select(runs.c.status).where(*the_run(run_id, project_id)))
                 found(status, "run", run_id)
                 raise Conflict(f"run {run_id} already finished as {status}")
         return to_model(Run, row)
@@ -260,5 +260,5 @@ def _of_project(project_id: str | None) -> list[ColumnElement[bool]]:
     return [] if project_id is None else [runs.c.project_id == project_id]
 
 
-def _the_run(run_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
+def the_run(run_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
     return [runs.c.id == run_id, *_of_project(project_id)]

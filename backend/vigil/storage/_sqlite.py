@@ -28,8 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import Insert, insert
 
 from vigil.storage._backend import Backend, json_dumps, json_loads
-from vigil.storage._checkpointer import WalCheckpointer
 from vigil.storage._rows import EncodedRow
+from vigil.storage._wal_checkpointer import WalCheckpointer
 
 BUSY_TIMEOUT_MS: Final = 5_000
 """How long a writer waits for another writer's lock before giving up."""
@@ -39,7 +39,7 @@ PRAGMAS: Final = (
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",  # safe in WAL mode: a crash loses at most the last commits
     "PRAGMA foreign_keys=ON",
-    # Checkpoints run on a background thread (_checkpointer.py), not inside commits; the WAL
+    # Checkpoints run on a background thread (_wal_checkpointer.py), not inside commits; the WAL
     # file is cut back to this size after each complete checkpoint.
     "PRAGMA wal_autocheckpoint=0",
     f"PRAGMA journal_size_limit={64 * 1024 * 1024}",

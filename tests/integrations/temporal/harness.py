@@ -16,11 +16,11 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
-from examples.temporal.agent import STEP_TYPES, SupportAgent, call_model, lookup_order
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from examples.temporal.agent import STEP_TYPES, SupportAgent, call_model, lookup_order
 from vigil.integrations.temporal import TemporalRecorder, VigilInterceptor, correlation_id
 from vigil.integrations.temporal._events import ExecutionEvent
 from vigil.sdk import HttpSink

@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from examples.temporal.agent import Question, SupportAgent
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
+from examples.temporal.agent import Question, SupportAgent
 from tests.integrations.temporal.harness import (
     agent_worker,
     recorder_for,

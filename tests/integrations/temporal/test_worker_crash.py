@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import httpx
-from examples.temporal.agent import Question, SupportAgent
 from temporalio.client import Client
 
+from examples.temporal.agent import Question, SupportAgent
 from tests.integrations.temporal.harness import PROJECT, vigil_view
 from tests.integrations.temporal.temporal_server import TemporalServer
 from tests.ports import free_port

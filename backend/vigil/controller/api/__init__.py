@@ -9,6 +9,7 @@ from vigil.controller.api import (
     keys,
     logs,
     measurements,
+    ops,
     runs,
     traces,
     workflows,
@@ -24,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     measurements.router,
     alerts.router,
     keys.router,
+    ops.router,
 )
 
 __all__ = ["ROUTERS"]

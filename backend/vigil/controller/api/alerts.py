@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
-from vigil.controller.auth import Admin, Read
+from vigil.controller.auth import Admin, Read, check_bearer_token
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Alert,
@@ -72,19 +71,9 @@ async def require_webhook_token(
 ) -> None:
     """Refuse a request whose bearer token is missing or wrong (or when none is configured)."""
     settings: Settings = request.app.state.settings
-    expected = settings.alert_webhook_token
-    if (
-        expected is None
-        or credentials is None
-        or not secrets.compare_digest(
-            credentials.credentials.encode(), expected.get_secret_value().encode()
-        )
-    ):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong bearer token" if expected else "webhook disabled: no token set",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    check_bearer_token(
+        credentials, settings.alert_webhook_token, disabled="webhook disabled: no token set"
+    )
 
 
 @router.post(

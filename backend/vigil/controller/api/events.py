@@ -1,4 +1,5 @@
-"""Batched ingestion for SDK writers in other processes: steps, logs, measurements, spans."""
+"""Batched ingestion for SDK writers in other processes: runs started and finished, steps, logs,
+measurements, spans."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.controller.api._deps import AUTH_RESPONSES, Store, error_responses
 from vigil.controller.auth import Ingest, owned_project
 from vigil.controller.step_feed import StepFeed
-from vigil.models import MAX_BATCH_EVENTS, BatchEvent, BatchWriteResult, StepEvent
+from vigil.models import MAX_BATCH_EVENTS, BatchEvent, BatchWriteResult, RunFinishEvent, StepEvent
 from vigil.models._types import StrictModel
 
 router = APIRouter(prefix="/events", tags=["events"], responses=AUTH_RESPONSES)
@@ -59,6 +60,9 @@ async def write_batch(
     """Store a batch in one transaction: all of it, or nothing (404 if a step's run is unknown).
 
     Steps of runs that already ended are accepted: a writer may flush after its agent finished.
+    ``run_start`` events (run ids the client made) are stored first, once per id, and
+    ``run_finish`` events last; a run that already ended stays as it ended, an unknown one
+    is a 404.
     With a project's key, every event belongs to that project (naming another is a 403, a
     step of another project's run a 404). Log records keep the key that sent them in
     ``ingested_by``, so they never pass for the controller's own. With an ``Idempotency-Key``
@@ -66,7 +70,7 @@ async def write_batch(
     is posted.
     """
     for event in batch.events:
-        if not isinstance(event, StepEvent):
+        if not isinstance(event, StepEvent | RunFinishEvent):
             owned_project(principal, event.project_id)
     result = await run_in_threadpool(
         store.write_batch,
