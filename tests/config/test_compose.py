@@ -554,6 +554,8 @@ def _container_port(name: str) -> set[int]:
         "clickhouse": {8123, 9000},
         "redis": {6379},
         "minio": {9000, 9001},
+        # The flags of its command (the dev server's gRPC, UI, HTTP API and metrics).
+        "temporal": {7233, 8233, 7243, 7235},
     }
     assert name in listening, f"add the ports {name} listens on to this test"
     return listening[name]
@@ -584,9 +586,12 @@ def test_prometheus_and_alertmanager_configs_name_compose_services() -> None:
         for static in job["static_configs"]
         for target in static["targets"]
     ] + prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    docker_host = "host.docker.internal:host-gateway"
     for target in targets:
         host, _, port = target.partition(":")
-        if host != "localhost":
+        if host == "host.docker.internal":  # a process on the Docker host (a Temporal worker)
+            assert docker_host in services["prometheus"].get("extra_hosts", []), target
+        elif host != "localhost":
             assert host in services, target
             assert int(port) in _container_port(host), target
     alertmanager = yaml.safe_load(ALERTMANAGER_CONFIG.read_text(encoding="utf-8"))

@@ -87,6 +87,8 @@ def test_promtool_accepts_prometheus_config(tmp_path: Path) -> None:
             alertmanager="127.0.0.1:9093",
             prometheus="127.0.0.1:9090",
             secrets_dir=secrets,
+            temporal="127.0.0.1:7235",
+            temporal_sdk="127.0.0.1:9464",
         )
     )
     shutil.copytree(RULES, tmp_path / "rules")
@@ -112,13 +114,22 @@ def test_scrape_jobs_and_alerting_target() -> None:
     assert config["global"]["evaluation_interval"] == "15s"
     assert config["rule_files"] == ["rules/*.yml"]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {"vigil-controller", "prometheus", "alertmanager"}
+    assert set(jobs) == {
+        "vigil-controller",
+        "prometheus",
+        "alertmanager",
+        "temporal-server",
+        "temporal-sdk",
+    }
     assert jobs["vigil-controller"]["metrics_path"] == "/metrics"
     targets = {name: job["static_configs"][0]["targets"] for name, job in jobs.items()}
     assert targets == {
         "vigil-controller": ["controller:8000"],
         "prometheus": ["localhost:9090"],
         "alertmanager": ["alertmanager:9093"],
+        "temporal-server": ["temporal:7235"],
+        # An agent's worker, on the Docker host (the prometheus service maps the name).
+        "temporal-sdk": ["host.docker.internal:9464"],
     }
     [alertmanagers] = config["alerting"]["alertmanagers"]
     assert alertmanagers["static_configs"][0]["targets"] == ["alertmanager:9093"]

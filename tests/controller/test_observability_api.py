@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from starlette.testclient import TestClient
 
 from tests.controller.test_runs_api import create_run
@@ -58,6 +60,35 @@ def test_workflow_transitions(api: TestClient) -> None:
     assert late.status_code == 409
     history = api.get(f"/workflows/{wf['id']}/transitions").json()
     assert [h["to_status"] for h in history] == ["pending", "running", "succeeded"]
+
+
+def test_creates_and_transitions_under_an_idempotency_key(api: TestClient) -> None:
+    """``Idempotency-Key`` becomes the record's id: a repeated create answers 200 with the
+    record as stored, a repeated transition adds no history entry; a malformed key is a 422
+    with the request id, and a run's key of another project a 409."""
+    run_key, workflow_key, move_key = (str(uuid.uuid4()) for _ in range(3))
+    run = {"name": "agent", "agent": "temporal:q", "project_id": "p1"}
+    first = api.post("/runs", json=run, headers={"Idempotency-Key": run_key})
+    assert (first.status_code, first.json()["id"]) == (201, run_key)
+    again = api.post("/runs", json=run, headers={"Idempotency-Key": run_key})
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    keyed = {"Idempotency-Key": run_key}
+    other = api.post("/runs", json={**run, "project_id": "p2"}, headers=keyed)
+    assert other.status_code == 409
+    workflow = {"correlation_id": "wf:run", "workflow_type": "agent", "phase": "started"}
+    created = api.post("/workflows", json=workflow, headers={"Idempotency-Key": workflow_key})
+    assert (created.status_code, created.json()["id"]) == (201, workflow_key)
+    path = f"/workflows/{workflow_key}/transitions"
+    for _ in range(2):
+        moved = api.post(path, json={"status": "running"}, headers={"Idempotency-Key": move_key})
+        assert moved.status_code == 200
+    repeated = api.post("/workflows", json=workflow, headers={"Idempotency-Key": workflow_key})
+    assert (repeated.status_code, repeated.json()["status"]) == (200, "running")
+    assert [t["id"] for t in api.get(path).json()][1:] == [move_key]
+    bad = api.post("/workflows", json=workflow, headers={"Idempotency-Key": "not-a-uuid"})
+    assert bad.status_code == 422
+    assert bad.json()["request_id"]
 
 
 def test_measurements_query_and_percentiles(api: TestClient) -> None:

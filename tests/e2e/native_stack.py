@@ -63,7 +63,7 @@ def new_state_dir() -> Path:
 
 def stack_settings(state_dir: Path, **overrides: Any) -> StackSettings:
     """Settings for a test stack: every port free, nothing installed, quick timeouts."""
-    ports = free_ports(5)
+    ports = free_ports(9)
     values: dict[str, Any] = {
         "state_dir": state_dir,
         "postgres_port": ports[0],
@@ -72,6 +72,10 @@ def stack_settings(state_dir: Path, **overrides: Any) -> StackSettings:
         "controller_port": ports[3],
         "s3_port": ports[4],
         "seaweedfs_port_base": free_port_block(7),
+        "temporal_port": ports[5],
+        "temporal_http_port": ports[6],
+        "temporal_metrics_port": ports[7],
+        "temporal_sdk_metrics_port": ports[8],
         "install_missing": False,
         "ready_timeout_s": 60.0,
         "stop_timeout_s": 10.0,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -194,7 +195,7 @@ def test_prometheus_reloads_its_config_on_sighup(stack: Stack) -> None:
 
 def test_prometheus_api_needs_the_password(stack: Stack) -> None:
     """Reads need it too (the API shows every series and target); with it the query API
-    works, and Prometheus scrapes itself, Alertmanager and the controller and sends its
+    works, and Prometheus scrapes itself, Alertmanager, Temporal and the controller and sends its
     alerts to Alertmanager, all with the passwords of its scrape and alerting configs."""
     prometheus = stack.prometheus
     query = f"{prometheus.url}/api/v1/query"
@@ -207,12 +208,18 @@ def test_prometheus_api_needs_the_password(stack: Stack) -> None:
             query, params={"query": "up"}, auth=prometheus.credentials.pair(), timeout=5
         )
         up = {s["metric"]["job"]: float(s["value"][1]) for s in response.json()["data"]["result"]}
-        return up if len(up) == 3 and set(up.values()) == {1.0} else None
+        # temporal-sdk is an agent's worker, outside the stack: down until one runs.
+        return (
+            up
+            if len(up) == 5 and up.pop("temporal-sdk") == 0.0 and {*up.values()} == {1.0}
+            else None
+        )
 
-    assert set(wait_for("every target up", all_up, timeout_s=60)) == {
+    assert set(wait_for("every target of the stack up", all_up, timeout_s=60)) == {
         "prometheus",
         "alertmanager",
         "vigil-controller",
+        "temporal-server",
     }
 
     def alertmanagers() -> list[str] | None:
@@ -396,9 +403,27 @@ def test_logs_secrets_and_data_are_private(stack: Stack) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     private_dirs = ["logs", "secrets", "postgres", "prometheus", "prometheus/data"]
     private_dirs += ["alertmanager", "alertmanager/data", "controller"]
-    private_dirs += ["seaweedfs", "seaweedfs/data"]
+    private_dirs += ["seaweedfs", "seaweedfs/data", "temporal"]
     for name in private_dirs:
         assert stat.S_IMODE((root / name).stat().st_mode) == 0o700, name
+
+
+def test_temporal_listens_on_the_loopback_only(stack: Stack) -> None:
+    """The dev server has no authentication: each of its ports (frontend, HTTP API, metrics
+    and its internal services' random ones) is bound to 127.0.0.1, none to all interfaces."""
+    pid = stack.temporal.running_pid()
+    assert pid is not None
+    listening = [
+        c.laddr
+        for c in psutil.Process(pid).net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
+    assert {address.port for address in listening} >= {
+        stack.settings.temporal_port,
+        stack.settings.temporal_http_port,
+        stack.settings.temporal_metrics_port,
+    }
+    assert {address.ip for address in listening} == {"127.0.0.1"}
 
 
 def test_status_shows_no_password(stack: Stack) -> None:

@@ -19,7 +19,7 @@ from tests.e2e.native_stack import component_logs, free_ports, new_state_dir, st
 from tests.ports import free_port_block
 from vigil.stack import Stack, StackError
 
-PARTS = ("postgres", "alertmanager", "prometheus", "seaweedfs", "controller")
+PARTS = ("postgres", "alertmanager", "prometheus", "seaweedfs", "temporal", "controller")
 PORT_OPTION = {"seaweedfs": "s3"}
 
 
@@ -79,6 +79,9 @@ def test_up_status_down_leaves_no_process(state_dir: Path) -> None:
     ports = dict(zip(PARTS, free_ports(len(PARTS)), strict=True))
     port_options = [f"--{PORT_OPTION.get(name, name)}-port={port}" for name, port in ports.items()]
     port_options.append(f"--seaweedfs-port-base={free_port_block(7)}")
+    http, metrics, sdk = free_ports(3)
+    port_options += [f"--temporal-http-port={http}", f"--temporal-metrics-port={metrics}",
+                     f"--temporal-sdk-metrics-port={sdk}"]  # fmt: skip
     up = _vigil_stack("up", "--state-dir", state_dir, "--no-install", *port_options)
     logs = component_logs(Stack.from_state(stack_settings(state_dir)))
     assert up.returncode == 0, f"{up.stdout}{up.stderr}\n{logs}"

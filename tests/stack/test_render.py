@@ -48,6 +48,8 @@ def _render_prometheus(**overrides: Any) -> str:
         alertmanager="127.0.0.1:19093",
         prometheus="127.0.0.1:19090",
         secrets_dir=SECRETS_DIR,
+        temporal="127.0.0.1:17235",
+        temporal_sdk="127.0.0.1:19464",
         **overrides,
     )
 
@@ -60,7 +62,9 @@ def test_prometheus_targets_rewritten_as_whole_host_port_strings() -> None:
         if COMPOSE_SECRETS in old:
             assert new == old.replace(COMPOSE_SECRETS, str(SECRETS_DIR))
             continue
-        assert any(h in old for h in ("controller:8000", "alertmanager:9093", "localhost:9090"))
+        compose_hosts = ("controller:8000", "alertmanager:9093", "localhost:9090",
+                         "temporal:7235", "host.docker.internal:9464")  # fmt: skip
+        assert any(h in old for h in compose_hosts)
         assert "127.0.0.1:" in new
     config = yaml.safe_load(rendered)
     targets = {
@@ -70,6 +74,8 @@ def test_prometheus_targets_rewritten_as_whole_host_port_strings() -> None:
         "vigil-controller": ["127.0.0.1:18000"],
         "prometheus": ["127.0.0.1:19090"],
         "alertmanager": ["127.0.0.1:19093"],
+        "temporal-server": ["127.0.0.1:17235"],
+        "temporal-sdk": ["127.0.0.1:19464"],
     }
     [alerting] = config["alerting"]["alertmanagers"]
     assert alerting["static_configs"][0]["targets"] == ["127.0.0.1:19093"]
@@ -88,6 +94,8 @@ def test_password_files_read_from_the_state_directory() -> None:
             "username": "vigil",
             "password_file": "/state/secrets/alertmanager_password",
         },
+        "temporal-server": None,
+        "temporal-sdk": None,
     }
     [alerting] = config["alerting"]["alertmanagers"]
     assert alerting["basic_auth"] == auth["alertmanager"]
@@ -105,6 +113,8 @@ def test_a_password_file_that_is_gone_is_an_error(name: str) -> None:
             alertmanager="127.0.0.1:2",
             prometheus="127.0.0.1:3",
             secrets_dir=SECRETS_DIR,
+            temporal="127.0.0.1:4",
+            temporal_sdk="127.0.0.1:5",
         )
 
 
@@ -128,6 +138,8 @@ def test_a_host_that_is_gone_is_an_error() -> None:
             alertmanager="127.0.0.1:2",
             prometheus="127.0.0.1:3",
             secrets_dir=SECRETS_DIR,
+            temporal="127.0.0.1:4",
+            temporal_sdk="127.0.0.1:5",
         )
 
 

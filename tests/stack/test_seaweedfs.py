@@ -40,7 +40,7 @@ def test_the_stack_can_leave_s3_out(tmp_path: Path) -> None:
     env = stack.controller.launch_spec().env
     assert "VIGIL_ARTIFACTS_BACKEND" not in env
     with_s3 = Stack(stack_settings(tmp_path / "with"))
-    assert with_s3.components[-2] is with_s3.seaweedfs
+    assert with_s3.components[-3] is with_s3.seaweedfs  # then Temporal, the controller
     env = with_s3.controller.launch_spec().env
     assert env["VIGIL_ARTIFACTS_BACKEND"] == "s3"
     assert env["VIGIL_ARTIFACTS_S3_ENDPOINT_URL"] == with_s3.seaweedfs.url

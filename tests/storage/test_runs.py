@@ -47,6 +47,21 @@ def test_finishing_twice_is_a_conflict(store: EventStore) -> None:
     assert store.get_run(run.id).status is RunStatus.SUCCEEDED
 
 
+def test_a_run_created_under_a_key_is_created_once(store: EventStore) -> None:
+    """``run_id`` (a key the caller derived) makes creation idempotent: the second call gets
+    the stored run as it is now; another project's id is a conflict."""
+    key = uuid.uuid4()
+    create = RunCreate(name="agent", agent="temporal:q", project_id="proj-a")
+    first = store.create_run(create, run_id=key)
+    assert first.id == key
+    store.finish_run(key, RunFinish(status=RunStatus.SUCCEEDED))
+    again = store.create_run(create, run_id=key)
+    assert (again.id, again.status) == (key, RunStatus.SUCCEEDED)
+    assert again.started_at == first.started_at
+    with pytest.raises(Conflict):
+        store.create_run(create.model_copy(update={"project_id": "proj-b"}), run_id=key)
+
+
 def test_unknown_run_is_not_found(store: EventStore) -> None:
     missing = uuid.uuid4()
     with pytest.raises(NotFound):

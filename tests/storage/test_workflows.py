@@ -90,3 +90,40 @@ def test_unknown_workflow(store: EventStore) -> None:
         store.transition_workflow(missing, WorkflowTransitionCreate(phase="x"))
     with pytest.raises(NotFound):
         store.list_workflow_transitions(missing)
+
+
+def test_a_workflow_created_under_a_key_is_created_once(store: EventStore) -> None:
+    """``workflow_id`` (a key the caller derived) makes creation idempotent: the second call
+    returns the first record, moved on as it is, and adds no history entry; another
+    project's id is a conflict."""
+    key = uuid.uuid4()
+    create = WorkflowCreate(
+        correlation_id="temporal-wf:run", workflow_type="agent", phase="started", project_id="p1"
+    )
+    first = store.create_workflow(create, workflow_id=key)
+    assert first.id == key
+    store.transition_workflow(key, WorkflowTransitionCreate(status=WorkflowStatus.RUNNING))
+    again = store.create_workflow(create, workflow_id=key)
+    assert again.id == key
+    assert again.status == WorkflowStatus.RUNNING
+    assert len(store.list_workflow_transitions(key)) == 2
+    with pytest.raises(Conflict):
+        store.create_workflow(create.model_copy(update={"project_id": "p2"}), workflow_id=key)
+
+
+def test_a_transition_under_a_key_is_stored_once(store: EventStore) -> None:
+    """A transition repeated with its ``transition_id`` changes nothing, even once the
+    workflow has ended (no Conflict: it is the same transition, already there)."""
+    workflow_id = _create(store)
+    key = uuid.uuid4()
+    move = WorkflowTransitionCreate(phase="work", status=WorkflowStatus.RUNNING, reason="go")
+    store.transition_workflow(workflow_id, move, transition_id=key)
+    store.transition_workflow(workflow_id, move, transition_id=key)
+    end = uuid.uuid4()
+    done = WorkflowTransitionCreate(status=WorkflowStatus.SUCCEEDED)
+    store.transition_workflow(workflow_id, done, transition_id=end)
+    again = store.transition_workflow(workflow_id, done, transition_id=end)
+    assert again.status == WorkflowStatus.SUCCEEDED
+    history = store.list_workflow_transitions(workflow_id)
+    assert [t.reason for t in history] == [None, "go", None]
+    assert {history[1].id, history[2].id} == {key, end}

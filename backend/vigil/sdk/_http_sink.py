@@ -6,6 +6,8 @@ Contract (the controller's side is ``POST /events/batch``):
   ``BatchWriteResult`` as JSON;
 - ``POST {runs_path}`` with a ``RunCreate`` -> 201 and the ``Run``;
 - ``POST {runs_path}/{run_id}/finish`` with a ``RunFinish`` -> 200 and the ``Run``;
+- ``POST {workflows_path}`` and ``{workflows_path}/{id}/transitions`` (the workflows the
+  Temporal integration records), with an ``Idempotency-Key`` when the caller derived one;
 - ``Authorization: Bearer <token>``: a Vigil API key with the ``ingest`` scope;
 - ``Idempotency-Key: <batch_id>`` on a batch: the controller stores a batch once per key, so
   the writer's retry after a lost answer (stored, but the connection dropped before the 202)
@@ -29,7 +31,16 @@ from uuid import UUID
 import httpx
 
 import vigil
-from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+from vigil.models import (
+    BatchEvent,
+    BatchWriteResult,
+    Run,
+    RunCreate,
+    RunFinish,
+    Workflow,
+    WorkflowCreate,
+    WorkflowTransitionCreate,
+)
 from vigil.sdk._events import dump_batch
 from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
 
@@ -51,6 +62,7 @@ class HttpSink(EventSink):
         timeout: float = 10.0,
         batch_path: str = "/events/batch",
         runs_path: str = "/runs",
+        workflows_path: str = "/workflows",
     ) -> None:
         base_url = base_url or os.environ.get(URL_VARIABLE)
         if not base_url:
@@ -64,19 +76,38 @@ class HttpSink(EventSink):
             headers["Authorization"] = f"Bearer {token}"
         self.batch_path = batch_path
         self.runs_path = runs_path.rstrip("/")
+        self.workflows_path = workflows_path.rstrip("/")
         self._client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
 
     def write(
         self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
     ) -> BatchWriteResult:
         body = b'{"events":' + dump_batch(events) + b"}"
-        headers = None if batch_id is None else {IDEMPOTENCY_HEADER: str(batch_id)}
-        response = self._post(self.batch_path, body, headers)
+        response = self._post(self.batch_path, body, _keyed(batch_id))
         return BatchWriteResult.model_validate_json(response.content)
 
-    def create_run(self, run: RunCreate) -> Run:
-        response = self._post(self.runs_path, run.model_dump_json().encode())
+    def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
+        response = self._post(self.runs_path, run.model_dump_json().encode(), _keyed(run_id))
         return Run.model_validate_json(response.content)
+
+    def create_workflow(
+        self, workflow: WorkflowCreate, *, workflow_id: UUID | None = None
+    ) -> Workflow:
+        body = workflow.model_dump_json().encode()
+        response = self._post(self.workflows_path, body, _keyed(workflow_id))
+        return Workflow.model_validate_json(response.content)
+
+    def transition_workflow(
+        self,
+        workflow_id: UUID,
+        transition: WorkflowTransitionCreate,
+        *,
+        transition_id: UUID | None = None,
+    ) -> Workflow:
+        path = f"{self.workflows_path}/{workflow_id}/transitions"
+        body = transition.model_dump_json(exclude_none=True).encode()
+        response = self._post(path, body, _keyed(transition_id))
+        return Workflow.model_validate_json(response.content)
 
     def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
         response = self._post(
@@ -100,6 +131,10 @@ class HttpSink(EventSink):
         if response.status_code in RETRYABLE_STATUSES or response.is_server_error:
             raise SinkUnavailable(detail)
         raise SinkRejected(detail)
+
+
+def _keyed(key: UUID | None) -> dict[str, str] | None:
+    return None if key is None else {IDEMPOTENCY_HEADER: str(key)}
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -18,7 +18,16 @@ import abc
 from collections.abc import Sequence
 from uuid import UUID
 
-from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+from vigil.models import (
+    BatchEvent,
+    BatchWriteResult,
+    Run,
+    RunCreate,
+    RunFinish,
+    Workflow,
+    WorkflowCreate,
+    WorkflowTransitionCreate,
+)
 
 
 class SinkError(Exception):
@@ -53,12 +62,32 @@ class EventSink(abc.ABC):
         what the first call stored (the writer always passes one; None: no such promise)."""
 
     @abc.abstractmethod
-    def create_run(self, run: RunCreate) -> Run:
-        """Start a run; its id is assigned by the controller (UUIDv7)."""
+    def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
+        """Start a run; its id is assigned by the controller (UUIDv7), or is ``run_id``, a
+        key the caller derived: then a second call returns the run stored by the first."""
 
     @abc.abstractmethod
     def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
         """End a run; ``SinkRejected`` if it is unknown or already ended."""
+
+    def create_workflow(
+        self, workflow: WorkflowCreate, *, workflow_id: UUID | None = None
+    ) -> Workflow:
+        """Create a workflow (idempotent with ``workflow_id``, as ``create_run``).
+
+        Optional: a sink that records no workflows keeps this refusal."""
+        raise SinkRejected(f"{type(self).__name__} does not record workflows")
+
+    def transition_workflow(
+        self,
+        workflow_id: UUID,
+        transition: WorkflowTransitionCreate,
+        *,
+        transition_id: UUID | None = None,
+    ) -> Workflow:
+        """Move a workflow; a ``transition_id`` stored before changes nothing. ``SinkRejected``
+        if the workflow is unknown or has ended."""
+        raise SinkRejected(f"{type(self).__name__} does not record workflows")
 
     def close(self) -> None:  # noqa: B027  (optional hook: sinks without resources keep it)
         """Release what the sink owns; called once by ``AgentRecorder.close``."""

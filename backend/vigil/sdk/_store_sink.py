@@ -8,7 +8,16 @@ from uuid import UUID
 
 from sqlalchemy.exc import DBAPIError
 
-from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish
+from vigil.models import (
+    BatchEvent,
+    BatchWriteResult,
+    Run,
+    RunCreate,
+    RunFinish,
+    Workflow,
+    WorkflowCreate,
+    WorkflowTransitionCreate,
+)
 from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
 from vigil.storage import Conflict, EventStore, InvalidData, NotFound, StoreUnavailable
 
@@ -39,15 +48,43 @@ class StoreSink(EventSink):
                 raise SinkUnavailable(str(exc.orig)) from exc
             raise SinkRejected(str(exc.orig)) from exc
 
-    def create_run(self, run: RunCreate) -> Run:
+    def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
         try:
-            return self.store.create_run(run)
+            return self.store.create_run(run, run_id=run_id)
         except StoreUnavailable as exc:
             raise SinkUnavailable(str(exc)) from exc
+        except Conflict as exc:
+            raise SinkRejected(str(exc)) from exc
 
     def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:
         try:
             return self.store.finish_run(run_id, finish)
+        except StoreUnavailable as exc:
+            raise SinkUnavailable(str(exc)) from exc
+        except (NotFound, Conflict) as exc:
+            raise SinkRejected(str(exc)) from exc
+
+    def create_workflow(
+        self, workflow: WorkflowCreate, *, workflow_id: UUID | None = None
+    ) -> Workflow:
+        try:
+            return self.store.create_workflow(workflow, workflow_id=workflow_id)
+        except StoreUnavailable as exc:
+            raise SinkUnavailable(str(exc)) from exc
+        except Conflict as exc:
+            raise SinkRejected(str(exc)) from exc
+
+    def transition_workflow(
+        self,
+        workflow_id: UUID,
+        transition: WorkflowTransitionCreate,
+        *,
+        transition_id: UUID | None = None,
+    ) -> Workflow:
+        try:
+            return self.store.transition_workflow(
+                workflow_id, transition, transition_id=transition_id
+            )
         except StoreUnavailable as exc:
             raise SinkUnavailable(str(exc)) from exc
         except (NotFound, Conflict) as exc:

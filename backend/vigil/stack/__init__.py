@@ -1,5 +1,5 @@
-"""The native stack: PostgreSQL, Prometheus, Alertmanager, SeaweedFS and the controller as local
-processes.
+"""The native stack: PostgreSQL, Prometheus, Alertmanager, SeaweedFS, Temporal and the
+controller as local processes.
 
 ``vigil stack up|down|status`` runs the compose stack's own config files, rendered for
 127.0.0.1 into a state directory (``.stack/``). For tests::

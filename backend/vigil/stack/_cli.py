@@ -14,7 +14,7 @@ from vigil.stack._settings import StackSettings
 from vigil.stack._stack import Stack
 from vigil.stack.errors import StackError
 
-PORT_OPTIONS = ("postgres", "prometheus", "alertmanager", "s3", "controller")
+PORT_OPTIONS = ("postgres", "prometheus", "alertmanager", "s3", "temporal", "controller")
 
 
 def _env_pair(text: str) -> tuple[str, str]:
@@ -28,7 +28,8 @@ def add_stack_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     """Add ``stack up|down|status`` to the ``vigil`` command's subparsers."""
     stack = commands.add_parser(
         "stack",
-        help="run the native stack (PostgreSQL, Prometheus, Alertmanager, SeaweedFS, controller)",
+        help="run the native stack (PostgreSQL, Prometheus, Alertmanager, SeaweedFS, Temporal, "
+        "controller)",
         description="Run the stack as local processes from the same config files as compose.",
     )
     actions = stack.add_subparsers(dest="stack_command", required=True)
@@ -50,6 +51,19 @@ def add_stack_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         default=None,
         help="leave SeaweedFS out: the controller keeps artifacts on the filesystem",
     )
+    up.add_argument(
+        "--no-temporal",
+        dest="temporal",
+        action="store_false",
+        default=None,
+        help="leave the Temporal development server out",
+    )
+    for name, what in (
+        ("temporal-http-port", "Temporal's HTTP API (default 7243)"),
+        ("temporal-metrics-port", "the Temporal server's /metrics (default 7235)"),
+        ("temporal-sdk-metrics-port", "where Prometheus scrapes a worker's SDK metrics (9464)"),
+    ):
+        up.add_argument(f"--{name}", type=int, metavar="PORT", help=what)
     up.add_argument(
         "--seaweedfs-port-base",
         type=int,
@@ -92,6 +106,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "install_missing",
         "s3",
         "seaweedfs_port_base",
+        "temporal",
+        "temporal_http_port",
+        "temporal_metrics_port",
+        "temporal_sdk_metrics_port",
     ]
     values = {name: getattr(args, name, None) for name in names}
     if getattr(args, "controller_env", None):

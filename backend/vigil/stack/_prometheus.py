@@ -63,6 +63,8 @@ class Prometheus(Component):
             alertmanager=f"127.0.0.1:{settings.alertmanager_port}",
             prometheus=f"127.0.0.1:{settings.prometheus_port}",
             secrets_dir=self.layout.secrets,
+            temporal=f"127.0.0.1:{settings.temporal_metrics_port}",
+            temporal_sdk=f"127.0.0.1:{settings.temporal_sdk_metrics_port}",
             scrape_interval=settings.scrape_interval,
             evaluation_interval=settings.evaluation_interval,
             source=str(source),

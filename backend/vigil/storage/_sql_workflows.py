@@ -4,6 +4,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     select,
     update,
 )
@@ -38,10 +39,12 @@ from vigil.storage.errors import Conflict
 
 
 class WorkflowQueries(SqlStoreBase):
-    def create_workflow(self, workflow: WorkflowCreate) -> Workflow:
+    def create_workflow(
+        self, workflow: WorkflowCreate, *, workflow_id: UUID | None = None
+    ) -> Workflow:
         now = utc_now()
         row = {
-            "id": new_id(),
+            "id": workflow_id or new_id(),
             "correlation_id": workflow.correlation_id,
             "workflow_type": workflow.workflow_type,
             "phase": workflow.phase,
@@ -52,7 +55,17 @@ class WorkflowQueries(SqlStoreBase):
             "updated_at": now,
         }
         with self._write() as conn:
-            conn.execute(workflows.insert(), row)
+            if workflow_id is not None:
+                inserted = conn.execute(
+                    self._backend.insert(workflows)
+                    .on_conflict_do_nothing(index_elements=[workflows.c.id])
+                    .returning(workflows.c.id),
+                    row,
+                ).first()
+                if inserted is None:  # created before: the same key gets the same record
+                    return self._existing_workflow(conn, workflow_id, workflow.project_id)
+            else:
+                conn.execute(workflows.insert(), row)
             conn.execute(
                 workflow_transitions.insert(),
                 {
@@ -68,15 +81,34 @@ class WorkflowQueries(SqlStoreBase):
             )
         return Workflow.model_validate(row)
 
+    @staticmethod
+    def _existing_workflow(conn: Connection, workflow_id: UUID, project_id: str | None) -> Workflow:
+        row = conn.execute(select(workflows).where(workflows.c.id == workflow_id)).one()
+        if row.project_id != project_id:
+            raise Conflict(f"workflow {workflow_id} exists in another project")
+        return to_model(Workflow, row)
+
     def transition_workflow(
         self,
         workflow_id: UUID,
         transition: WorkflowTransitionCreate,
         *,
         project_id: str | None = None,
+        transition_id: UUID | None = None,
     ) -> Workflow:
         now = utc_now()
         with self._write() as conn:
+            if transition_id is not None and conn.scalar(
+                select(workflow_transitions.c.workflow_id).where(
+                    workflow_transitions.c.id == transition_id
+                )
+            ):
+                # Recorded before (a retry after a lost answer, a recorder running the same
+                # event again): the workflow as it is now, and no second history entry.
+                existing = conn.execute(
+                    select(workflows).where(*_the_workflow(workflow_id, project_id))
+                ).first()
+                return to_model(Workflow, found(existing, "workflow", workflow_id))
             current = conn.execute(
                 select(workflows.c.phase, workflows.c.status)
                 .where(*_the_workflow(workflow_id, project_id))
@@ -96,7 +128,7 @@ class WorkflowQueries(SqlStoreBase):
             conn.execute(
                 workflow_transitions.insert(),
                 {
-                    "id": new_id(),
+                    "id": transition_id or new_id(),
                     "workflow_id": workflow_id,
                     "from_phase": current.phase,
                     "to_phase": phase,
@@ -142,7 +174,9 @@ class WorkflowQueries(SqlStoreBase):
             rows = conn.execute(
                 select(workflow_transitions)
                 .where(workflow_transitions.c.workflow_id == workflow_id)
-                .order_by(workflow_transitions.c.id)
+                # In the order they were stored: a transition's id may be a key its client
+                # derived (Idempotency-Key), which says nothing of when it happened.
+                .order_by(workflow_transitions.c.created_at, workflow_transitions.c.id)
             ).all()
             if not rows:
                 self._require(conn, workflows, workflow_id, "workflow")

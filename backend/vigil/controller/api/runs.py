@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +15,7 @@ from vigil.controller.api._deps import (
     Cursor,
     IdentifierFilter,
     Limit,
+    RecordKey,
     Store,
     error_responses,
 )
@@ -38,8 +39,27 @@ from vigil.models import (
 )
 from vigil.models._types import StrictModel
 from vigil.sdk import run_context
+from vigil.storage import NotFound
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=AUTH_RESPONSES)
+
+
+def _string_header(schema: dict[str, Any]) -> None:
+    # A header is a string or absent, never JSON null: documented as ``anyOf [string, null]``,
+    # schemathesis sent the text "null" (a 422) once a run it could stream existed.
+    options = schema.pop("anyOf", [])
+    schema.update(next((o for o in options if o.get("type") == "string"), {"type": "string"}))
+
+
+SSE_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["step", "end"]},
+        "data": {"type": "string", "description": "JSON: a step, or the run's final status"},
+        "id": {"type": "string", "description": "the step's seq"},
+        "retry": {"type": "integer"},
+    },
+}
 
 
 class StepBatch(StrictModel):
@@ -59,12 +79,37 @@ class StepList(StrictModel):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Run,
-    responses=error_responses(503),
+    responses={
+        200: {"model": Run, "description": "Created before (same Idempotency-Key)"},
+        **error_responses(409, 503),
+    },
 )
-async def create_run(run: RunCreate, store: Store, principal: Ingest) -> Run:
-    """Start a run (status ``running``) of the key's project."""
+async def create_run(
+    run: RunCreate,
+    store: Store,
+    principal: Ingest,
+    response: Response,
+    idempotency_key: RecordKey = None,
+) -> Run:
+    """Start a run (status ``running``) of the key's project. With an ``Idempotency-Key``
+    (the run's id) a repeated call answers 200 and the run as stored (409: the id is
+    another project's)."""
     owned_project(principal, run.project_id)
-    return await run_in_threadpool(store.create_run, run)
+    if idempotency_key is None:
+        return await run_in_threadpool(store.create_run, run)
+    key = idempotency_key
+
+    def create_once() -> tuple[Run, bool]:
+        try:
+            return store.get_run(key, project_id=run.project_id), False
+        except NotFound:
+            # Two first calls racing: the store keeps one, both get it (the second a 201).
+            return store.create_run(run, run_id=key), True
+
+    stored, created = await run_in_threadpool(create_once)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return stored
 
 
 @router.get("", response_model=Page[Run], responses=error_responses(400, 401, 403, 503))
@@ -176,7 +221,9 @@ async def existing_run(run_id: UUID, store: Store, principal: Read) -> Run:
     responses={
         200: {
             "description": "`event: step` per new step; `: ping` comments while idle; "
-            "`event: end` once the run has finished and every step was sent"
+            "`event: end` once the run has finished and every step was sent",
+            # Before OpenAPI 3.2 an event stream's `schema` describes one event.
+            "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
         },
         **error_responses(404, 429, 503),
     },
@@ -188,7 +235,12 @@ async def stream_steps(
     principal: Read,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     last_event_id: Annotated[
-        str | None, Header(pattern=r"^[0-9]{1,10}$", description="the last seq received")
+        str | None,
+        Header(
+            pattern=r"^[0-9]{1,10}$",
+            description="the last seq received",
+            json_schema_extra=_string_header,
+        ),
     ] = None,
 ) -> EventStream:
     """New steps of a run as Server-Sent Events (``event: step``, ``id``: the step's seq).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.api._deps import (
@@ -13,6 +13,7 @@ from vigil.controller.api._deps import (
     Cursor,
     IdentifierFilter,
     Limit,
+    RecordKey,
     Store,
     error_responses,
 )
@@ -26,6 +27,7 @@ from vigil.models import (
     WorkflowTransition,
     WorkflowTransitionCreate,
 )
+from vigil.storage import NotFound
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=AUTH_RESPONSES)
 
@@ -34,14 +36,42 @@ router = APIRouter(prefix="/workflows", tags=["workflows"], responses=AUTH_RESPO
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=Workflow,
-    responses=error_responses(409, 503),
+    responses={
+        200: {"model": Workflow, "description": "Created before (same Idempotency-Key)"},
+        **error_responses(409, 503),
+    },
 )
-async def create_workflow(workflow: WorkflowCreate, store: Store, principal: Ingest) -> Workflow:
-    """Create a workflow in its first phase (of the key's project)."""
+async def create_workflow(
+    workflow: WorkflowCreate,
+    store: Store,
+    principal: Ingest,
+    response: Response,
+    idempotency_key: RecordKey = None,
+) -> Workflow:
+    """Create a workflow in its first phase (of the key's project). With an
+    ``Idempotency-Key`` (the workflow's id) a repeated call answers 200 and the workflow as
+    it is now (409: the id is another project's)."""
     project_id = owned_project(principal, workflow.project_id)
     if project_id != workflow.project_id:
         workflow = workflow.model_copy(update={"project_id": project_id})
-    return await run_in_threadpool(store.create_workflow, workflow)
+    if idempotency_key is None:
+        return await run_in_threadpool(store.create_workflow, workflow)
+    key = idempotency_key
+
+    def create_once() -> tuple[Workflow, bool]:
+        try:
+            existing = store.get_workflow(key)
+        except NotFound:
+            # Two first calls racing: the store keeps one, both get it (the second a 201).
+            return store.create_workflow(workflow, workflow_id=key), True
+        if existing.project_id != workflow.project_id:
+            return store.create_workflow(workflow, workflow_id=key), True  # the store's 409
+        return existing, False
+
+    stored, created = await run_in_threadpool(create_once)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return stored
 
 
 @router.get("", response_model=Page[Workflow], responses=error_responses(400, 503))
@@ -77,11 +107,21 @@ async def get_workflow(workflow_id: UUID, store: Store, principal: Read) -> Work
     responses=error_responses(404, 409, 503),
 )
 async def transition_workflow(
-    workflow_id: UUID, transition: WorkflowTransitionCreate, store: Store, principal: Ingest
+    workflow_id: UUID,
+    transition: WorkflowTransitionCreate,
+    store: Store,
+    principal: Ingest,
+    idempotency_key: RecordKey = None,
 ) -> Workflow:
-    """Move a workflow to a new phase and/or status; refused once it reached a final status."""
+    """Move a workflow to a new phase and/or status; refused once it reached a final status.
+    With an ``Idempotency-Key`` (the transition's id), a transition stored before is not
+    stored again: the answer is the workflow as it is."""
     return await run_in_threadpool(
-        store.transition_workflow, workflow_id, transition, project_id=principal.project_id
+        store.transition_workflow,
+        workflow_id,
+        transition,
+        project_id=principal.project_id,
+        transition_id=idempotency_key,
     )
 
 

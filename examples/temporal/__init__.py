@@ -1,0 +1,1 @@
+"""A support agent run as a Temporal workflow, recorded in Vigil (docs/temporal.md)."""
