@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -142,18 +142,15 @@ async def percentile(
 ) -> PercentileResult:
     """The p50/p95/p99 of a metric's values recorded in the window ending at ``until`` (now)."""
     window = timedelta(seconds=window_seconds)
-    try:
-        (until or utc_now()) - window
-    except OverflowError:  # until=0001-01-01T00:00:00Z: the window starts before year 1
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "until"),
-                    "msg": "the window starts before year 1",
-                    "type": "value_error",
-                }
-            ]
-        ) from None
+    end = until or utc_now()
+    if end - datetime.min.replace(tzinfo=UTC) < window:
+        # until=0001-01-01T00:00:00Z: the window would start before year 1, where no point
+        # can be; it is the part of it that exists (a schema-valid request, answered).
+        window = end - datetime.min.replace(tzinfo=UTC)
+        if not window:  # nothing before the first instant
+            return PercentileResult(
+                name=name, q=float(q), window_seconds=window_seconds, value=None
+            )
     value = await run_in_threadpool(
         store.percentile,
         name,
