@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.storage.test_migrations import HEAD_REVISION
 from vigil.models import RunCreate
 from vigil.storage import open_store, upgrade
 
@@ -45,7 +46,7 @@ def test_create_list_verify_restore(tmp_path: Path) -> None:
     listed = _vigil(env, "list")
     assert listed.returncode == 0
     assert listed.stdout.startswith(f"{backup_id}  ")
-    assert "sqlite  schema 0005_artifact_names_and_links" in listed.stdout
+    assert f"sqlite  schema {HEAD_REVISION}" in listed.stdout
 
     assert _vigil(env, "verify", backup_id).stdout.strip().endswith("match the manifest)")
 

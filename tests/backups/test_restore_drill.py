@@ -21,6 +21,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.backups.conftest import Deployment
+from tests.storage.test_migrations import HEAD_REVISION
 from vigil.artifacts import ArtifactStore
 from vigil.auth import new_token
 from vigil.backups import (
@@ -41,7 +42,7 @@ from vigil.storage import current_revision, open_store, upgrade
 
 WEBHOOK_TOKEN = "drill-webhook-token"
 BEFORE_HEAD = "0004_spans_by_run"
-HEAD = "0005_artifact_names_and_links"
+HEAD = HEAD_REVISION
 KiB = 1024
 
 

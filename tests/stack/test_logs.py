@@ -107,7 +107,9 @@ def test_stack_setting_rotates_a_part_log_and_down_leaves_no_pump(
         monkeypatch.setattr(module, "which", lambda name: None)
     monkeypatch.setattr(vigil.stack._postgres, "postgres_bin_dir", lambda: None)
     state = new_state_dir()
-    stack = Stack(stack_settings(state, log_max_bytes=2048, log_backups=1, s3=False))
+    stack = Stack(
+        stack_settings(state, log_max_bytes=2048, log_backups=1, s3=False, temporal=False)
+    )
     log = stack.controller.log_file
     try:
         try:
