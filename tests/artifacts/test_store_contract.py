@@ -204,6 +204,21 @@ def test_filesystem_files_are_private(tmp_path: Path) -> None:
     assert store.presigned_get(key, 10) is None
 
 
+def test_a_file_removed_while_listing_is_not_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing that races a delete (the orphan sweep, backup retention) leaves the removed
+    object out instead of failing: GET /ops/backups answered 404 while a backup ran."""
+    store = FilesystemArtifactStore(tmp_path / "artifacts")
+    gone, kept = sorted((_key(), _key()))  # the removed one first in key order
+    store.upload(kept, b"kept")
+    walked = [gone, kept]
+    monkeypatch.setattr(store, "_keys_under", lambda prefix: iter(walked))
+    page = store.list_objects("", limit=1)
+    assert [item.key for item in page.items] == [kept]
+    assert page.next_cursor is None
+
+
 # --- S3 only: presigned URLs, credentials, buckets ------------------------------------------
 
 

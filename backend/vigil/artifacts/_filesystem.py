@@ -141,8 +141,16 @@ class FilesystemArtifactStore(ArtifactStore):
             for k in self._keys_under(prefix)
             if k.startswith(prefix) and k > after and is_safe_key(k)
         )
-        page = [self._info(key, self.root / key) for key in keys[:limit]]
-        more = len(keys) > limit
+        page: list[ObjectInfo] = []
+        rest = iter(keys)
+        for key in rest:
+            try:
+                page.append(self._info(key, self.root / key))
+            except ObjectNotFound:  # removed since the walk (a sweep, a retention): not listed
+                continue
+            if len(page) == limit:
+                break
+        more = bool(page) and next(rest, None) is not None
         return ObjectPage(page, _encode_cursor(page[-1].key) if more else None)
 
     def _keys_under(self, prefix: str) -> Iterator[str]:
