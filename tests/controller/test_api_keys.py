@@ -343,7 +343,7 @@ def test_cli_creates_lists_and_ensures_keys(store_url: str, tmp_path: Path) -> N
     assert oct(out_file.stat().st_mode & 0o777) == "0o600"
     listing = vigil("list")
     assert "ci" in listing
-    assert token.rpartition("_")[2] not in listing
+    assert token.split("_", 2)[2] not in listing
     ensured = tmp_path / "prometheus.key"
     first = vigil("ensure", "--file", str(ensured), "--name", "prometheus", "--scope", "metrics")
     second = vigil("ensure", "--file", str(ensured), "--name", "prometheus", "--scope", "metrics")
