@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, ClassVar, Final, Literal, Self
 
+from vigil._closing import ClosedOnExit
 from vigil.artifacts.errors import ChecksumMismatch, ObjectTooLarge
 
 CHUNK_BYTES: Final = 1024 * 1024
@@ -144,7 +145,7 @@ class ObjectWriter(abc.ABC):
             self.abort()
 
 
-class ObjectReader(abc.ABC):
+class ObjectReader(ClosedOnExit, abc.ABC):
     """An object's bytes as chunks; close it (or read to the end, or use ``with``)."""
 
     def __init__(self, info: ObjectInfo) -> None:
@@ -156,19 +157,8 @@ class ObjectReader(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class ArtifactStore(abc.ABC):
+class ArtifactStore(ClosedOnExit, abc.ABC):
     """Where artifacts' bytes live. Keys come from :func:`~vigil.artifacts.artifact_key`;
     a key that is not made of safe segments is refused with ``ValueError``."""
 
@@ -242,7 +232,7 @@ class ArtifactStore(abc.ABC):
         """Readiness: raise (``BucketNotFound``, ``AccessDenied``, ...) with a message that
         says what is wrong, unless the store can take writes."""
 
-    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+    def close(self) -> None:
         """Release connections and threads."""
 
     # --- shared behaviour --------------------------------------------------------------
@@ -292,17 +282,6 @@ class ArtifactStore(abc.ABC):
                 Path(temporary).unlink(missing_ok=True)
                 raise
             return reader.info
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _chunks(source: bytes | IO[bytes] | Iterable[bytes]) -> Iterator[bytes | memoryview]:

@@ -32,6 +32,7 @@ from uuid import UUID
 import orjson
 from prometheus_client import CollectorRegistry
 
+from vigil._closing import ClosedOnExit
 from vigil.instrumentation.request_id import current_request_id
 from vigil.models import (
     MAX_BATCH_EVENTS,
@@ -99,7 +100,7 @@ KNOWN_METRIC_NAMES_CAP: Final = 4096
 CANCELLING: Final = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 
 
-class AgentRecorder:
+class AgentRecorder(ClosedOnExit):
     """Records an agent's runs, steps, execution logs, measurements and spans.
 
         recorder = AgentRecorder(HttpSink("http://controller:8000"), service="support-agent")
@@ -648,17 +649,6 @@ class AgentRecorder:
     async def aclose(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109  (as close)
         """``close`` in a worker thread, so the event loop keeps running."""
         return await asyncio.to_thread(self.close, timeout)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     async def __aenter__(self) -> Self:
         return self

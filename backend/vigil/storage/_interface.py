@@ -4,10 +4,9 @@ import abc
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Self
 from uuid import UUID
 
+from vigil._closing import ClosedOnExit
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
     Alert,
@@ -50,7 +49,7 @@ class StoredApiKey:
     secret_sha256: str
 
 
-class EventStore(abc.ABC):
+class EventStore(ClosedOnExit, abc.ABC):
     """Runs, steps, logs, measurements, spans, workflows, alerts, artifacts and API keys.
 
     ``project_id`` keyword arguments restrict a call to one project (a project key's view):
@@ -387,14 +386,3 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release every pooled connection; the store is unusable afterwards."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

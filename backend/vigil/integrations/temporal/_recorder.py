@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 from uuid import UUID
 
+from vigil._closing import ClosedOnExit
 from vigil.integrations.temporal._events import (
     AttemptFinished,
     AttemptStarted,
@@ -78,7 +79,7 @@ KNOWN_EXECUTIONS: Final = 10_000
 _STOP: Final = object()
 
 
-class TemporalRecorder:
+class TemporalRecorder(ClosedOnExit):
     """Records Temporal executions into Vigil through ``sink``, in a thread of its own.
 
         recorder = TemporalRecorder(HttpSink(), project_id="support")
@@ -147,12 +148,6 @@ class TemporalRecorder:
             self._queue.put(_STOP, timeout=timeout)
         self._thread.join(timeout)
         self.sink.close()
-
-    def __enter__(self) -> TemporalRecorder:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # The recorder's thread ------------------------------------------------------------
 
