@@ -18,7 +18,15 @@ from vigil.models import (
 from vigil.storage._cursor import decode_id_cursor
 from vigil.storage._schema import artifacts, runs, step_artifacts
 from vigil.storage._schema import steps as steps_table
-from vigil.storage._sql_base import SqlStoreBase, check_limit, found, page_of, to_model
+from vigil.storage._sql_base import (
+    SqlStoreBase,
+    check_limit,
+    found,
+    of_project,
+    page_of,
+    the_run,
+    to_model,
+)
 from vigil.storage.errors import Conflict, NotFound
 
 LINK_COLUMNS = (
@@ -61,8 +69,6 @@ class ArtifactQueries(SqlStoreBase):
                 )
                 if step_run != run_id:
                     raise NotFound(f"step {artifact.step_id} not found in run {run_id}")
-            if conn.scalar(select(artifacts.c.id).where(artifacts.c.id == row["id"])):
-                raise Conflict(f"artifact {row['id']} exists")
             try:
                 conn.execute(artifacts.insert(), row)
             except IntegrityError as exc:  # a concurrent upload with the same id
@@ -71,17 +77,12 @@ class ArtifactQueries(SqlStoreBase):
 
     @staticmethod
     def _require_run(conn: Connection, run_id: UUID, project_id: str | None) -> None:
-        query = select(runs.c.id).where(runs.c.id == run_id)
-        if project_id is not None:
-            query = query.where(runs.c.project_id == project_id)
-        found(conn.scalar(query), "run", run_id)
+        found(conn.scalar(select(runs.c.id).where(*the_run(run_id, project_id))), "run", run_id)
 
     def get_artifact(self, artifact_id: UUID, *, project_id: str | None = None) -> ArtifactRecord:
         query = select(artifacts).where(artifacts.c.id == artifact_id)
         if project_id is not None:
-            query = query.join(runs, runs.c.id == artifacts.c.run_id).where(
-                runs.c.project_id == project_id
-            )
+            query = query.join(runs, runs.c.id == artifacts.c.run_id).where(*of_project(project_id))
         with self._read() as conn:
             row = conn.execute(query).first()
         return to_model(ArtifactRecord, found(row, "artifact", artifact_id))

@@ -31,6 +31,7 @@ from vigil.storage._cursor import (
     CursorKey,
     encode_cursor,
 )
+from vigil.storage._schema import runs
 from vigil.storage.errors import InvalidData, NotFound, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -146,3 +147,13 @@ def before_key(time_column: Any, id_column: Any, key: tuple[datetime, UUID]) -> 
 
 def unless(condition: ColumnElement[bool], keep: Any, new: Any) -> Any:
     return case((condition, keep), else_=new)
+
+
+def of_project(project_id: str | None) -> list[ColumnElement[bool]]:
+    """The condition restricting runs to one project (none: every project)."""
+    return [] if project_id is None else [runs.c.project_id == project_id]
+
+
+def the_run(run_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
+    """The conditions selecting one run, in one project when one is given."""
+    return [runs.c.id == run_id, *of_project(project_id)]

@@ -5,7 +5,6 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     case,
     select,
@@ -45,7 +44,9 @@ from vigil.storage._sql_base import (
     SqlStoreBase,
     check_limit,
     found,
+    of_project,
     page_of,
+    the_run,
     to_model,
 )
 from vigil.storage.errors import Conflict, NotFound
@@ -227,7 +228,7 @@ class RunQueries(SqlStoreBase):
         """
         in_id_order = (
             select(runs.c.id)
-            .where(runs.c.id.in_(list(counts)), *_of_project(project_id))
+            .where(runs.c.id.in_(list(counts)), *of_project(project_id))
             .order_by(runs.c.id)
             .with_for_update()
             .subquery()
@@ -253,12 +254,3 @@ def step_artifact_pairs(ids: Sequence[int], steps: Sequence[StepCreate]) -> list
         for step_id, step in zip(ids, steps, strict=True)
         for artifact_id in step.artifact_ids
     ]
-
-
-def _of_project(project_id: str | None) -> list[ColumnElement[bool]]:
-    """The condition restricting runs to one project (none: every project)."""
-    return [] if project_id is None else [runs.c.project_id == project_id]
-
-
-def the_run(run_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
-    return [runs.c.id == run_id, *_of_project(project_id)]
