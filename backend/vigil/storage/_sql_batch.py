@@ -47,8 +47,9 @@ from vigil.storage._schema import (
     steps as steps_table,
 )
 from vigil.storage._sql_artifacts import insert_step_links
+from vigil.storage._sql_base import the_run
 from vigil.storage._sql_measurements import MeasurementQueries
-from vigil.storage._sql_runs import RunQueries, step_artifact_pairs, the_run
+from vigil.storage._sql_runs import RunQueries, step_artifact_pairs
 from vigil.storage._sql_spans import span_row
 from vigil.storage.errors import NotFound
 
