@@ -89,6 +89,14 @@ def test_a_span_stored_before_is_skipped(store: EventStore) -> None:
     assert [s.span_id for s in store.get_trace(TRACE)] == ["0000000000000001", "0000000000000002"]
 
 
+def test_a_stored_span_early_in_a_long_lazy_batch_is_skipped_once(store: EventStore) -> None:
+    """A duplicate in a long generator: the slower path stores and counts every record once,
+    whether COPY's error arrives at its end (as here) or while the generator still runs."""
+    store.write_spans([record(1)])
+    assert store.write_spans(record(n, at=n) for n in range(1, 3001)) == 3000
+    assert len(store.get_trace(TRACE)) == 3000
+
+
 def test_a_projects_key_names_the_project(store: EventStore) -> None:
     store.write_spans([record(1, project_id="p1")], project_id="p2")
     (span,) = store.get_trace(TRACE)

@@ -119,6 +119,10 @@ class MeasurementQueries(SqlStoreBase):
         if window <= timedelta(0):
             raise ValueError("window must be positive")
         end = until if until is not None else utc_now()
-        conditions = self._measurement_conditions(name, end - window, end, labels, project_id)
+        try:
+            since: datetime | None = end - window
+        except OverflowError:  # the window starts before year 1: all of what exists
+            since = None
+        conditions = self._measurement_conditions(name, since, end, labels, project_id)
         with self._read() as conn:
             return self._backend.percentile(conn, measurements.c.value, conditions, q)

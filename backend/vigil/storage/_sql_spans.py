@@ -45,7 +45,8 @@ class SpanQueries(SqlStoreBase):
                         span_record_rows(counted(), timestamp_text, project_id),
                     )  # fmt: skip
             except IntegrityError:
-                taken.extend(counted())
+                for _ in counted():  # the rest of the records, into ``taken`` (bounded)
+                    pass
                 conn.execute(
                     self._backend.insert(spans).on_conflict_do_nothing(
                         index_elements=[spans.c.trace_id, spans.c.span_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -26,7 +26,6 @@ from vigil.models import (
     MeasurementPoint,
     Page,
     UtcDatetime,
-    utc_now,
 )
 from vigil.models._types import StrictModel
 
@@ -142,15 +141,6 @@ async def percentile(
 ) -> PercentileResult:
     """The p50/p95/p99 of a metric's values recorded in the window ending at ``until`` (now)."""
     window = timedelta(seconds=window_seconds)
-    end = until or utc_now()
-    if end - datetime.min.replace(tzinfo=UTC) < window:
-        # until=0001-01-01T00:00:00Z: the window would start before year 1, where no point
-        # can be; it is the part of it that exists (a schema-valid request, answered).
-        window = end - datetime.min.replace(tzinfo=UTC)
-        if not window:  # nothing before the first instant
-            return PercentileResult(
-                name=name, q=float(q), window_seconds=window_seconds, value=None
-            )
     value = await run_in_threadpool(
         store.percentile,
         name,
