@@ -14,6 +14,7 @@ import binascii
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, Final
 from urllib.parse import quote, unquote, urlsplit
@@ -135,23 +136,26 @@ class FilesystemArtifactStore(ArtifactStore):
     ) -> ObjectPage:
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be 1..1000")
-        after = _decode_cursor(cursor) if cursor else ""
+        listed = self._listed(prefix, _decode_cursor(cursor) if cursor else "")
+        page = list(islice(listed, limit))
+        more = len(page) == limit and next(listed, None) is not None
+        return ObjectPage(page, _encode_cursor(page[-1].key) if more else None)
+
+    def iter_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        # One walk for the whole listing (paging would walk the folder again per page).
+        return self._listed(prefix, "")
+
+    def _listed(self, prefix: str, after: str) -> Iterator[ObjectInfo]:
         keys = sorted(
             k
             for k in self._keys_under(prefix)
             if k.startswith(prefix) and k > after and is_safe_key(k)
         )
-        page: list[ObjectInfo] = []
-        rest = iter(keys)
-        for key in rest:
+        for key in keys:
             try:
-                page.append(self._info(key, self.root / key))
+                yield self._info(key, self.root / key)
             except ObjectNotFound:  # removed since the walk (a sweep, a retention): not listed
                 continue
-            if len(page) == limit:
-                break
-        more = bool(page) and next(rest, None) is not None
-        return ObjectPage(page, _encode_cursor(page[-1].key) if more else None)
 
     def _keys_under(self, prefix: str) -> Iterator[str]:
         # Walk only the deepest directory the prefix names (runs/<run>/ for one run).

@@ -198,6 +198,20 @@ class ArtifactStore(ClosedOnExit, abc.ABC):
     ) -> ObjectPage:
         """Objects whose key starts with ``prefix``, in key order, ``limit`` at a time."""
 
+    def iter_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order (page after page)."""
+        cursor = None
+        while True:
+            page = self.list_objects(prefix, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def list_files(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix`` (the seed's ``S3Client.list_files``)."""
+        return [item.key for item in self.iter_objects(prefix)]
+
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object (no error if there is none)."""

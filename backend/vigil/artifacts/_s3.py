@@ -249,17 +249,6 @@ class S3ArtifactStore(ArtifactStore):
         more = answer.get("IsTruncated", False)
         return ObjectPage(items, answer.get("NextContinuationToken") if more else None)
 
-    def list_files(self, prefix: str = "") -> list[str]:
-        """Every key under ``prefix`` (the seed's ``S3Client.list_files``)."""
-        keys: list[str] = []
-        cursor = None
-        while True:
-            page = self.list_objects(prefix, cursor=cursor)
-            keys.extend(item.key for item in page.items)
-            if page.next_cursor is None:
-                return keys
-            cursor = page.next_cursor
-
     def delete(self, key: str) -> None:
         with self.translated(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._checked(key))

@@ -20,11 +20,10 @@ from __future__ import annotations
 import gzip
 import logging
 import tarfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from vigil.artifacts import ArtifactStore, ObjectInfo, ObjectNotFound, ObjectWriter
+from vigil.artifacts import ArtifactStore, ObjectNotFound, ObjectWriter
 from vigil.artifacts._keys import is_safe_key
 from vigil.backups._streams import ChunkFile, WriterFile
 from vigil.backups.errors import BackupCorrupt
@@ -44,16 +43,6 @@ class ArchiveStats:
     object_bytes: int
 
 
-def _listing(store: ArtifactStore, prefix: str) -> Iterator[ObjectInfo]:
-    cursor = None
-    while True:
-        page = store.list_objects(prefix, cursor=cursor)
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
-
-
 def backup_s3_files(
     store: ArtifactStore, writer: ObjectWriter, *, prefix: str = ""
 ) -> ArchiveStats:
@@ -66,7 +55,7 @@ def backup_s3_files(
         ) as compressed,
         tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for listed in _listing(store, prefix):
+        for listed in store.iter_objects(prefix):
             try:
                 reader = store.open(listed.key)
             except ObjectNotFound:

@@ -80,20 +80,12 @@ def stored_backups(location: ArtifactStore) -> list[StoredBackup]:
     """Every set in the location, newest first (ids sort by time)."""
     keys: dict[str, list[str]] = {}
     modified: dict[str, datetime] = {}
-    cursor = None
-    while True:
-        page = location.list_objects("", cursor=cursor)
-        for item in page.items:
-            backup_id, _, name = item.key.partition("/")
-            if not is_backup_id(backup_id) or not name:
-                continue
-            keys.setdefault(backup_id, []).append(name)
-            modified[backup_id] = max(
-                modified.get(backup_id, item.last_modified), item.last_modified
-            )
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    for item in location.iter_objects():
+        backup_id, _, name = item.key.partition("/")
+        if not is_backup_id(backup_id) or not name:
+            continue
+        keys.setdefault(backup_id, []).append(name)
+        modified[backup_id] = max(modified.get(backup_id, item.last_modified), item.last_modified)
     found = []
     for backup_id in sorted(keys, reverse=True):
         if MANIFEST_NAME not in keys[backup_id]:
@@ -113,14 +105,7 @@ def delete_backup(location: ArtifactStore, backup_id: str) -> int:
     taken for a complete one); returns how many objects."""
     if not is_backup_id(backup_id):
         raise BackupNotFound(f"not a backup id: {backup_id!r}")
-    keys: list[str] = []
-    cursor = None
-    while True:
-        page = location.list_objects(f"{backup_id}/", cursor=cursor)
-        keys.extend(item.key for item in page.items)
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    keys = location.list_files(f"{backup_id}/")
     keys.sort(key=lambda key: key != manifest_key(backup_id))
     for key in keys:
         location.delete(key)
