@@ -57,10 +57,9 @@ class RequestBodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self._limit(scope)
-        detail = f"request body larger than {limit} bytes"
         declared = header_value(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await error_response(TOO_LARGE, detail)(scope, receive, send)
+            await error_response(TOO_LARGE, _too_large(limit))(scope, receive, send)
             return
         received = 0
 
@@ -70,7 +69,12 @@ class RequestBodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(TOO_LARGE, detail)
+                    raise HTTPException(TOO_LARGE, _too_large(limit))
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def _too_large(limit: int) -> str:
+    """The 413's detail (built only when one is answered, not for every request)."""
+    return f"request body larger than {limit} bytes"

@@ -82,7 +82,6 @@ STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in Ste
 MEASUREMENT_KINDS: Final[dict[str, MeasurementKind]] = {
     member.value: member for member in MeasurementKind
 }
-SPAN_KINDS: Final[dict[str, SpanKind]] = {kind.value: kind for kind in SpanKind}
 LOG_LEVELS: Final[dict[str | int, LogLevel]] = {
     **{member.value: member for member in LogLevel},
     **{member.value.upper(): member for member in LogLevel},
@@ -527,14 +526,11 @@ class AgentRecorder(ClosedOnExit):
         (``vigil.tracing.setup_tracing(service, recorder=recorder)``); without that, or
         without the OpenTelemetry SDK, it is a no-op.
         """
-        found = SPAN_KINDS.get(kind)
-        if found is None:
-            raise ValueError(f"unknown span kind {kind!r}; one of {sorted(SPAN_KINDS)}")
         if type(name) is not str or not 0 < len(name) <= MAX_NAME_LENGTH:
             raise ValueError(f"name must be a str of 1..{MAX_NAME_LENGTH} characters")
         if run_id is not None:
             attributes = {**(attributes or {}), RUN_ID: str(as_uuid(run_id))}
-        return TracingContext(name, attributes, kind=found, tracer=get_tracer(AGENT_SCOPE))
+        return TracingContext(name, attributes, kind=kind, tracer=get_tracer(AGENT_SCOPE))
 
     def record_span(self, span: SpanRecord) -> bool:
         """Queue a finished span (``vigil.tracing.RecorderSpanExporter`` calls this).

@@ -20,9 +20,6 @@ PROJECT_ID: Final = "vigil.project_id"
 REQUEST_ID: Final = "vigil.request_id"
 """The request id (``X-Request-Id``) of a server span: joins the span to the access record."""
 
-CORRELATION_ATTRIBUTES: Final = frozenset({RUN_ID, PROJECT_ID})
-"""Stored as columns of the span, not among its attributes."""
-
 _PRIMITIVES: Final = (str, bool, int, float)
 
 

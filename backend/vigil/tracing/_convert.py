@@ -20,8 +20,6 @@ from uuid import UUID
 
 import orjson
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanKind as OtelSpanKind
-from opentelemetry.trace import StatusCode
 
 from vigil.models import (
     MAX_METADATA_BYTES,
@@ -34,19 +32,10 @@ from vigil.models import (
 from vigil.models._types import IDENTIFIER_PATTERN
 from vigil.sdk._events import bounded_json
 from vigil.tracing._attributes import PROJECT_ID, REQUEST_ID, RUN_ID
+from vigil.tracing._context import OTEL_KINDS, OTEL_STATUS_CODES
 
-KINDS: Final = {
-    OtelSpanKind.INTERNAL: SpanKind.INTERNAL,
-    OtelSpanKind.SERVER: SpanKind.SERVER,
-    OtelSpanKind.CLIENT: SpanKind.CLIENT,
-    OtelSpanKind.PRODUCER: SpanKind.PRODUCER,
-    OtelSpanKind.CONSUMER: SpanKind.CONSUMER,
-}
-STATUSES: Final = {
-    StatusCode.UNSET: SpanStatus.UNSET,
-    StatusCode.OK: SpanStatus.OK,
-    StatusCode.ERROR: SpanStatus.ERROR,
-}
+KINDS: Final = {otel: kind for kind, otel in OTEL_KINDS.items()}
+STATUSES: Final = {otel: status for status, otel in OTEL_STATUS_CODES.items()}
 EXCEPTION_EVENT: Final = "exception"
 MAX_EXCEPTION_TEXT: Final = 4_000
 """Characters kept of each ``exception.*`` text, so a deep stack trace still fits the

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import random
 import time
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -32,6 +31,7 @@ from typing import Any, Final
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
@@ -137,26 +137,8 @@ class RequestSpan(ReadableSpan, otel_trace.Span):
             return  # OK is final (the API's rule)
         self._status = status if isinstance(status, Status) else Status(status, description)
 
-    def record_exception(
-        self,
-        exception: BaseException,
-        attributes: types.Attributes = None,
-        timestamp: int | None = None,
-        escaped: bool = False,
-    ) -> None:
-        kind = type(exception)
-        module = kind.__module__
-        event: dict[str, Any] = {
-            "exception.type": kind.__qualname__
-            if module in (None, "builtins")
-            else f"{module}.{kind.__qualname__}",
-            "exception.message": str(exception),
-            "exception.stacktrace": "".join(traceback.format_exception(exception)),
-            "exception.escaped": str(escaped),
-        }
-        if attributes:
-            event.update(attributes)
-        self.add_event("exception", event, timestamp)
+    # The SDK's own: it builds the ``exception`` event and calls ``add_event`` above.
+    record_exception = SdkSpan.record_exception
 
     def end(self, end_time: int | None = None) -> None:
         if self._ended:
