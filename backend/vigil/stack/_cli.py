@@ -94,27 +94,15 @@ def add_stack_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    names = [
-        "state_dir",
-        *(f"{name}_port" for name in PORT_OPTIONS),
-        "rules_dir",
-        "scrape_interval",
-        "evaluation_interval",
-        "alert_group_wait",
-        "alert_group_interval",
-        "ready_timeout_s",
-        "install_missing",
-        "s3",
-        "seaweedfs_port_base",
-        "temporal",
-        "temporal_http_port",
-        "temporal_metrics_port",
-        "temporal_sdk_metrics_port",
-    ]
-    values = {name: getattr(args, name, None) for name in names}
+    """The settings the command line gives: every option named after a setting."""
+    values = {
+        name: value
+        for name, value in vars(args).items()
+        if name in StackSettings.model_fields and value is not None
+    }
     if getattr(args, "controller_env", None):
         values["controller_env"] = dict(args.controller_env)
-    return {name: value for name, value in values.items() if value is not None}
+    return values
 
 
 def format_table(statuses: list[ComponentStatus]) -> str:

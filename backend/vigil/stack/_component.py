@@ -106,6 +106,10 @@ class Component(ABC):
     def after_ready(self) -> None:  # noqa: B027 - an optional hook, most parts need none
         """Work once the process answers (e.g. create the database)."""
 
+    def ready_note(self) -> str | None:
+        """What `up` says of this part beyond its URL once it is ready (None: nothing)."""
+        return None
+
     def graceful_stop(self) -> Callable[[], None] | None:
         """A clean shutdown other than SIGTERM to the process group, if the program has one."""
         return None

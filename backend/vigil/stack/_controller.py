@@ -50,7 +50,6 @@ class Controller(Component):
     def prepare(self) -> None:
         ensure_api_key(self.layout.admin_key)
         ensure_api_key(self.layout.metrics_key)
-        ensure_secret(self.layout.secret(OPS_TOKEN))
         private_dir(self.layout.part(self.name))
 
     def launch_spec(self) -> LaunchSpec:

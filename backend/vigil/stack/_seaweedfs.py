@@ -141,6 +141,13 @@ class SeaweedFS(Component):
     def probe(self) -> bool:
         return http_ok(f"{self.url}/healthz")
 
+    def ready_note(self) -> str:
+        return (
+            f"seaweedfs: S3 at {self.url}, bucket {self.settings.s3_bucket} (backups: "
+            f"{self.settings.s3_backup_bucket}), credentials in {self.access_key_id_file} and "
+            f"{self.secret_access_key_file}"
+        )
+
     def after_ready(self) -> None:
         """Create the buckets, then write, read and delete an object: the S3 gateway answers
         (``/healthz``) before its filer takes writes, and after a restart for a second or two

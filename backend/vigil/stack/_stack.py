@@ -157,20 +157,8 @@ class Stack:
                 for component, pid in launched:
                     component.wait_ready(pid)
                     self.say(f"{component.name}: ready at {component.url} (pid {pid})")
-                    if component is self.temporal:
-                        self.say(
-                            f"temporal: connect workers to {self.temporal.address} (namespace "
-                            f"default); Prometheus scrapes a worker's SDK metrics at "
-                            f"127.0.0.1:{self.settings.temporal_sdk_metrics_port}"
-                        )
-                    if component is self.seaweedfs:
-                        self.say(
-                            f"seaweedfs: S3 at {component.url}, bucket "
-                            f"{self.settings.s3_bucket} (backups: "
-                            f"{self.settings.s3_backup_bucket}), credentials in "
-                            f"{self.seaweedfs.access_key_id_file} and "
-                            f"{self.seaweedfs.secret_access_key_file}"
-                        )
+                    if (note := component.ready_note()) is not None:
+                        self.say(note)
         except BaseException:
             for component in reversed(started):
                 if (pid := component.running_pid()) is not None:

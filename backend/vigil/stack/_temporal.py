@@ -35,6 +35,12 @@ class Temporal(Component):
     def port(self) -> int:
         return self.settings.temporal_port
 
+    def ready_note(self) -> str:
+        return (
+            f"temporal: connect workers to {self.address} (namespace default); Prometheus "
+            f"scrapes a worker's SDK metrics at 127.0.0.1:{self.settings.temporal_sdk_metrics_port}"
+        )
+
     @property
     def address(self) -> str:
         """What a Temporal client connects to (``Client.connect(address)``)."""
