@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,28 +41,13 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa
 from langchain_core.outputs import ChatGeneration, LLMResult  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
+from benchmarks.sdk_ingest import NullSink  # noqa: E402
 from examples.support_agent import build_graph  # noqa: E402
 from vigil.integrations.langgraph import VigilCallbackHandler  # noqa: E402
-from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish  # noqa: E402
-from vigil.sdk import AgentRecorder, EventSink  # noqa: E402
+from vigil.sdk import AgentRecorder  # noqa: E402
 
 STEPS_PER_INVOCATION = 9
 TARGET_US = 20.0
-
-
-class NullSink(EventSink):
-    """Takes every batch and keeps nothing."""
-
-    def write(
-        self, events: Sequence[BatchEvent], *, batch_id: uuid.UUID | None = None
-    ) -> BatchWriteResult:
-        return BatchWriteResult()
-
-    def create_run(self, run: RunCreate) -> Run:
-        raise NotImplementedError
-
-    def finish_run(self, run_id: uuid.UUID, finish: RunFinish) -> Run:
-        raise NotImplementedError
 
 
 class NothingHandler(BaseCallbackHandler):

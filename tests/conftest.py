@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.artifacts.s3_server import S3Server, seaweedfs
+from tests.langfuse_receiver import FakeLangfuse, receiving_langfuse
 from tests.pg_server import PostgresNotInstalledError, PostgresServer
 from vigil.storage import EventStore, open_store, upgrade
 
@@ -48,6 +49,13 @@ def fresh_tracing() -> Iterator[None]:
     reset_tracing()
     yield
     reset_tracing()
+
+
+@pytest.fixture
+def langfuse_server() -> Iterator[FakeLangfuse]:
+    """A local HTTP server taking the Langfuse SDK's OTLP export (tests/langfuse_receiver.py)."""
+    with receiving_langfuse() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

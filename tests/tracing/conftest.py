@@ -3,13 +3,11 @@ test), spans collected in memory, and reading what the SDK exported."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-from tests.conftest import reset_tracing
 
 
 class CollectingExporter(SpanExporter):
@@ -27,11 +25,8 @@ class CollectingExporter(SpanExporter):
 
 
 @pytest.fixture(autouse=True)
-def _no_tracer_provider() -> Iterator[None]:
+def _no_tracer_provider(fresh_tracing: None) -> None:
     """Every tracing test starts and ends without a TracerProvider (``fresh_tracing``)."""
-    reset_tracing()
-    yield
-    reset_tracing()
 
 
 @pytest.fixture

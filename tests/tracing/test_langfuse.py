@@ -10,25 +10,17 @@ import base64
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from tests.langfuse_receiver import OTLP_PATH, FakeLangfuse, receiving_langfuse
+from tests.langfuse_receiver import OTLP_PATH, FakeLangfuse
 from vigil.tracing import AGENT_SCOPE, HTTP_SCOPE, langfuse_span_filter
 
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
 PUBLIC_KEY, SECRET_KEY = "pk-lf-protocol-test", "sk-lf-protocol-test"
-
-
-@pytest.fixture
-def langfuse_server() -> Iterator[FakeLangfuse]:
-    with receiving_langfuse() as server:
-        yield server
 
 
 AGENT = """

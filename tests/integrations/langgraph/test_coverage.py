@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.integrations.langgraph.conftest import run_agent
-from tests.langfuse_receiver import ExportedSpan, FakeLangfuse, receiving_langfuse
+from tests.langfuse_receiver import ExportedSpan, FakeLangfuse
 from vigil.models import RunStatus, Step, StepType
 from vigil.storage import EventStore
 
 COUNTED_TYPES = {StepType.GRAPH_NODE, StepType.LLM_GENERATION, StepType.TOOL_CALL}
 OBSERVATION_TYPE = "langfuse.observation.type"
 LABELS = ("answered", "failing", "async")
-
-
-@pytest.fixture
-def langfuse_server() -> Iterator[FakeLangfuse]:
-    with receiving_langfuse() as server:
-        yield server
 
 
 @pytest.fixture
