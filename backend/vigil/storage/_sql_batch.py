@@ -49,7 +49,7 @@ from vigil.storage._schema import (
 from vigil.storage._sql_artifacts import insert_step_links
 from vigil.storage._sql_base import the_run
 from vigil.storage._sql_measurements import MeasurementQueries
-from vigil.storage._sql_runs import RunQueries, step_artifact_pairs
+from vigil.storage._sql_runs import RunQueries, new_run_row, step_artifact_pairs
 from vigil.storage._sql_spans import span_row
 from vigil.storage.errors import NotFound
 
@@ -165,25 +165,8 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         start replayed from a spool hours later must not look abandoned at once."""
         started = 0
         for start in starts:
-            row = {
-                "id": start.id,
-                "name": start.name,
-                "agent": start.agent,
-                "project_id": start.project_id,
-                "status": RunStatus.RUNNING.value,
-                "started_at": start.started_at or now,
-                "finished_at": None,
-                "step_count": 0,
-                "metadata": start.metadata,
-                "last_activity_at": now,
-            }
-            inserted = conn.execute(
-                self._backend.insert(runs)
-                .on_conflict_do_nothing(index_elements=[runs.c.id])
-                .returning(runs.c.id),
-                row,
-            ).first()
-            started += inserted is not None
+            row = new_run_row(start.id, start, started_at=start.started_at or now, now=now)
+            started += self._insert_run_once(conn, row) is not None
         return started
 
     @staticmethod

@@ -2,10 +2,12 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     Connection,
+    Row,
     case,
     select,
     update,
@@ -19,6 +21,7 @@ from vigil.models import (
     Run,
     RunCreate,
     RunFinish,
+    RunStartEvent,
     RunStatus,
     Step,
     StepCreate,
@@ -55,28 +58,12 @@ from vigil.storage.errors import Conflict, NotFound
 class RunQueries(SqlStoreBase):
     def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
         now = utc_now()
-        row = {
-            "id": run_id or new_id(),
-            "name": run.name,
-            "agent": run.agent,
-            "project_id": run.project_id,
-            "status": RunStatus.RUNNING.value,
-            "started_at": now,
-            "finished_at": None,
-            "step_count": 0,
-            "metadata": run.metadata,
-            "last_activity_at": now,
-        }
+        row = new_run_row(run_id or new_id(), run, started_at=now, now=now)
         with self._write() as conn:
             if run_id is None:
                 conn.execute(runs.insert(), row)
                 return Run.model_validate(row)
-            inserted = conn.execute(
-                self._backend.insert(runs)
-                .on_conflict_do_nothing(index_elements=[runs.c.id])
-                .returning(*runs.c),
-                row,
-            ).first()
+            inserted = self._insert_run_once(conn, row)
             if inserted is not None:
                 return to_model(Run, inserted)
             # Created before: the same key gets the same run (of the same project only).
@@ -84,6 +71,17 @@ class RunQueries(SqlStoreBase):
             if existing.project_id != run.project_id:
                 raise Conflict(f"run {run_id} exists in another project")
             return to_model(Run, existing)
+
+    def _insert_run_once(self, conn: Connection, row: dict[str, Any]) -> Row[Any] | None:
+        """Insert the run unless its id is stored (of any project): the stored row, or None
+        when the id was taken. For runs whose id the client made (keyed creates, run_start
+        events), which a retry may send again."""
+        return conn.execute(
+            self._backend.insert(runs)
+            .on_conflict_do_nothing(index_elements=[runs.c.id])
+            .returning(*runs.c),
+            row,
+        ).first()
 
     def get_run(self, run_id: UUID, *, project_id: str | None = None) -> Run:
         with self._read() as conn:
@@ -254,3 +252,21 @@ def step_artifact_pairs(ids: Sequence[int], steps: Sequence[StepCreate]) -> list
         for step_id, step in zip(ids, steps, strict=True)
         for artifact_id in step.artifact_ids
     ]
+
+
+def new_run_row(
+    run_id: UUID, run: RunCreate | RunStartEvent, *, started_at: datetime, now: datetime
+) -> dict[str, Any]:
+    """The row of a run just started (``last_activity_at``: the controller's clock)."""
+    return {
+        "id": run_id,
+        "name": run.name,
+        "agent": run.agent,
+        "project_id": run.project_id,
+        "status": RunStatus.RUNNING.value,
+        "started_at": started_at,
+        "finished_at": None,
+        "step_count": 0,
+        "metadata": run.metadata,
+        "last_activity_at": now,
+    }
