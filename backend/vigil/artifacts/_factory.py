@@ -30,10 +30,27 @@ def open_artifact_store(settings: Settings) -> ArtifactStore:
         return FilesystemArtifactStore(
             settings.artifacts_path, max_presign_expiry_s=settings.artifacts_presign_max_expiry_s
         )
-    return S3ArtifactStore(
+    return s3_store(
+        settings,
         settings.artifacts_s3_bucket,
         endpoint_url=settings.artifacts_s3_endpoint_url,
         public_endpoint_url=settings.artifacts_s3_public_endpoint_url,
+    )
+
+
+def s3_store(
+    settings: Settings,
+    bucket: str,
+    *,
+    endpoint_url: str | None,
+    public_endpoint_url: str | None = None,
+) -> S3ArtifactStore:
+    """An S3 store of ``bucket`` with the artifacts' S3 credentials, timeouts, retries and
+    presign bound (the artifact store's, and the backup location's)."""
+    return S3ArtifactStore(
+        bucket,
+        endpoint_url=endpoint_url,
+        public_endpoint_url=public_endpoint_url,
         region=settings.artifacts_s3_region,
         access_key_id=settings.artifacts_s3_access_key_id,
         secret_access_key=secret_access_key(settings),

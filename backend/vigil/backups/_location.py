@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from vigil.artifacts import ArtifactStore, FilesystemArtifactStore, ObjectNotFound, S3ArtifactStore
-from vigil.artifacts._factory import secret_access_key
+from vigil.artifacts import ArtifactStore, FilesystemArtifactStore, ObjectNotFound
+from vigil.artifacts._factory import s3_store
 from vigil.backups._manifest import (
     MANIFEST_NAME,
     BackupManifest,
@@ -30,17 +30,10 @@ def open_backup_location(settings: Settings) -> ArtifactStore:
     """The backup location ``VIGIL_BACKUP_BACKEND`` names, configured from ``settings``."""
     if settings.backup_backend == "filesystem":
         return FilesystemArtifactStore(settings.backup_path)
-    return S3ArtifactStore(
+    return s3_store(
+        settings,
         settings.backup_s3_bucket,
         endpoint_url=settings.backup_s3_endpoint_url or settings.artifacts_s3_endpoint_url,
-        region=settings.artifacts_s3_region,
-        access_key_id=settings.artifacts_s3_access_key_id,
-        secret_access_key=secret_access_key(settings),
-        addressing_style=settings.artifacts_s3_addressing_style,
-        connect_timeout_s=settings.artifacts_s3_connect_timeout_s,
-        read_timeout_s=settings.artifacts_s3_read_timeout_s,
-        max_attempts=settings.artifacts_s3_max_attempts,
-        part_bytes=settings.artifacts_part_bytes,
     )
 
 
