@@ -155,16 +155,9 @@ def encode_step_later(item: QueuedEvent, service: str) -> Document:
     data_json = _json(build())
     if len(data_json) > MAX_STEP_DATA_BYTES:
         data_json = _json({"truncated": True, "serialized_bytes": len(data_json)})
-    return {
-        "event": "step",
-        "run_id": run_id,
-        "step_type": step_type,
-        "name": name,
-        "data": orjson.Fragment(data_json),
-        "request_id": request_id,
-        "trace_id": trace_id,
-        "created_at": _at(created),
-    }
+    return encode_step(
+        (STEP, run_id, step_type, name, data_json, request_id, trace_id, created), service
+    )
 
 
 def encode_run_start(item: QueuedEvent, service: str) -> Document:
@@ -195,7 +188,8 @@ def bounded_attributes(attributes: JsonObject | None) -> JsonObject | orjson.Fra
 
 def bounded_json(attributes: Mapping[str, Any]) -> bytes:
     """``attributes`` redacted, as JSON of at most ``MAX_METADATA_BYTES`` (else a marker)."""
-    serialized = _json(redact(dict(attributes)))
+    # redact copies a dict; any other Mapping (OpenTelemetry's BoundedAttributes) is made one.
+    serialized = _json(redact(attributes if type(attributes) is dict else dict(attributes)))
     if len(serialized) > MAX_METADATA_BYTES:
         return _json({"truncated": True, "serialized_bytes": len(serialized)})
     return serialized
