@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.controller.conftest import ControllerData, controller_settings
+from tests.e2e.polling import wait_for
 from vigil.controller import backup_runner, create_app
 
 OPS_TOKEN = "test-ops-token-7c1f"
@@ -83,8 +84,13 @@ def test_a_backup_on_demand(ops_api: Callable[..., AbstractContextManager[TestCl
         assert manifest["row_counts"]["runs"] == 1
         assert manifest["location"].endswith(f"/{backup_id}/manifest.json")
         assert [b["id"] for b in api.get("/ops/backups", headers=OPS).json()] == [backup_id]
-        logs = api.get("/logs", params={"level": "info", "limit": 500}).json()["items"]
-        assert f"Backup successful: {started.json()['location']}" in [r["message"] for r in logs]
+        success = f"Backup successful: {started.json()['location']}"
+
+        def logged() -> bool:  # the controller's own records are written in the background
+            logs = api.get("/logs", params={"level": "info", "limit": 500}).json()["items"]
+            return success in [r["message"] for r in logs]
+
+        wait_for(f"the log record {success!r}", logged, timeout_s=10, interval_s=0.05)
         metrics = api.get("/metrics").text
         last = re.search(r"^vigil_backup_last_success_timestamp_seconds (\S+)$", metrics, re.M)
         assert last
