@@ -41,6 +41,9 @@ SPAN: Final = 3
 RUN_START: Final = 4
 RUN_FINISH: Final = 5
 STEP_LATER: Final = 6
+LATER: Final = 7
+"""``(LATER, build, events)``: ``build()``, called on the writer thread, returns queued events
+(the layouts below); ``events`` is how many, for the drop counts."""
 
 TRUNCATED: Final = "...[truncated]"
 
@@ -152,12 +155,31 @@ def encode_step_later(item: QueuedEvent, service: str) -> Document:
     # (STEP_LATER, run_id, step_type, name, build, request_id, trace_id, created): ``build``
     # makes the step's data here, on the writer thread (``AgentRecorder.log_step_later``).
     _, run_id, step_type, name, build, request_id, trace_id, created = item
-    data_json = _json(build())
+    return encode_step(
+        step_item(run_id, step_type, name, build(), request_id, trace_id, created), service
+    )
+
+
+def step_item(
+    run_id: Any,
+    step_type: Any,
+    name: str,
+    data: Mapping[str, Any],
+    request_id: str | None,
+    trace_id: str | None,
+    created: float,
+) -> QueuedEvent:
+    """A ``STEP`` event of data built on the writer thread: data over ``MAX_STEP_DATA_BYTES``
+    is replaced by a marker (``{"truncated": true, "serialized_bytes": n}``)."""
+    data_json = _json(data)
     if len(data_json) > MAX_STEP_DATA_BYTES:
         data_json = _json({"truncated": True, "serialized_bytes": len(data_json)})
-    return encode_step(
-        (STEP, run_id, step_type, name, data_json, request_id, trace_id, created), service
-    )
+    return (STEP, run_id, step_type, name, data_json, request_id, trace_id, created)
+
+
+def events_in(item: QueuedEvent) -> int:
+    """How many events a queued item stands for (a ``LATER`` item, several)."""
+    return item[2] if item[0] == LATER else 1
 
 
 def encode_run_start(item: QueuedEvent, service: str) -> Document:
@@ -213,9 +235,12 @@ def build_batch(items: Sequence[QueuedEvent], service: str) -> tuple[list[BatchE
     errors: list[str] = []
     for item in items:
         try:
-            documents.append(ENCODERS[item[0]](item, service))
-        except Exception as exc:  # a malformed item is a bug, but it must cost one event
-            errors.append(repr(exc))
+            if item[0] == LATER:
+                documents.extend(ENCODERS[built[0]](built, service) for built in item[1]())
+            else:
+                documents.append(ENCODERS[item[0]](item, service))
+        except Exception as exc:  # a malformed item is a bug, but it must cost its events
+            errors.extend([repr(exc)] * events_in(item))
     try:
         return _BATCH.validate_json(_json(documents)), errors
     except (ValidationError, orjson.JSONEncodeError):

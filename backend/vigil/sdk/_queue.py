@@ -20,7 +20,7 @@ from collections import deque
 from typing import Final
 
 from vigil.sdk._drops import DropAccount
-from vigil.sdk._events import QueuedEvent
+from vigil.sdk._events import QueuedEvent, events_in
 from vigil.sdk._metrics import DropReason
 
 
@@ -97,11 +97,11 @@ class EventQueue:
     def put(self, item: QueuedEvent, *, wait: bool = True) -> bool:
         """Queue an event; False if it was dropped (and counted)."""
         if self._closed:
-            self._drops.drop(DropReason.CLOSED)
+            self._drops.drop(DropReason.CLOSED, events_in(item))
             return False
         items = self._items
         if len(items) >= self.maxsize and not self._wait_for_space(wait):
-            self._drops.drop(DropReason.QUEUE_FULL)
+            self._drops.drop(DropReason.QUEUE_FULL, events_in(item))
             return False
         items.append(item)
         if len(items) >= self._wake_size and not self.wakeup.is_set():
@@ -178,7 +178,7 @@ class EventQueue:
                 if isinstance(item, Marker):
                     item.signal()
                 else:
-                    dropped += 1
+                    dropped += events_in(item)
         except IndexError:
             pass
         self._drops.drop(DropReason.CLOSED, dropped)

@@ -64,7 +64,17 @@ from vigil.sdk._context import (
     run_context,
 )
 from vigil.sdk._drops import DropAccount
-from vigil.sdk._events import LOG, MEASUREMENT, RUN_FINISH, RUN_START, SPAN, STEP, STEP_LATER
+from vigil.sdk._events import (
+    LATER,
+    LOG,
+    MEASUREMENT,
+    RUN_FINISH,
+    RUN_START,
+    SPAN,
+    STEP,
+    STEP_LATER,
+    QueuedEvent,
+)
 from vigil.sdk._metrics import SdkMetrics
 from vigil.sdk._queue import EventQueue, Marker
 from vigil.sdk._sink import EventSink, SinkError
@@ -388,6 +398,18 @@ class AgentRecorder(ClosedOnExit):
             raise ValueError(f"name must be a str of 1..{MAX_NAME_LENGTH} characters")
         request_id = current_request_id()
         return self._put((STEP_LATER, run_id, kind, name, build, request_id, trace_id, time.time()))
+
+    def record_later(self, build: Callable[[], Sequence[QueuedEvent]], *, events: int) -> bool:
+        """Queue ``events`` events that ``build()`` makes later, on the writer thread: the
+        hook of Vigil's integrations whose callbacks must cost next to nothing (the LangGraph
+        handler queues one per finished call: its step and its duration measurement).
+
+        ``build`` returns queued events in the layouts of ``vigil.sdk._events`` (``STEP``
+        from ``step_item``, ``MEASUREMENT``), checked by the models like every batch; it must
+        read only objects nobody changes after this call. A ``build`` that raises costs its
+        ``events``, counted as ``invalid``; a full or closed queue counts ``events`` drops.
+        """
+        return self._put((LATER, build, events))
 
     def upload_artifact(
         self,

@@ -11,20 +11,25 @@ Vigil run and every call inside it as one of its steps, through ``AgentRecorder`
   or retriever call (``tool_call``: input, output), any other chain inside a node, such as
   a conditional edge's routing function (``thought``: its output). Each carries its
   LangChain call id and its parent's (``call_id``, ``parent_call_id``), its node, its
-  duration and, if it raised, the error; with Langfuse, the trace id and the observation of
+  duration and, if it raised, the error (LangGraph's control flow, an ``interrupt()``, is
+  not one: the step is marked ``interrupted``); with Langfuse, the trace id and the observation of
   the official Langfuse handler that recorded the same call (``_langfuse.py``).
 - Each step's duration is also a measurement, ``agent_step_duration_seconds`` (a histogram,
   labels ``step_type`` and ``name``).
 
 The agent's thread pays little: a call's start keeps references to what LangChain passed
-(the prompt, the tool's input), its end queues the step with a function that builds the
-step's data from them later, on the recorder's writer thread
-(``AgentRecorder.log_step_later``): prompts and outputs are read, cut and serialized there.
-Measured in a real graph, building the data on the agent's thread cost ~60 us per step of
-its CPU (benchmarks/langgraph_callbacks.py). What is read later is what LangChain passed
-and does not change afterwards (messages, the model's ``LLMResult``, a node's returned
-update). One handler for both paths: the methods never wait on anything (dict accesses and
-queue appends), so ``run_inline = True`` lets langchain_core's async callback manager call them on
+(its serialized form, tags, metadata, the prompt or the tool's input), its end queues one
+item (``AgentRecorder.record_later``) with a function that works out everything else on the
+recorder's writer thread: the step type, name and node, the prompt and output read, cut and
+serialized, the step and its duration measurement. Measured in a real graph
+(benchmarks/langgraph_callbacks.py), building the step's data on the agent's thread cost
+~60 us per step of its CPU, classifying the call there and queueing the step and the
+measurement apart ~26 us; deferring all of it, ~11 us. What is read later is what LangChain
+passed and does not change afterwards (messages, metadata, the model's ``LLMResult``, a
+node's returned update).
+
+One handler for both paths: the methods never wait on anything (dict accesses and a queue
+append), so ``run_inline = True`` lets langchain_core's async callback manager call them on
 the event loop, in order, before the handlers it runs in executor threads, instead of
 hopping to a thread per event. The same instance serves concurrent invocations: calls are
 keyed by their LangChain run id. A callback must never break the agent: anything unexpected
@@ -37,15 +42,17 @@ import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
+from vigil.instrumentation.request_id import current_request_id
 from vigil.integrations.langgraph import _payloads as payloads
 from vigil.models import MeasurementKind, RunStatus, StepType
 from vigil.sdk import AgentRecorder, current_run_id
+from vigil.sdk._context import current_project
+from vigil.sdk._events import MEASUREMENT, QueuedEvent, step_item
 
 if TYPE_CHECKING:
     from vigil.integrations.langgraph._langfuse import LangfuseLink
@@ -59,27 +66,57 @@ BUBBLE_UP: Final = "GraphBubbleUp"
 NO_OUTPUT: Final = object()
 
 
-@dataclass(slots=True)
+class _Root:
+    """The root call of an invocation: the Vigil run itself, begun here or joined."""
+
+    __slots__ = ("owns_run", "run_id")
+    is_step: Final = False
+
+    def __init__(self, run_id: UUID, *, owns_run: bool) -> None:
+        self.run_id = run_id
+        self.owns_run = owns_run
+
+
 class _Call:
-    run_id: UUID
-    """The Vigil run the call belongs to."""
-    step_type: StepType | None
-    """None for the root call: the run itself."""
-    name: str
-    started: float
-    parent: UUID | None
-    """The LangChain call id of the parent call."""
-    node: str | None
-    data: dict[str, Any]
-    """What the start knew cheaply (model, graph step, tool call id)."""
-    shape: str = "chain"
-    """Which of LangChain's events started it: chain, chat, llm, tool, retriever."""
-    given: Any = None
-    """What the start passed (messages, prompts, the tool's input), read on the writer thread."""
-    output: Any = field(default=NO_OUTPUT)
-    owns_run: bool = False
-    parent_is_step: bool = False
-    """False when the parent is the root call (the run itself) or unknown."""
+    """A call between its start and its end: what the start passed, kept as references.
+
+    Nothing is read out of it on the agent's thread: the step type, name, node and data are
+    worked out on the recorder's writer thread (``_step_events``), from these arguments."""
+
+    __slots__ = (
+        "given", "kwargs", "metadata", "parent", "parent_is_step", "run_id", "serialized",
+        "shape", "started", "tags",
+    )  # fmt: skip
+    is_step: Final = True
+
+    def __init__(
+        self,
+        run_id: UUID,
+        parent_is_step: bool,
+        started: float,
+        parent: UUID | None,
+        shape: str,
+        serialized: Mapping[str, Any] | None,
+        tags: list[str] | None,
+        metadata: Mapping[str, Any] | None,
+        kwargs: dict[str, Any],
+        given: Any,
+    ) -> None:
+        self.run_id = run_id
+        """The Vigil run the call belongs to."""
+        self.parent_is_step = parent_is_step
+        """False when the parent is the root call (the run itself) or unknown."""
+        self.started = started
+        self.parent = parent
+        """The LangChain call id of the parent call."""
+        self.shape = shape
+        """Which of LangChain's events started it: chain, chat, llm, tool, retriever."""
+        self.serialized = serialized
+        self.tags = tags
+        self.metadata = metadata
+        self.kwargs = kwargs
+        self.given = given
+        """What the start passed (messages, prompts, the tool's input)."""
 
 
 class VigilCallbackHandler(BaseCallbackHandler):
@@ -113,9 +150,9 @@ class VigilCallbackHandler(BaseCallbackHandler):
         self.run_name = run_name
         self.langfuse = langfuse
         self.capture_io = capture_io
-        self._calls: dict[UUID, _Call] = {}
+        self._calls: dict[UUID, _Root | _Call] = {}
 
-    # Starts ------------------------------------------------------------------------------
+    # Starts: a reference to each argument, nothing read ---------------------------------
 
     def on_chain_start(
         self,
@@ -128,18 +165,10 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        name = payloads.call_name(serialized, kwargs, "chain")
         if parent_run_id is None:
-            self._begin_root(run_id, name, metadata)
-            return
-        node = metadata.get("langgraph_node") if metadata else None
-        step_type = StepType.THOUGHT
-        if node == name and tags and any(tag.startswith(NODE_TAG_PREFIX) for tag in tags):
-            step_type = StepType.GRAPH_NODE
-        data: dict[str, Any] = {}
-        if metadata and "langgraph_step" in metadata:
-            data["graph_step"] = metadata["langgraph_step"]
-        self._begin(run_id, parent_run_id, step_type, name, node, data, "chain", None)
+            self._begin_root(run_id, payloads.call_name(serialized, kwargs, "chain"), metadata)
+        else:
+            self._begin(run_id, parent_run_id, "chain", serialized, tags, metadata, kwargs, None)
 
     def on_chat_model_start(
         self,
@@ -152,11 +181,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        data = {"model": payloads.model_name(serialized, kwargs, metadata)}
-        self._begin_call(
-            run_id, parent_run_id, StepType.LLM_GENERATION, serialized, kwargs, metadata, data,
-            "chat", messages,
-        )  # fmt: skip
+        self._begin(run_id, parent_run_id, "chat", serialized, tags, metadata, kwargs, messages)
 
     def on_llm_start(
         self,
@@ -169,11 +194,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        data = {"model": payloads.model_name(serialized, kwargs, metadata)}
-        self._begin_call(
-            run_id, parent_run_id, StepType.LLM_GENERATION, serialized, kwargs, metadata, data,
-            "llm", prompts,
-        )  # fmt: skip
+        self._begin(run_id, parent_run_id, "llm", serialized, tags, metadata, kwargs, prompts)
 
     def on_tool_start(
         self,
@@ -187,12 +208,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        call_id = kwargs.get("tool_call_id")
-        data = {"tool_call_id": call_id} if call_id else {}
-        self._begin_call(
-            run_id, parent_run_id, StepType.TOOL_CALL, serialized, kwargs, metadata, data,
-            "tool", input_str,
-        )  # fmt: skip
+        self._begin(run_id, parent_run_id, "tool", serialized, tags, metadata, kwargs, input_str)
 
     def on_retriever_start(
         self,
@@ -205,38 +221,26 @@ class VigilCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._begin_call(
-            run_id, parent_run_id, StepType.TOOL_CALL, serialized, kwargs, metadata,
-            {"retriever": True}, "retriever", query,
-        )  # fmt: skip
+        self._begin(run_id, parent_run_id, "retriever", serialized, tags, metadata, kwargs, query)
 
     # Ends --------------------------------------------------------------------------------
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         call = self._calls.pop(run_id, None)
-        if call is None:
-            return
-        if call.step_type is None:
+        if isinstance(call, _Call):
+            self._record(run_id, call, outputs, None)
+        elif call is not None:
             self._end_root(call, RunStatus.SUCCEEDED)
-            return
-        call.output = outputs
-        self._record(run_id, call, None)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         call = self._calls.pop(run_id, None)
         if call is None:
             return
-        if _is_control_flow(error):
-            call.data["interrupted"] = type(error).__name__
-            if call.step_type is None:
-                self._end_root(call, RunStatus.SUCCEEDED)
-            else:
-                self._record(run_id, call, None)
-            return
-        if call.step_type is None:
-            self._end_root(call, RunStatus.FAILED)
-            return
-        self._record(run_id, call, error)
+        if isinstance(call, _Root):
+            failed = not _is_control_flow(error)
+            self._end_root(call, RunStatus.FAILED if failed else RunStatus.SUCCEEDED)
+        else:
+            self._record_error(run_id, call, error)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, response)
@@ -265,7 +269,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         if thread_id is not None:
             data["thread_id"] = payloads.text(thread_id, 200)
         if joined is not None:
-            self._calls[run_id] = _Call(joined, None, name, time.perf_counter(), None, None, data)
+            self._calls[run_id] = _Root(joined, owns_run=False)
             return
         try:
             vigil_run = self.recorder.begin_run(
@@ -277,42 +281,24 @@ class VigilCallbackHandler(BaseCallbackHandler):
         except Exception:
             logger.exception("Vigil could not begin a run for graph %s", name)
             return
-        self._calls[run_id] = _Call(
-            vigil_run, None, name, time.perf_counter(), None, None, data, owns_run=True
-        )
-
-    def _begin_call(
-        self,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        step_type: StepType,
-        serialized: Mapping[str, Any] | None,
-        kwargs: Mapping[str, Any],
-        metadata: Mapping[str, Any] | None,
-        data: dict[str, Any],
-        shape: str,
-        given: Any,
-    ) -> None:
-        name = payloads.call_name(serialized, kwargs, shape)
-        node = metadata.get("langgraph_node") if metadata else None
-        self._begin(run_id, parent_run_id, step_type, name, node, data, shape, given)
+        self._calls[run_id] = _Root(vigil_run, owns_run=True)
 
     def _begin(
         self,
         run_id: UUID,
         parent_run_id: UUID | None,
-        step_type: StepType,
-        name: str,
-        node: str | None,
-        data: dict[str, Any],
         shape: str,
+        serialized: Mapping[str, Any] | None,
+        tags: list[str] | None,
+        metadata: Mapping[str, Any] | None,
+        kwargs: dict[str, Any],
         given: Any,
     ) -> None:
         parent = self._calls.get(parent_run_id) if parent_run_id is not None else None
         if parent is not None:
             vigil_run = parent.run_id
             # The root call is the run, not a step: its children have no parent step.
-            parent_is_step = parent.step_type is not None
+            parent_is_step = parent.is_step
         else:
             # A call whose parent this handler never saw (it was added below the root): the
             # enclosing run_context's run, if any.
@@ -321,49 +307,50 @@ class VigilCallbackHandler(BaseCallbackHandler):
                 return
             vigil_run, parent_is_step = found, False
         self._calls[run_id] = _Call(
-            vigil_run, step_type, name, time.perf_counter(), parent_run_id, node, data, shape,
-            given, parent_is_step=parent_is_step,
+            vigil_run, parent_is_step, time.perf_counter(), parent_run_id, shape,
+            serialized, tags, metadata, kwargs, given,
         )  # fmt: skip
 
     def _end(self, run_id: UUID, output: Any) -> None:
         call = self._calls.pop(run_id, None)
-        if call is not None:
-            call.output = output
-            self._record(run_id, call, None)
+        if isinstance(call, _Call):
+            self._record(run_id, call, output, None)
 
     def _end_with_error(self, run_id: UUID, error: BaseException) -> None:
         call = self._calls.pop(run_id, None)
-        if call is not None:
-            self._record(run_id, call, error)
+        if isinstance(call, _Call):
+            self._record_error(run_id, call, error)
 
-    def _record(self, run_id: UUID, call: _Call, error: BaseException | None) -> None:
+    def _record_error(self, run_id: UUID, call: _Call, error: BaseException) -> None:
+        """A call that raised; LangGraph's control flow (an ``interrupt()`` in a node or in a
+        tool, a handoff) is not an error: the step says it was interrupted."""
+        if _is_control_flow(error):
+            self._record(run_id, call, NO_OUTPUT, None, interrupted=type(error).__name__)
+        else:
+            self._record(run_id, call, NO_OUTPUT, error)
+
+    def _record(
+        self,
+        run_id: UUID,
+        call: _Call,
+        output: Any,
+        error: BaseException | None,
+        *,
+        interrupted: str | None = None,
+    ) -> None:
         duration = time.perf_counter() - call.started
-        step_type = call.step_type
-        assert step_type is not None  # noqa: S101  (the root call never gets here)
         link = None
         if self.langfuse is not None:  # now: Langfuse's handler drops it when the call ends
             link = self.langfuse.observation(run_id, call.parent)
-        build = functools.partial(_step_data, call, run_id, duration, error, link, self.capture_io)
-        recorder = self.recorder
-        try:
-            recorder.log_step_later(
-                call.run_id,
-                step_type,
-                call.name,
-                build,
-                trace_id=None if link is None else link["trace_id"],
-            )
-            recorder.measure(
-                STEP_DURATION_METRIC,
-                duration,
-                MeasurementKind.HISTOGRAM,
-                {"step_type": step_type.value, "name": call.name},
-                run_id=call.run_id,
-            )
-        except (ValueError, TypeError):
-            logger.exception("Vigil could not record step %s of run %s", call.name, call.run_id)
+        ended = _Ended(
+            run_id, duration, output, error, interrupted, link, current_request_id(),
+            current_project(), time.time(),
+        )  # fmt: skip
+        self.recorder.record_later(
+            functools.partial(_step_events, call, ended, self.capture_io), events=2
+        )
 
-    def _end_root(self, call: _Call, status: RunStatus) -> None:
+    def _end_root(self, call: _Root, status: RunStatus) -> None:
         if not call.owns_run:
             return
         try:
@@ -377,17 +364,97 @@ class VigilCallbackHandler(BaseCallbackHandler):
         return len(self._calls)
 
 
-def _step_data(
-    call: _Call,
-    run_id: UUID,
-    duration: float,
-    error: BaseException | None,
-    link: dict[str, Any] | None,
-    capture_io: bool,
-) -> dict[str, Any]:
-    """The step's ``data``: run by the recorder's writer thread (``log_step_later``)."""
-    data = call.data
-    output, given, shape = call.output, call.given, call.shape
+class _Ended:
+    """How a call ended, as the agent's thread saw it (read on the writer thread)."""
+
+    __slots__ = (
+        "created", "duration", "error", "interrupted", "link", "output", "project_id",
+        "request_id", "run_id",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        run_id: UUID,
+        duration: float,
+        output: Any,
+        error: BaseException | None,
+        interrupted: str | None,
+        link: dict[str, Any] | None,
+        request_id: str | None,
+        project_id: str | None,
+        created: float,
+    ) -> None:
+        self.run_id = run_id
+        """The call's LangChain id."""
+        self.duration = duration
+        self.output = output
+        self.error = error
+        self.interrupted = interrupted
+        """The control-flow exception's class (an interrupt) that ended it, not an error."""
+        self.link = link
+        self.request_id = request_id
+        self.project_id = project_id
+        self.created = created
+
+
+def _step_events(call: _Call, ended: _Ended, capture_io: bool) -> list[QueuedEvent]:
+    """The step of a finished call and its duration measurement: made by the recorder's
+    writer thread (``AgentRecorder.record_later``)."""
+    step_type, name, data = _classify(call)
+    _add_io(data, call, ended, step_type, capture_io)
+    data["call_id"] = str(ended.run_id)
+    data["parent_call_id"] = str(call.parent) if call.parent_is_step else None
+    data["node"] = call.metadata.get("langgraph_node") if call.metadata else None
+    data["duration_s"] = round(ended.duration, 6)
+    if ended.interrupted is not None:
+        data["interrupted"] = ended.interrupted
+    if ended.error is not None:
+        data["error"] = payloads.error_of(ended.error)
+    link = ended.link
+    if link is not None:
+        data["langfuse"] = link
+    labels = {"step_type": step_type.value, "name": name}
+    return [
+        step_item(
+            call.run_id, step_type, name, data, ended.request_id,
+            None if link is None else link["trace_id"], ended.created,
+        ),
+        (
+            MEASUREMENT, STEP_DURATION_METRIC, ended.duration, MeasurementKind.HISTOGRAM,
+            labels, call.run_id, ended.project_id, ended.created,
+        ),
+    ]  # fmt: skip
+
+
+def _classify(call: _Call) -> tuple[StepType, str, dict[str, Any]]:
+    """The step type, name and start-time data of a call, from its start's arguments."""
+    shape, serialized, kwargs, metadata = call.shape, call.serialized, call.kwargs, call.metadata
+    name = payloads.call_name(serialized, kwargs, shape)
+    if shape == "chain":
+        node = metadata.get("langgraph_node") if metadata else None
+        tags = call.tags
+        step_type = StepType.THOUGHT
+        if node == name and tags and any(tag.startswith(NODE_TAG_PREFIX) for tag in tags):
+            step_type = StepType.GRAPH_NODE
+        data: dict[str, Any] = {}
+        if metadata and "langgraph_step" in metadata:
+            data["graph_step"] = metadata["langgraph_step"]
+        return step_type, name, data
+    if shape in ("chat", "llm"):
+        model = payloads.model_name(serialized, kwargs, metadata)
+        return StepType.LLM_GENERATION, name, {"model": model}
+    if shape == "retriever":
+        return StepType.TOOL_CALL, name, {"retriever": True}
+    call_id = kwargs.get("tool_call_id")
+    data = {"tool_call_id": payloads.text(call_id, 128)} if call_id else {}
+    return StepType.TOOL_CALL, name, data
+
+
+def _add_io(
+    data: dict[str, Any], call: _Call, ended: _Ended, step_type: StepType, capture_io: bool
+) -> None:
+    """What went in and came out of the call, cut to size (prompts, outputs, tool I/O)."""
+    output, given, shape = ended.output, call.given, call.shape
     if capture_io and given is not None:
         if shape == "chat":
             data["prompt"] = payloads.prompt(given)
@@ -396,33 +463,23 @@ def _step_data(
                               for item in given[: payloads.PROMPT_MESSAGES]]  # fmt: skip
         else:
             data["input"] = payloads.text(given)
-    if "tool_call_id" in data:
-        data["tool_call_id"] = payloads.text(data["tool_call_id"], 128)
-    if output is not NO_OUTPUT:
-        if shape in ("chat", "llm"):
-            found = payloads.llm_result(output)
-            if not capture_io:
-                found.pop("output", None)
-                found.pop("tool_calls", None)
-            data.update(found)
-        elif shape == "retriever":
-            data["documents"] = len(output)
-        elif capture_io and shape == "tool":
-            data["output"] = payloads.tool_output(output)
-        elif capture_io and call.step_type is StepType.GRAPH_NODE:
-            if isinstance(output, Mapping):
-                data["updates"] = [payloads.text(key, 200) for key in output]
-        elif capture_io:
-            data["output"] = payloads.text(output)
-    data["call_id"] = str(run_id)
-    data["parent_call_id"] = str(call.parent) if call.parent_is_step else None
-    data["node"] = call.node
-    data["duration_s"] = round(duration, 6)
-    if error is not None:
-        data["error"] = payloads.error_of(error)
-    if link is not None:
-        data["langfuse"] = link
-    return data
+    if output is NO_OUTPUT:
+        return
+    if shape in ("chat", "llm"):
+        found = payloads.llm_result(output)
+        if not capture_io:
+            found.pop("output", None)
+            found.pop("tool_calls", None)
+        data.update(found)
+    elif shape == "retriever":
+        data["documents"] = len(output)
+    elif capture_io and shape == "tool":
+        data["output"] = payloads.tool_output(output)
+    elif capture_io and step_type is StepType.GRAPH_NODE:
+        if isinstance(output, Mapping):
+            data["updates"] = [payloads.text(key, 200) for key in output]
+    elif capture_io:
+        data["output"] = payloads.text(output)
 
 
 def _is_control_flow(error: BaseException) -> bool:
