@@ -130,6 +130,20 @@ def _dropped_spans(port: int) -> float:
     )
 
 
+def start_server(
+    target: str, extra: list[str], port: int, tree: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """uvicorn serving ``target`` from ``tree``, pinned to CPU 0, its logs to /dev/null."""
+    command = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", target]
+    return subprocess.Popen(
+        [*command, "--port", str(port), "--log-level", "warning", *extra],
+        cwd=tree,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
 def run_variant(
     name: str, seconds: int, connections: int, store: SpanStore | None, before: Path | None = None
 ) -> Round:
@@ -142,26 +156,7 @@ def run_variant(
         if store is None:
             raise ValueError("the tracing variant needs its span store")
         url = env[STORE_URL_VARIABLE] = store.fresh_url()
-    server = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            "0",
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            *extra,
-        ],
-        cwd=tree,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    server = start_server(target, extra, port, tree, env)
     dropped = None
     try:
         wait_ready(port)

@@ -24,7 +24,7 @@ recorder's writer thread: the step type, name and node, the prompt and output re
 serialized, the step and its duration measurement. Measured in a real graph
 (benchmarks/langgraph_callbacks.py), building the step's data on the agent's thread cost
 ~60 us per step of its CPU, classifying the call there and queueing the step and the
-measurement apart ~26 us; deferring all of it, ~11 us. What is read later is what LangChain
+measurement apart ~30 us; deferring all of it, ~14 us. What is read later is what LangChain
 passed and does not change afterwards (messages, metadata, the model's ``LLMResult``, a
 node's returned update).
 
@@ -66,57 +66,24 @@ BUBBLE_UP: Final = "GraphBubbleUp"
 NO_OUTPUT: Final = object()
 
 
-class _Root:
-    """The root call of an invocation: the Vigil run itself, begun here or joined."""
+_Call = tuple[
+    UUID, bool, float, UUID | None, str, Mapping[str, Any] | None, list[str] | None,
+    Mapping[str, Any] | None, dict[str, Any], Any,
+]  # fmt: skip
+"""A call between its start and its end, a tuple (one allocation on the agent's thread):
+``(run, parent_is_step, started, parent, shape, serialized, tags, metadata, kwargs,
+given)``: the Vigil run it belongs to; False when its parent is the root call (the run
+itself) or unknown; ``perf_counter`` at its start; the LangChain id of its parent; which of
+LangChain's events started it (chain, chat, llm, tool, retriever); and what that event
+passed, kept as references. Nothing is read out of it on the agent's thread: the step type,
+name, node and data are worked out on the recorder's writer thread (``_step_events``)."""
+_RUN: Final = 0
+_STARTED: Final = 2
+_PARENT: Final = 3
 
-    __slots__ = ("owns_run", "run_id")
-    is_step: Final = False
-
-    def __init__(self, run_id: UUID, *, owns_run: bool) -> None:
-        self.run_id = run_id
-        self.owns_run = owns_run
-
-
-class _Call:
-    """A call between its start and its end: what the start passed, kept as references.
-
-    Nothing is read out of it on the agent's thread: the step type, name, node and data are
-    worked out on the recorder's writer thread (``_step_events``), from these arguments."""
-
-    __slots__ = (
-        "given", "kwargs", "metadata", "parent", "parent_is_step", "run_id", "serialized",
-        "shape", "started", "tags",
-    )  # fmt: skip
-    is_step: Final = True
-
-    def __init__(
-        self,
-        run_id: UUID,
-        parent_is_step: bool,
-        started: float,
-        parent: UUID | None,
-        shape: str,
-        serialized: Mapping[str, Any] | None,
-        tags: list[str] | None,
-        metadata: Mapping[str, Any] | None,
-        kwargs: dict[str, Any],
-        given: Any,
-    ) -> None:
-        self.run_id = run_id
-        """The Vigil run the call belongs to."""
-        self.parent_is_step = parent_is_step
-        """False when the parent is the root call (the run itself) or unknown."""
-        self.started = started
-        self.parent = parent
-        """The LangChain call id of the parent call."""
-        self.shape = shape
-        """Which of LangChain's events started it: chain, chat, llm, tool, retriever."""
-        self.serialized = serialized
-        self.tags = tags
-        self.metadata = metadata
-        self.kwargs = kwargs
-        self.given = given
-        """What the start passed (messages, prompts, the tool's input)."""
+_Root = tuple[UUID, bool]
+"""The root call of an invocation, the Vigil run itself: ``(run, owns_run)`` (False when
+it joined the enclosing ``run_context``'s run)."""
 
 
 class VigilCallbackHandler(BaseCallbackHandler):
@@ -150,7 +117,8 @@ class VigilCallbackHandler(BaseCallbackHandler):
         self.run_name = run_name
         self.langfuse = langfuse
         self.capture_io = capture_io
-        self._calls: dict[UUID, _Root | _Call] = {}
+        self._calls: dict[UUID, _Call] = {}
+        self._roots: dict[UUID, _Root] = {}
 
     # Starts: a reference to each argument, nothing read ---------------------------------
 
@@ -227,20 +195,22 @@ class VigilCallbackHandler(BaseCallbackHandler):
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         call = self._calls.pop(run_id, None)
-        if isinstance(call, _Call):
+        if call is not None:
             self._record(run_id, call, outputs, None)
-        elif call is not None:
-            self._end_root(call, RunStatus.SUCCEEDED)
+            return
+        root = self._roots.pop(run_id, None)
+        if root is not None:
+            self._end_root(root, RunStatus.SUCCEEDED)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         call = self._calls.pop(run_id, None)
-        if call is None:
-            return
-        if isinstance(call, _Root):
-            failed = not _is_control_flow(error)
-            self._end_root(call, RunStatus.FAILED if failed else RunStatus.SUCCEEDED)
-        else:
+        if call is not None:
             self._record_error(run_id, call, error)
+            return
+        root = self._roots.pop(run_id, None)
+        if root is not None:
+            failed = not _is_control_flow(error)
+            self._end_root(root, RunStatus.FAILED if failed else RunStatus.SUCCEEDED)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, response)
@@ -269,7 +239,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         if thread_id is not None:
             data["thread_id"] = payloads.text(thread_id, 200)
         if joined is not None:
-            self._calls[run_id] = _Root(joined, owns_run=False)
+            self._roots[run_id] = (joined, False)
             return
         try:
             vigil_run = self.recorder.begin_run(
@@ -281,7 +251,7 @@ class VigilCallbackHandler(BaseCallbackHandler):
         except Exception:
             logger.exception("Vigil could not begin a run for graph %s", name)
             return
-        self._calls[run_id] = _Root(vigil_run, owns_run=True)
+        self._roots[run_id] = (vigil_run, True)
 
     def _begin(
         self,
@@ -295,10 +265,14 @@ class VigilCallbackHandler(BaseCallbackHandler):
         given: Any,
     ) -> None:
         parent = self._calls.get(parent_run_id) if parent_run_id is not None else None
+        root = None
+        if parent is None and parent_run_id is not None:
+            root = self._roots.get(parent_run_id)
         if parent is not None:
-            vigil_run = parent.run_id
+            vigil_run, parent_is_step = parent[_RUN], True
+        elif root is not None:
             # The root call is the run, not a step: its children have no parent step.
-            parent_is_step = parent.is_step
+            vigil_run, parent_is_step = root[0], False
         else:
             # A call whose parent this handler never saw (it was added below the root): the
             # enclosing run_context's run, if any.
@@ -306,19 +280,19 @@ class VigilCallbackHandler(BaseCallbackHandler):
             if found is None:
                 return
             vigil_run, parent_is_step = found, False
-        self._calls[run_id] = _Call(
+        self._calls[run_id] = (
             vigil_run, parent_is_step, time.perf_counter(), parent_run_id, shape,
             serialized, tags, metadata, kwargs, given,
         )  # fmt: skip
 
     def _end(self, run_id: UUID, output: Any) -> None:
         call = self._calls.pop(run_id, None)
-        if isinstance(call, _Call):
+        if call is not None:
             self._record(run_id, call, output, None)
 
     def _end_with_error(self, run_id: UUID, error: BaseException) -> None:
         call = self._calls.pop(run_id, None)
-        if isinstance(call, _Call):
+        if call is not None:
             self._record_error(run_id, call, error)
 
     def _record_error(self, run_id: UUID, call: _Call, error: BaseException) -> None:
@@ -338,11 +312,11 @@ class VigilCallbackHandler(BaseCallbackHandler):
         *,
         interrupted: str | None = None,
     ) -> None:
-        duration = time.perf_counter() - call.started
+        duration = time.perf_counter() - call[_STARTED]
         link = None
         if self.langfuse is not None:  # now: Langfuse's handler drops it when the call ends
-            link = self.langfuse.observation(run_id, call.parent)
-        ended = _Ended(
+            link = self.langfuse.observation(run_id, call[_PARENT])
+        ended = (
             run_id, duration, output, error, interrupted, link, current_request_id(),
             current_project(), time.time(),
         )  # fmt: skip
@@ -350,89 +324,66 @@ class VigilCallbackHandler(BaseCallbackHandler):
             functools.partial(_step_events, call, ended, self.capture_io), events=2
         )
 
-    def _end_root(self, call: _Root, status: RunStatus) -> None:
-        if not call.owns_run:
+    def _end_root(self, root: _Root, status: RunStatus) -> None:
+        vigil_run, owns_run = root
+        if not owns_run:
             return
         try:
-            self.recorder.end_run(call.run_id, status)
+            self.recorder.end_run(vigil_run, status)
         except Exception:
-            logger.exception("Vigil could not end run %s", call.run_id)
+            logger.exception("Vigil could not end run %s", vigil_run)
 
     @property
     def open_calls(self) -> int:
         """Calls started and not ended yet (0 between invocations)."""
-        return len(self._calls)
+        return len(self._calls) + len(self._roots)
 
 
-class _Ended:
-    """How a call ended, as the agent's thread saw it (read on the writer thread)."""
-
-    __slots__ = (
-        "created", "duration", "error", "interrupted", "link", "output", "project_id",
-        "request_id", "run_id",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        run_id: UUID,
-        duration: float,
-        output: Any,
-        error: BaseException | None,
-        interrupted: str | None,
-        link: dict[str, Any] | None,
-        request_id: str | None,
-        project_id: str | None,
-        created: float,
-    ) -> None:
-        self.run_id = run_id
-        """The call's LangChain id."""
-        self.duration = duration
-        self.output = output
-        self.error = error
-        self.interrupted = interrupted
-        """The control-flow exception's class (an interrupt) that ended it, not an error."""
-        self.link = link
-        self.request_id = request_id
-        self.project_id = project_id
-        self.created = created
+_Ended = tuple[
+    UUID, float, Any, BaseException | None, str | None, dict[str, Any] | None, str | None,
+    str | None, float,
+]  # fmt: skip
+"""How a call ended, as the agent's thread saw it: ``(call_id, duration, output, error,
+interrupted, link, request_id, project_id, created)``; ``interrupted`` is the class of the
+control-flow exception (an interrupt) that ended it, which is not an error."""
 
 
 def _step_events(call: _Call, ended: _Ended, capture_io: bool) -> list[QueuedEvent]:
     """The step of a finished call and its duration measurement: made by the recorder's
     writer thread (``AgentRecorder.record_later``)."""
+    vigil_run, parent_is_step, _, parent, shape, _, _, metadata, _, given = call
+    call_id, duration, output, error, interrupted, link, request_id, project_id, created = ended
     step_type, name, data = _classify(call)
-    _add_io(data, call, ended, step_type, capture_io)
-    data["call_id"] = str(ended.run_id)
-    data["parent_call_id"] = str(call.parent) if call.parent_is_step else None
-    data["node"] = call.metadata.get("langgraph_node") if call.metadata else None
-    data["duration_s"] = round(ended.duration, 6)
-    if ended.interrupted is not None:
-        data["interrupted"] = ended.interrupted
-    if ended.error is not None:
-        data["error"] = payloads.error_of(ended.error)
-    link = ended.link
+    _add_io(data, shape, given, output, step_type, capture_io)
+    data["call_id"] = str(call_id)
+    data["parent_call_id"] = str(parent) if parent_is_step else None
+    data["node"] = metadata.get("langgraph_node") if metadata else None
+    data["duration_s"] = round(duration, 6)
+    if interrupted is not None:
+        data["interrupted"] = interrupted
+    if error is not None:
+        data["error"] = payloads.error_of(error)
     if link is not None:
         data["langfuse"] = link
     labels = {"step_type": step_type.value, "name": name}
     return [
         step_item(
-            call.run_id, step_type, name, data, ended.request_id,
-            None if link is None else link["trace_id"], ended.created,
+            vigil_run, step_type, name, data, request_id,
+            None if link is None else link["trace_id"], created,
         ),
         (
-            MEASUREMENT, STEP_DURATION_METRIC, ended.duration, MeasurementKind.HISTOGRAM,
-            labels, call.run_id, ended.project_id, ended.created,
+            MEASUREMENT, STEP_DURATION_METRIC, duration, MeasurementKind.HISTOGRAM, labels,
+            vigil_run, project_id, created,
         ),
     ]  # fmt: skip
 
 
 def _classify(call: _Call) -> tuple[StepType, str, dict[str, Any]]:
     """The step type, name and start-time data of a call, from its start's arguments."""
-    shape, serialized, kwargs, metadata = call.shape, call.serialized, call.kwargs, call.metadata
+    _, _, _, _, shape, serialized, tags, metadata, kwargs, _ = call
     name = payloads.call_name(serialized, kwargs, shape)
     if shape == "chain":
         node = metadata.get("langgraph_node") if metadata else None
-        tags = call.tags
         step_type = StepType.THOUGHT
         if node == name and tags and any(tag.startswith(NODE_TAG_PREFIX) for tag in tags):
             step_type = StepType.GRAPH_NODE
@@ -451,10 +402,9 @@ def _classify(call: _Call) -> tuple[StepType, str, dict[str, Any]]:
 
 
 def _add_io(
-    data: dict[str, Any], call: _Call, ended: _Ended, step_type: StepType, capture_io: bool
+    data: dict[str, Any], shape: str, given: Any, output: Any, step_type: StepType, capture_io: bool
 ) -> None:
     """What went in and came out of the call, cut to size (prompts, outputs, tool I/O)."""
-    output, given, shape = ended.output, call.given, call.shape
     if capture_io and given is not None:
         if shape == "chat":
             data["prompt"] = payloads.prompt(given)
