@@ -247,6 +247,17 @@ def main() -> int:
                 f", CPU-per-request ratio {cost[base] / cost[name]:.3f}"
                 f" (+{cost[name] - cost[base]:.1f} us)"
             )
+    # Paired: each round's ratio to the bare run next to it, then their median. The machine's
+    # speed drifts by up to 2x over minutes; neighbours in time drift together.
+    for name in names:
+        if name.startswith("bare"):
+            continue
+        for base in ("bare", "bare-quiet"):
+            if base in names:
+                paired = statistics.median(
+                    r.rps / b.rps for r, b in zip(rounds[name], rounds[base], strict=True)
+                )
+                print(f"{name} / {base:<10}: median of the rounds' throughput ratios {paired:.3f}")
     for name, target in TARGETS.items():
         if name in names:
             ratio = median[name] / median["bare"]

@@ -1,0 +1,143 @@
+"""Instructions per request, counted by callgrind under the real server: the figure that the
+noise of a shared VM does not move.
+
+Throughput and CPU time per request (``instrumentation_overhead.py``) swing by up to 2x
+between two runs of the same code on this machine (other tenants share its cores and
+caches), so a change of a few microseconds cannot be told from drift. Valgrind's callgrind
+counts the instructions the server executes instead: uvicorn runs under it with counting off
+while it starts and warms up, counting is switched on for exactly ``--requests`` requests
+(sent one at a time on one keep-alive connection), and the dump's total is divided by
+them. The same app, the same requests: the same count, run after run, within a fraction of
+a percent. It weighs every instruction alike (no cache misses, no syscalls' kernel time),
+so it complements the throughput figures rather than replacing them.
+
+Variants as in ``instrumentation_overhead.py`` (``bare`` with uvicorn's access log,
+``bare-quiet``, ``instrumented``, ``tracing``, with ``--compare-with DIR`` also
+``instrumented-before``: the instrumented app of another checkout).
+
+Usage: python benchmarks/instructions_per_request.py [--requests 2000]
+       [--variants bare-quiet,instrumented] [--compare-with DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.ports import free_port  # noqa: E402 - after the path set-up
+
+from benchmarks.instrumentation_overhead import (  # noqa: E402
+    BEFORE,
+    STORE_URL_VARIABLE,
+    VARIANTS,
+    SpanStore,
+    wait_ready,
+)
+
+PATH = "/items/abc123"
+TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
+
+
+def _requests(port: int, count: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        for _ in range(count):
+            connection.request("GET", PATH)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{PATH} answered {response.status}")
+    finally:
+        connection.close()
+
+
+def count_variant(
+    name: str, requests: int, store: SpanStore | None, before: Path | None, scratch: Path
+) -> float:
+    """Instructions per request of one variant."""
+    target, extra = VARIANTS["instrumented" if name == BEFORE else name]
+    tree = before if name == BEFORE and before is not None else ROOT
+    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
+    if name == "tracing":
+        if store is None:
+            raise ValueError("the tracing variant needs its span store")
+        env[STORE_URL_VARIABLE] = store.fresh_url()
+    port = free_port()
+    out = scratch / f"{name}.callgrind"
+    server = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+         sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level",
+         "warning", *extra],
+        cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_ready(port, timeout_s=300)
+        _requests(port, 200)  # warm-up: first-call paths, caches, the exporter's first batch
+        control = ["callgrind_control"]
+        subprocess.run([*control, "--instr=on", str(server.pid)], check=True, capture_output=True)
+        _requests(port, requests)
+        subprocess.run([*control, "--dump", str(server.pid)], check=True, capture_output=True)
+        time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(timeout=120)
+    dumps = sorted(scratch.glob(f"{name}.callgrind*"), key=lambda p: p.stat().st_mtime)
+    totals = [int(m[1]) for p in dumps for m in [TOTALS.search(p.read_text())] if m]
+    if not totals:
+        raise RuntimeError(f"no callgrind dump for {name}")
+    return max(totals) / requests  # the dump taken after the counted requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument("--variants", default="bare-quiet,instrumented")
+    parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
+    args = parser.parse_args()
+    for tool in ("valgrind", "callgrind_control"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: apt-get install valgrind")
+    names = [name for name in args.variants.split(",") if name]
+    if args.compare_with is not None:
+        names.append(BEFORE)
+    unknown = set(names) - set(VARIANTS) - {BEFORE}
+    if unknown:
+        sys.exit(f"variants: any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
+    store = SpanStore() if "tracing" in names else None
+    counts: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in names:
+                counts[name] = count_variant(
+                    name, args.requests, store, args.compare_with, Path(scratch)
+                )
+                print(f"{name:<20} {counts[name]:12,.0f} instructions/request", flush=True)
+    finally:
+        if store is not None:
+            store.stop()
+    base = next((b for b in ("bare-quiet", "bare") if b in counts), None)
+    if base is not None:
+        print()
+        for name, count in counts.items():
+            if name != base:
+                print(f"{name} / {base}: x{count / counts[base]:.3f} the instructions"
+                      f" ({count - counts[base]:+,.0f} per request)")  # fmt: skip
+    if BEFORE in counts and "instrumented" in counts:
+        change = counts["instrumented"] / counts[BEFORE]
+        print(f"instrumented / {BEFORE}: x{change:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
