@@ -11,6 +11,7 @@ def test_exported_names() -> None:
         "configure_logging",
         "current_project_id",
         "current_request_id",
+        "flush_logs",
         "instrument",
     ]
     for name in vigil.__all__:

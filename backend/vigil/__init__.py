@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         configure_logging,
         current_project_id,
         current_request_id,
+        flush_logs,
         instrument,
     )
 
@@ -28,6 +29,7 @@ __all__ = [
     "configure_logging",
     "current_project_id",
     "current_request_id",
+    "flush_logs",
     "instrument",
 ]
 __version__ = "0.1.0"

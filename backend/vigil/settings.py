@@ -30,6 +30,14 @@ class Settings(BaseSettings):
         "vigil-controller", description="The `service` label on metrics and logs."
     )
     log_level: LogLevel = Field("INFO", description="Minimum level written to stdout.")
+    log_flush_interval_s: float = Field(
+        0.05,
+        ge=0,
+        le=5,
+        description="Seconds INFO/DEBUG JSON lines may wait before they are written to stdout "
+        "(WARNING and above are written at once; a SIGKILL loses at most this much); 0 writes "
+        "every line at once.",
+    )
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL of the event store: sqlite:///path or postgresql+psycopg://…",

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
 import vigil
-from vigil import Instrumentation, configure_logging
+from vigil import Instrumentation, configure_logging, flush_logs
 
 
 @dataclass
@@ -88,6 +88,7 @@ def instrumented() -> Iterator[InstrumentedApp]:
 
     def read_logs() -> list[dict[str, object]]:
         instrumented_app.settle()
+        flush_logs()
         lines = stream.getvalue().splitlines()
         stream.seek(0)
         stream.truncate()

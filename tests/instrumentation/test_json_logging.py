@@ -13,6 +13,7 @@ from tests.instrumentation.conftest import InstrumentedApp
 from vigil.instrumentation.json_logging import (
     REDACTED,
     configure_logging,
+    flush_logs,
     redact,
     redact_text,
 )
@@ -29,6 +30,7 @@ def log_stream() -> io.StringIO:
 
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
+    flush_logs()  # INFO lines wait up to the flush interval
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
@@ -75,6 +77,7 @@ def test_sensitive_keys_are_redacted_at_any_depth(log_stream: io.StringIO) -> No
             "client_secret": "s3",
         },
     )
+    flush_logs()
     out = log_stream.getvalue()
     for secret in ("hunter2", "abc123", "k-999", 's3"'):
         assert secret not in out
@@ -88,6 +91,7 @@ def test_secrets_in_free_text_are_masked(log_stream: io.StringIO) -> None:
     logging.getLogger("x").info(
         "connecting with password=hunter2 to postgresql://vigil:pa55@db:5432/x token: t0k"
     )
+    flush_logs()
     out = log_stream.getvalue()
     assert "hunter2" not in out
     assert "pa55" not in out

@@ -80,3 +80,28 @@ def test_id_on_probe_and_metrics_responses(instrumented: InstrumentedApp) -> Non
     """Probes and /metrics are not measured but still answer with an id."""
     for path in ("/health/live", "/metrics"):
         assert instrumented.client.get(path).headers["x-request-id"]
+
+
+def test_the_request_id_middleware_alone() -> None:
+    """``RequestIdMiddleware`` serves an app without Vigil's telemetry layer the same way:
+    a safe id kept, an unsafe one replaced, the id current inside the app."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from vigil.instrumentation.request_id import RequestIdMiddleware, current_request_id
+
+    async def seen(request: Request) -> JSONResponse:
+        return JSONResponse({"current": current_request_id(), "state": request.state.request_id})
+
+    app = Starlette(routes=[Route("/", seen)])
+    app.add_middleware(RequestIdMiddleware)
+    with TestClient(app) as client:
+        kept = client.get("/", headers={"X-Request-Id": "abc-1"})
+        assert kept.headers["x-request-id"] == "abc-1"
+        assert kept.json() == {"current": "abc-1", "state": "abc-1"}
+        replaced = client.get("/", headers={"X-Request-Id": "bad id"})
+        assert replaced.headers["x-request-id"] != "bad id"
+        assert replaced.json()["current"] == replaced.headers["x-request-id"]

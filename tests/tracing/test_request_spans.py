@@ -25,7 +25,7 @@ from starlette.testclient import TestClient
 import vigil
 from tests.instrumentation.conftest import build_app
 from tests.tracing.conftest import CollectingExporter
-from vigil.instrumentation.json_logging import configure_logging
+from vigil.instrumentation.json_logging import configure_logging, flush_logs
 from vigil.tracing import TracingContext, setup_tracing, shutdown_tracing
 from vigil.tracing._request import _inline_bound
 
@@ -48,6 +48,7 @@ class TracedApp:
         shutdown_tracing()
 
     def logs(self) -> list[dict[str, object]]:
+        flush_logs()
         return [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
 
 

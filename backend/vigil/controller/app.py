@@ -146,12 +146,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             project_ids=settings.project_allowlist or None,
             project_label_cap=settings.project_label_cap,
             log_level=settings.log_level,
+            log_flush_interval=settings.log_flush_interval_s,
             probes=probes,
             metrics_guard=metrics_guard(settings),
             tracing=settings.tracing_enabled,
         )
     else:
-        configure_logging(settings.service_name, settings.log_level)
+        configure_logging(
+            settings.service_name,
+            settings.log_level,
+            flush_interval=settings.log_flush_interval_s,
+        )
         probes.install(app)
     return app
 

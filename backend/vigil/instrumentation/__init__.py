@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from vigil.instrumentation._instrument import Instrumentation, instrument
-    from vigil.instrumentation.json_logging import configure_logging
+    from vigil.instrumentation.json_logging import configure_logging, flush_logs
     from vigil.instrumentation.probes import HealthProbes
     from vigil.instrumentation.project_label import current_project_id
     from vigil.instrumentation.request_id import current_request_id
@@ -20,6 +20,7 @@ _HOMES: Final = {
     "HealthProbes": "vigil.instrumentation.probes",
     "Instrumentation": "vigil.instrumentation._instrument",
     "configure_logging": "vigil.instrumentation.json_logging",
+    "flush_logs": "vigil.instrumentation.json_logging",
     "current_project_id": "vigil.instrumentation.project_label",
     "current_request_id": "vigil.instrumentation.request_id",
     "instrument": "vigil.instrumentation._instrument",
@@ -31,6 +32,7 @@ __all__ = [
     "configure_logging",
     "current_project_id",
     "current_request_id",
+    "flush_logs",
     "instrument",
 ]
 

@@ -13,11 +13,10 @@ from starlette.applications import Starlette
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import install_error_handlers
 from vigil.instrumentation.exposition import METRICS_PATH, MetricsEndpoint, MetricsGuard
-from vigil.instrumentation.json_logging import configure_logging
+from vigil.instrumentation.json_logging import DEFAULT_FLUSH_INTERVAL_S, configure_logging
 from vigil.instrumentation.probes import PROBE_PATHS, HealthProbes
 from vigil.instrumentation.project_label import ProjectLabelPolicy
 from vigil.instrumentation.red_metrics import RedMetrics
-from vigil.instrumentation.request_id import RequestIdMiddleware
 from vigil.instrumentation.telemetry_middleware import RequestTelemetryMiddleware
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ def instrument(
     metrics_path: str = METRICS_PATH,
     configure_logs: bool = True,
     log_level: str = "INFO",
+    log_flush_interval: float = DEFAULT_FLUSH_INTERVAL_S,
     probes: HealthProbes | None = None,
     metrics_guard: MetricsGuard | None = None,
     tracing: bool = False,
@@ -56,7 +56,8 @@ def instrument(
       ``requests_in_progress`` and ``unhandled_exceptions`` are recorded in ``registry``
       (default: prometheus_client's global registry) and served at ``metrics_path``.
     - Logs go to stdout as JSON, one access record per request (``configure_logs=False`` leaves
-      logging alone).
+      logging alone), written in blocks: INFO and DEBUG lines wait at most
+      ``log_flush_interval`` seconds (WARNING and above never wait; 0: no line waits).
     - ``/health/live``, ``/health/ready`` and ``/health/startup`` are added; register checks on
       the returned ``probes`` (or pass your own ``HealthProbes`` to register them up front).
     - 404/405/422/500 responses are JSON carrying the request id.
@@ -76,7 +77,7 @@ def instrument(
     """
     registry = REGISTRY if registry is None else registry
     if configure_logs:
-        configure_logging(service, log_level)
+        configure_logging(service, log_level, flush_interval=log_flush_interval)
     metrics = RedMetrics.for_registry(registry)
     probes = probes or HealthProbes()
     project_labels = ProjectLabelPolicy(project_ids, cap=project_label_cap)
@@ -89,8 +90,8 @@ def instrument(
     probes.install(app)
     MetricsEndpoint(registry, metrics_guard).install(app, metrics_path)
     install_error_handlers(app)
-    # add_middleware puts the last added outermost: request ids wrap the telemetry layer, so the
-    # access log line and the 500 it may send both carry the id.
+    # One layer for request ids and telemetry: the access log line and the 500 it may send
+    # both carry the id.
     app.add_middleware(
         RequestTelemetryMiddleware,
         service=service,
@@ -100,8 +101,8 @@ def instrument(
         excluded_paths=PROBE_PATHS | {metrics_path},
         probes=probes,
         tracer=tracer,
+        request_ids=True,
     )
-    app.add_middleware(RequestIdMiddleware)
 
     instrumentation = Instrumentation(service, registry, metrics, probes, project_labels)
     app.state.vigil = instrumentation

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
+from typing import Any
 
+from vigil.instrumentation._records import AccessFields
 from vigil.instrumentation.red_metrics import RequestObservation
 
 ACCESS_LOGGER = "vigil.access"
@@ -13,25 +18,61 @@ class AccessLog:
     """Writes the access record of a finished request to the ``vigil.access`` logger.
 
     This runs once per request, so it builds the record itself: ``logger.info`` would walk the
-    stack to find the caller (~4 us) for a file and line that say nothing here. The fields travel
-    as a dict message, python-json-logger's documented form for structured records.
+    stack to find the caller (~4 us) for a file and line that say nothing here, and
+    ``LogRecord.__init__`` works out the same constant fields for every record (~2.5 us). So a
+    record is a copy of a template record's attributes, with its time, message and (when
+    ``logging`` records them) thread, process and task set as ``LogRecord`` would. The fields
+    travel as a dict message (``AccessFields``), python-json-logger's documented form for
+    structured records.
     """
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or logging.getLogger(ACCESS_LOGGER)
+        template = logging.LogRecord(self._logger.name, logging.INFO, "", 0, "", (), None)
+        self._template = template.__dict__
+        # When ``logging`` was loaded: what ``relativeCreated`` counts from.
+        self._logging_started = template.created - template.relativeCreated / 1000
 
     def emit(self, observation: RequestObservation) -> None:
         """Log ``METHOD path status`` with the structured fields of the observation."""
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        fields = {
-            "message": f"{observation.method} {observation.path} {observation.status}",
-            "method": observation.method,
-            "path": observation.path,
-            "route": observation.endpoint,
-            "status": observation.status,
-            "duration_ms": round(observation.duration_s * 1000, 3),
-            "client": observation.client,
-        }
-        logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, fields, (), None))
+        fields = AccessFields(
+            message=f"{observation.method} {observation.path} {observation.status}",
+            method=observation.method,
+            path=observation.path,
+            route=observation.endpoint,
+            status=observation.status,
+            duration_ms=round(observation.duration_s * 1000, 3),
+            client=observation.client,
+        )
+        logger.handle(self._record(fields))
+
+    def _record(self, fields: AccessFields) -> logging.LogRecord:
+        record: logging.LogRecord = logging.LogRecord.__new__(logging.LogRecord)
+        attributes: dict[str, Any] = self._template.copy()
+        created = time.time()
+        attributes["msg"] = fields
+        attributes["created"] = created
+        attributes["msecs"] = int((created - int(created)) * 1000) + 0.0
+        attributes["relativeCreated"] = (created - self._logging_started) * 1000
+        if logging.logThreads:
+            attributes["thread"] = threading.get_ident()
+            attributes["threadName"] = threading.current_thread().name
+        if logging.logProcesses:
+            attributes["process"] = os.getpid()
+        if "taskName" in attributes and getattr(logging, "logAsyncioTasks", False):
+            attributes["taskName"] = _task_name()
+        record.__dict__ = attributes
+        return record
+
+
+def _task_name() -> str | None:
+    import asyncio
+
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    return None if task is None else task.get_name()

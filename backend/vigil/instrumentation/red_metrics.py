@@ -26,9 +26,12 @@ KNOWN_METHODS = frozenset(
 OTHER_METHOD = "other"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestObservation:
-    """What one finished HTTP request looked like, as the telemetry middleware saw it."""
+    """What one finished HTTP request looked like, as the telemetry middleware saw it.
+
+    Not ``frozen``: a frozen dataclass sets each field through ``object.__setattr__``, ~1 us
+    more per request; nobody changes it after the middleware made it."""
 
     method: str
     path: str

@@ -5,6 +5,12 @@ child task, loses ContextVar changes and costs ~3x the throughput). It also turn
 that escaped the app into a JSON 500 carrying the request id, logged with its stack and counted,
 so a bug never crashes the process nor leaves a plain-text error page.
 
+With ``request_ids`` (what ``vigil.instrument`` asks for) it is also the request-id layer
+(``request_id``): the id is kept or minted, current for the whole request, and on every
+response, the error responses it sends included. One layer and one pass over the request's
+headers for both (a separate ``RequestIdMiddleware`` cost ~22,000 instructions per request,
+``benchmarks/instructions_per_request.py``).
+
 With ``tracer`` (``vigil.instrument(tracing=True)``) it also opens the request's one SERVER
 span (``vigil.tracing._request``) before the app runs, and ends it after the access record,
 so every log line of the request, that record included, carries the trace and span ids, and
@@ -20,7 +26,6 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vigil.instrumentation._headers import header_value
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import error_response
 from vigil.instrumentation.probes import HealthProbes
@@ -32,6 +37,15 @@ from vigil.instrumentation.project_label import (
     reset_project_label,
 )
 from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation
+from vigil.instrumentation.request_id import (
+    HEADER_BYTES as REQUEST_ID_HEADER_BYTES,
+)
+from vigil.instrumentation.request_id import (
+    bind_request_id,
+    request_id_of,
+    reset_request_id,
+    with_request_id,
+)
 from vigil.instrumentation.route_template import route_template
 
 if TYPE_CHECKING:
@@ -49,7 +63,10 @@ _EVENT_STREAM = b"text/event-stream"
 
 
 def _is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(k == _CONTENT_TYPE and v.startswith(_EVENT_STREAM) for k, v in headers)
+    for key, value in headers:  # a loop, not any(): no generator per response
+        if key == _CONTENT_TYPE:
+            return value.startswith(_EVENT_STREAM)
+    return False
 
 
 class RequestTelemetryMiddleware:
@@ -66,6 +83,7 @@ class RequestTelemetryMiddleware:
         excluded_paths: frozenset[str],
         probes: HealthProbes | None = None,
         tracer: RequestTracer | None = None,
+        request_ids: bool = False,
     ) -> None:
         self.app = app
         self.service = service
@@ -75,6 +93,7 @@ class RequestTelemetryMiddleware:
         self.excluded_paths = excluded_paths
         self.probes = probes
         self.tracer = tracer
+        self.request_ids = request_ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,14 +102,40 @@ class RequestTelemetryMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        if scope["path"] in self.excluded_paths:
-            await self.app(scope, receive, send)
+        if not self.request_ids:
+            await self._observe(scope, receive, send, None)
             return
+        incoming_id = raw_project = None
+        for key, value in scope["headers"]:  # one pass for both headers
+            if key == REQUEST_ID_HEADER_BYTES:
+                if incoming_id is None:
+                    incoming_id = value.decode("latin-1")
+            elif key == _PROJECT_HEADER_BYTES and raw_project is None:
+                raw_project = value.decode("latin-1")
+        request_id, id_header = request_id_of(scope, incoming_id)
+        token = bind_request_id(request_id)
+        try:
+            await self._observe(scope, receive, send, id_header, raw_project)
+        finally:
+            reset_request_id(token)
+
+    async def _observe(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        id_header: tuple[bytes, bytes] | None,
+        raw_project: str | None = None,
+    ) -> None:
+        if scope["path"] in self.excluded_paths:  # probes, metrics: the id only
+            await self.app(scope, receive, _sending_request_id(send, id_header))
+            return
+        if id_header is None:
+            raw_project = _header(scope, _PROJECT_HEADER_BYTES)
 
         started = time.perf_counter()
         finished: float | None = None
         status = 0
-        raw_project = header_value(scope, _PROJECT_HEADER_BYTES)
         project_token = bind_project_label(self.project_labels.label_for(raw_project))
         entry_root_path = scope.get("root_path", "")
         tracer = self.tracer
@@ -103,6 +148,8 @@ class RequestTelemetryMiddleware:
             nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if id_header is not None:
+                    with_request_id(message, id_header)
                 if status == 200 and _is_event_stream(message.get("headers", ())):
                     # A stream's latency is the time to its first byte: how long it stays open
                     # is the client's choice, and must not page anyone (HighLatencyP99).
@@ -130,7 +177,7 @@ class RequestTelemetryMiddleware:
             if status:  # the response had started: nothing sane can be sent any more
                 raise
             status = 500
-            await error_response(500, "Internal Server Error")(scope, receive, send)
+            await error_response(500, "Internal Server Error")(scope, receive, observing_send)
         finally:
             duration = (finished or time.perf_counter()) - started
             endpoint = route_template(scope, entry_root_path)
@@ -169,6 +216,25 @@ class RequestTelemetryMiddleware:
             await send(message)
 
         return lifespan_send
+
+
+def _sending_request_id(send: Send, header: tuple[bytes, bytes] | None) -> Send:
+    if header is None:
+        return send
+
+    async def send_with_request_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            with_request_id(message, header)
+        await send(message)
+
+    return send_with_request_id
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _client(scope: Scope) -> str | None:

@@ -1,0 +1,147 @@
+"""The JSON lines are written in blocks: INFO waits at most the flush interval, WARNING and
+above never wait, a full buffer or a shutdown writes at once; and the access record's fast
+path gives the line python-json-logger's path would."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vigil.instrumentation._records import AccessFields
+from vigil.instrumentation.access_log import AccessLog
+from vigil.instrumentation.json_logging import (
+    BUFFER_BYTES,
+    JsonLineHandler,
+    VigilJsonFormatter,
+    configure_logging,
+    flush_logs,
+)
+from vigil.instrumentation.red_metrics import RequestObservation
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    configure_logging("svc", "DEBUG", stream=out, flush_interval=0.2)
+    yield out
+    configure_logging("svc", "INFO", stream=io.StringIO(), flush_interval=0)
+
+
+def messages(out: io.StringIO) -> list[str]:
+    return [json.loads(line)["message"] for line in out.getvalue().splitlines()]
+
+
+def test_info_waits_and_a_warning_writes_everything_before_it(stream: io.StringIO) -> None:
+    log = logging.getLogger("buffered")
+    log.info("one")
+    log.debug("two")
+    assert messages(stream) == []
+    log.warning("three")
+    assert messages(stream) == ["one", "two", "three"]
+
+
+def test_waiting_lines_are_written_within_the_interval(stream: io.StringIO) -> None:
+    logging.getLogger("buffered").info("soon")
+    deadline = time.monotonic() + 5
+    while not messages(stream) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert messages(stream) == ["soon"]
+
+
+def test_a_full_buffer_and_flush_logs_write_at_once(stream: io.StringIO) -> None:
+    log = logging.getLogger("buffered")
+    log.info("x" * 100)
+    flush_logs()
+    assert len(messages(stream)) == 1
+    for _ in range(BUFFER_BYTES // 100 + 1):
+        log.info("y" * 100)
+    assert len(messages(stream)) > 1  # the buffer filled: written without waiting
+
+
+def test_no_interval_writes_every_line_at_once() -> None:
+    out = io.StringIO()
+    handler = JsonLineHandler(out, flush_interval=0)
+    handler.setFormatter(VigilJsonFormatter("svc"))
+    record = logging.LogRecord("x", logging.INFO, "", 0, "now", (), None)
+    handler.handle(record)
+    assert messages(out) == ["now"]
+    with pytest.raises(ValueError, match="flush_interval"):
+        JsonLineHandler(out, flush_interval=-1)
+
+
+def test_waiting_lines_are_written_at_exit_and_a_fork_does_not_repeat_them(
+    tmp_path: Path,
+) -> None:
+    """A normal exit runs logging.shutdown: nothing waiting is lost. A child forked while
+    lines wait does not write the parent's lines a second time."""
+    program = (
+        "import logging, os, sys\n"
+        "from vigil.instrumentation.json_logging import configure_logging\n"
+        "configure_logging('svc', flush_interval=5)\n"
+        "logging.getLogger('p').info('before the fork')\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    logging.getLogger('c').info('in the child')\n"
+        "    logging.shutdown()\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "logging.getLogger('p').info('after the fork')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line)["message"] for line in result.stdout.splitlines()]
+    assert sorted(lines) == ["after the fork", "before the fork", "in the child"]
+
+
+def test_the_access_records_fast_path_gives_the_generic_line() -> None:
+    """The same access record, formatted by the fast path and by python-json-logger's
+    generic path (a plain dict message): the same fields, in the same order, the path
+    redacted in both."""
+    formatter = VigilJsonFormatter("svc")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("vigil.access.fast-path-test")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Keep())
+    for path in ("/items/42", "/reset/password=hunter2"):
+        AccessLog(logger).emit(
+            RequestObservation("GET", path, "/items/{id}", 200, 0.0123, "p1", "1.2.3.4:5")
+        )
+    # A record built from the template has what LogRecord.__init__ gives every record.
+    made = logger.makeRecord(logger.name, logging.INFO, "", 0, {}, (), None)
+    assert records[0].__dict__.keys() == made.__dict__.keys()
+    assert abs(records[0].created - time.time()) < 60
+    for record in records:
+        assert type(record.msg) is AccessFields
+        fast = json.loads(formatter.format(record))
+        record.msg = dict(record.msg)
+        generic = json.loads(formatter.format(record))
+        assert list(fast.items()) == list(generic.items())
+    assert "hunter2" not in json.dumps(fast)
+
+
+def test_the_servers_own_lines_are_written_at_once(stream: io.StringIO) -> None:
+    """uvicorn re-raises SIGTERM after its shutdown (no atexit runs): its lines never wait,
+    and they write what waited before them."""
+    logging.getLogger("app").info("stopping")
+    logging.getLogger("uvicorn.error").info("Finished server process [1]")
+    assert messages(stream) == ["stopping", "Finished server process [1]"]
