@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # Python files we own; generated and third-party files stay out.
 PY_PATHS := backend benchmarks scripts tests load-tests alert-testing elasticsearch
 
-.PHONY: up down status serve test check lint typecheck pytest native-deps bench-overhead load clean
+.PHONY: up down status serve test check lint typecheck pytest native-deps bench-overhead bench-instructions load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ pytest: $(STAMP)
 ## bench-overhead: instrumentation overhead benchmark (needs wrk; prints the ratio)
 bench-overhead: $(STAMP)
 	$(BIN)/python benchmarks/instrumentation_overhead.py
+
+## bench-instructions: instructions per request under callgrind, bare vs instrumented (needs valgrind)
+bench-instructions: $(STAMP)
+	$(BIN)/python benchmarks/instructions_per_request.py --variants bare-quiet,instrumented,tracing
 
 ## load: the locust mix against the controller on PostgreSQL, instrumented vs bare, alternated;
 ## writes load-tests/results/<date>-load.md and -latency.png (a few minutes; run by hand)
