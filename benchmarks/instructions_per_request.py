@@ -25,7 +25,6 @@ import argparse
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,8 @@ from benchmarks.instrumentation_overhead import (  # noqa: E402
     STORE_URL_VARIABLE,
     VARIANTS,
     SpanStore,
+    require_tools,
+    variant_names,
     wait_ready,
 )
 
@@ -105,15 +106,8 @@ def main() -> int:
     parser.add_argument("--variants", default="bare-quiet,instrumented")
     parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
     args = parser.parse_args()
-    for tool in ("valgrind", "callgrind_control"):
-        if shutil.which(tool) is None:
-            sys.exit(f"{tool} is missing: apt-get install valgrind")
-    names = [name for name in args.variants.split(",") if name]
-    if args.compare_with is not None:
-        names.append(BEFORE)
-    unknown = set(names) - set(VARIANTS) - {BEFORE}
-    if unknown:
-        sys.exit(f"variants: any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
+    require_tools(("valgrind", "callgrind_control"), "apt-get install valgrind")
+    names = variant_names(args.variants, args.compare_with)
     store = SpanStore() if "tracing" in names else None
     counts: dict[str, float] = {}
     try:

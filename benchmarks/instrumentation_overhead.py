@@ -190,6 +190,24 @@ def run_variant(
     return result
 
 
+def require_tools(tools: tuple[str, ...], hint: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: {hint}")
+
+
+def variant_names(listed: str, compare_with: Path | None) -> list[str]:
+    """The variants asked for (comma-separated), with ``instrumented-before`` after
+    ``instrumented`` when another checkout is compared; exits on an unknown one."""
+    names = [name for name in listed.split(",") if name]
+    if compare_with is not None:
+        names.insert(names.index("instrumented") + 1 if "instrumented" in names else 1, BEFORE)
+    unknown = set(names) - set(VARIANTS) - {BEFORE}
+    if unknown:
+        sys.exit(f"variants: any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
+    return names
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -198,15 +216,10 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
     args = parser.parse_args()
-    for tool in ("wrk", "taskset"):
-        if shutil.which(tool) is None:
-            sys.exit(f"{tool} is missing: apt-get install wrk util-linux")
-    names = [name for name in args.variants.split(",") if name]
-    if args.compare_with is not None:
-        names.insert(names.index("instrumented") + 1 if "instrumented" in names else 1, BEFORE)
-    unknown = set(names) - set(VARIANTS) - {BEFORE}
-    if unknown or "bare" not in names:
-        sys.exit(f"variants: 'bare' and any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
+    require_tools(("wrk", "taskset"), "apt-get install wrk util-linux")
+    names = variant_names(args.variants, args.compare_with)
+    if "bare" not in names:
+        sys.exit(f"variants: 'bare' and any of {sorted(VARIANTS)}")
 
     store = SpanStore() if "tracing" in names else None
     rounds: dict[str, list[Round]] = {name: [] for name in names}

@@ -16,7 +16,6 @@ import argparse
 import collections
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from benchmarks.instrumentation_overhead import (  # noqa: E402 - after the path
     VARIANTS,
     SpanStore,
     cpu_seconds,
+    require_tools,
     start_server,
     wait_ready,
 )
@@ -77,9 +77,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--match", default="", help="only functions whose location has this")
     args = parser.parse_args()
-    for tool in ("wrk", "taskset"):
-        if shutil.which(tool) is None:
-            sys.exit(f"{tool} is missing: apt-get install wrk util-linux")
+    require_tools(("wrk", "taskset"), "apt-get install wrk util-linux")
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
         sys.exit("py-spy is missing: pip install -e '.[dev]'")

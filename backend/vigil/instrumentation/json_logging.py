@@ -124,15 +124,8 @@ class VigilJsonFormatter(OrjsonFormatter):
             "level": record.levelname,
             "logger": record.name,
             "message": fields["message"],
-            "request_id": current_request_id(),
-            "project_id": current_project_id(),
         }
-        ids = current_trace_ids()
-        if ids is not None:
-            line["trace_id"], line["span_id"] = ids
-        run_id = current_run_id()
-        if run_id is not None:
-            line["run_id"] = str(run_id)
+        _add_context(line)
         line.update(fields)
         path = fields["path"]
         redacted = redact_text(path)
@@ -149,14 +142,7 @@ class VigilJsonFormatter(OrjsonFormatter):
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         log_data["message"] = redact_text(str(message_dict.pop("message", record.message)))
-        log_data["request_id"] = current_request_id()
-        log_data["project_id"] = current_project_id()
-        ids = current_trace_ids()
-        if ids is not None:
-            log_data["trace_id"], log_data["span_id"] = ids
-        run_id = current_run_id()
-        if run_id is not None:
-            log_data["run_id"] = str(run_id)
+        _add_context(log_data)
         exception = message_dict.pop("exc_info", None)
         stack = message_dict.pop("stack_info", None)
         if message_dict:
@@ -178,6 +164,18 @@ class VigilJsonFormatter(OrjsonFormatter):
             elif isinstance(value, dict | list | tuple):
                 log_data[key] = redact(value)
         return log_data
+
+
+def _add_context(line: dict[str, Any]) -> None:
+    """The ids of the context a record was logged in: request, project, span, run."""
+    line["request_id"] = current_request_id()
+    line["project_id"] = current_project_id()
+    ids = current_trace_ids()
+    if ids is not None:
+        line["trace_id"], line["span_id"] = ids
+    run_id = current_run_id()
+    if run_id is not None:
+        line["run_id"] = str(run_id)
 
 
 class JsonLineHandler(logging.StreamHandler[TextIO]):

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vigil.instrumentation._headers import header_value
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import error_response
 from vigil.instrumentation.probes import HealthProbes
@@ -131,7 +132,7 @@ class RequestTelemetryMiddleware:
             await self.app(scope, receive, _sending_request_id(send, id_header))
             return
         if id_header is None:
-            raw_project = _header(scope, _PROJECT_HEADER_BYTES)
+            raw_project = header_value(scope, _PROJECT_HEADER_BYTES)
 
         started = time.perf_counter()
         finished: float | None = None
@@ -228,13 +229,6 @@ def _sending_request_id(send: Send, header: tuple[bytes, bytes] | None) -> Send:
         await send(message)
 
     return send_with_request_id
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _client(scope: Scope) -> str | None:
