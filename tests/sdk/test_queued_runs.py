@@ -52,6 +52,8 @@ def test_begin_run_never_waits_for_the_sink(
     [
         ({"name": "", "agent": "a", "project_id": "p"}, "name"),
         ({"name": "r", "agent": "a" * 201, "project_id": "p"}, "agent"),
+        ({"name": "r\x00", "agent": "a", "project_id": "p"}, "U\\+0000"),
+        ({"name": "r", "agent": "\x00", "project_id": "p"}, "agent"),
         ({"name": "r", "agent": "a", "project_id": "no spaces"}, "identifier"),
         ({"name": "r", "agent": "a", "project_id": "p", "metadata": {"x": "y" * 20_000}}, "limit"),
     ],

@@ -282,6 +282,8 @@ class AgentRecorder(ClosedOnExit):
         for field, value in (("name", name), ("agent", agent)):
             if type(value) is not str or not 0 < len(value) <= MAX_NAME_LENGTH:
                 raise ValueError(f"{field} must be a str of 1..{MAX_NAME_LENGTH} characters")
+            if "\x00" in value:  # RunCreate's rule: refused here, not dropped as invalid later
+                raise ValueError(f"{field} must not contain U+0000")
         if type(project_id) is not str or IDENTIFIER.fullmatch(project_id) is None:
             raise ValueError(f"project_id {project_id!r} is not an identifier")
         metadata_json = None
