@@ -134,3 +134,16 @@ def test_agent_spans_travel_through_the_recorder(store: EventStore) -> None:
     assert (log.trace_id, log.span_id) == (child.trace_id, child.span_id)
     assert isinstance(root.run_id, UUID)
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def test_a_recorded_span_keeps_its_resources_service(store: EventStore) -> None:
+    """The span's resource names its service (``setup_tracing``'s): through the recorder it
+    is stored under that name, not under the recorder's own service."""
+    recorder = AgentRecorder(StoreSink(store), service="recorder", registry=CollectorRegistry())
+    setup_tracing("planner", recorder=recorder, langfuse=False)
+    with recorder.span("plan") as span:
+        pass
+    assert recorder.close()
+    shutdown_tracing()
+    (stored,) = store.get_trace(span.trace_id)
+    assert stored.service == "planner"

@@ -131,7 +131,8 @@ def encode_measurement(item: QueuedEvent, service: str) -> Document:
 
 def encode_span(item: QueuedEvent, service: str) -> Document:
     # (SPAN, SpanRecord): built by vigil.tracing's RecorderSpanExporter from a finished
-    # OpenTelemetry span, its attributes redacted and bounded already.
+    # OpenTelemetry span, its attributes redacted and bounded already; its service is its
+    # resource's (the recorder's only when the resource names none).
     record: SpanRecord = item[1]
     return {
         "event": "span",
@@ -140,7 +141,7 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
         "parent_span_id": record.parent_span_id,
         "name": record.name,
         "kind": record.kind,
-        "service": service,
+        "service": record.service,
         "start_time": record.start_time,
         "end_time": record.end_time,
         "status": record.status,
