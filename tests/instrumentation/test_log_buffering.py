@@ -145,3 +145,38 @@ def test_the_servers_own_lines_are_written_at_once(stream: io.StringIO) -> None:
     logging.getLogger("app").info("stopping")
     logging.getLogger("uvicorn.error").info("Finished server process [1]")
     assert messages(stream) == ["stopping", "Finished server process [1]"]
+
+
+def test_access_records_follow_a_record_factory_and_a_fork(tmp_path: Path) -> None:
+    """An application's record factory makes the access records; in a forked child they
+    carry the child's process id, not the template's."""
+    program = (
+        "import logging, os, json\n"
+        "from vigil.instrumentation.access_log import AccessLog\n"
+        "from vigil.instrumentation.red_metrics import RequestObservation\n"
+        "seen = []\n"
+        "class Keep(logging.Handler):\n"
+        "    def emit(self, record): seen.append(record)\n"
+        "logger = logging.getLogger('vigil.access.t'); logger.propagate = False\n"
+        "logger.setLevel(logging.INFO); logger.addHandler(Keep())\n"
+        "access = AccessLog(logger)\n"
+        "hit = RequestObservation('GET', '/', '/', 200, 0.001, '', None)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    access.emit(hit)\n"
+        "    os._exit(0 if seen[0].process == os.getpid() else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "plain = logging.getLogRecordFactory()\n"
+        "def factory(*args, **kwargs):\n"
+        "    record = plain(*args, **kwargs); record.tenant = 'acme'; return record\n"
+        "logging.setLogRecordFactory(factory)\n"
+        "access.emit(hit)\n"
+        "print(json.dumps({'child': os.waitstatus_to_exitcode(status),"
+        " 'tenant': getattr(seen[-1], 'tenant', None)}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"child": 0, "tenant": "acme"}

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 from vigil.instrumentation._records import AccessFields
@@ -21,13 +22,19 @@ class AccessLog:
     stack to find the caller (~4 us) for a file and line that say nothing here, and
     ``LogRecord.__init__`` works out the same constant fields for every record (~2.5 us). So a
     record is a copy of a template record's attributes, with its time, message and (when
-    ``logging`` records them) thread, process and task set as ``LogRecord`` would. The fields
-    travel as a dict message (``AccessFields``), python-json-logger's documented form for
-    structured records.
+    ``logging`` records them) thread and task set as ``LogRecord`` would; the process's own
+    fields are the template's, made again in a forked child. With a record factory of the
+    application's own (``logging.setLogRecordFactory``), records are made by ``makeRecord``.
+    The fields travel as a dict message (``AccessFields``), python-json-logger's documented
+    form for structured records.
     """
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or logging.getLogger(ACCESS_LOGGER)
+        self._make_template()
+        _in_forked_children.add(self)
+
+    def _make_template(self) -> None:
         template = logging.LogRecord(self._logger.name, logging.INFO, "", 0, "", (), None)
         self._template = template.__dict__
         # When ``logging`` was loaded: what ``relativeCreated`` counts from.
@@ -47,7 +54,10 @@ class AccessLog:
             duration_ms=round(observation.duration_s * 1000, 3),
             client=observation.client,
         )
-        logger.handle(self._record(fields))
+        if logging.getLogRecordFactory() is not logging.LogRecord:
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, fields, (), None))
+        else:
+            logger.handle(self._record(fields))
 
     def _record(self, fields: AccessFields) -> logging.LogRecord:
         record: logging.LogRecord = logging.LogRecord.__new__(logging.LogRecord)
@@ -60,12 +70,21 @@ class AccessLog:
         if logging.logThreads:
             attributes["thread"] = threading.get_ident()
             attributes["threadName"] = threading.current_thread().name
-        if logging.logProcesses:
-            attributes["process"] = os.getpid()
         if "taskName" in attributes and getattr(logging, "logAsyncioTasks", False):
             attributes["taskName"] = _task_name()
         record.__dict__ = attributes
         return record
+
+
+_in_forked_children: weakref.WeakSet[AccessLog] = weakref.WeakSet()
+
+
+def _remake_templates() -> None:
+    for access_log in list(_in_forked_children):
+        access_log._make_template()
+
+
+os.register_at_fork(after_in_child=_remake_templates)
 
 
 def _task_name() -> str | None:
