@@ -180,3 +180,80 @@ def test_access_records_follow_a_record_factory_and_a_fork(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"child": 0, "tenant": "acme"}
+
+
+def test_a_handler_closed_by_dictconfig_still_writes(stream: io.StringIO) -> None:
+    """``dictConfig`` (``uvicorn.run`` calls it) closes every handler but leaves the root's
+    attached: from then on its lines are written at once instead of waiting for a ticker
+    that stopped."""
+    import logging.config
+
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    logging.getLogger("after").info("still written")
+    assert messages(stream)[-1] == "still written"
+
+
+def test_the_ticker_survives_a_failed_write(capsys: pytest.CaptureFixture[str]) -> None:
+    class Flaky(io.StringIO):
+        failures = 1
+
+        def write(self, text: str) -> int:
+            if self.failures:
+                self.failures -= 1
+                raise OSError("disk full")
+            return super().write(text)
+
+    out = Flaky()
+    handler = JsonLineHandler(out, flush_interval=0.02)
+    handler.setFormatter(VigilJsonFormatter("svc"))
+    try:
+        handler.handle(logging.LogRecord("x", logging.INFO, "", 0, "lost", (), None))
+        time.sleep(0.2)  # the ticker's write fails, once
+        handler.handle(logging.LogRecord("x", logging.INFO, "", 0, "written", (), None))
+        deadline = time.monotonic() + 5
+        while "written" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert messages(out) == ["written"]
+        assert capsys.readouterr().err.count("could not write") == 1
+    finally:
+        handler.close()
+
+
+def test_a_dropped_handler_writes_what_waited() -> None:
+    import gc
+
+    out = io.StringIO()
+    handler = JsonLineHandler(out, flush_interval=60)
+    handler.setFormatter(VigilJsonFormatter("svc"))
+    handler.handle(logging.LogRecord("x", logging.INFO, "", 0, "waiting", (), None))
+    assert out.getvalue() == ""
+    del handler
+    gc.collect()
+    assert messages(out) == ["waiting"]
+
+
+def test_configuring_again_keeps_the_handlers_name() -> None:
+    configure_logging("svc", stream=io.StringIO(), flush_interval=0)
+    configure_logging("svc", stream=io.StringIO(), flush_interval=0)
+    (handler,) = [h for h in logging.getLogger().handlers if h.get_name() == "vigil-json"]
+    assert logging._handlers.get("vigil-json") is handler
+
+
+def test_access_records_carry_no_stale_thread(stream: io.StringIO) -> None:
+    """configure_logging turns thread fields off: the template's are not carried over."""
+    logging.logThreads = True
+    access = AccessLog()
+    logging.logThreads = False
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    logging.getLogger().addHandler(keep)
+    try:
+        access.emit(RequestObservation("GET", "/", "/", 200, 0.001, "", None))
+    finally:
+        logging.getLogger().removeHandler(keep)
+    assert (records[0].thread, records[0].threadName) == (None, None)

@@ -105,3 +105,12 @@ def test_the_request_id_middleware_alone() -> None:
         replaced = client.get("/", headers={"X-Request-Id": "bad id"})
         assert replaced.headers["x-request-id"] != "bad id"
         assert replaced.json()["current"] == replaced.headers["x-request-id"]
+
+
+def test_an_applications_seed_does_not_repeat_ids() -> None:
+    import random
+
+    random.seed(1)
+    first = new_request_id()
+    random.seed(1)
+    assert new_request_id() != first

@@ -82,3 +82,19 @@ def test_record_later_builds_several_events_on_the_writer_thread(
     recorder.close()
     assert not recorder.record_later(build, events=2)
     assert dropped(registry, "closed") == 2
+
+
+def test_a_later_item_that_fails_partway_costs_all_its_events(
+    store: EventStore, run: Run, make_recorder: RecorderFactory, registry: CollectorRegistry
+) -> None:
+    """Its step encodes, its measurement does not: neither is kept, both are counted."""
+    recorder = make_recorder(StoreSink(store))
+
+    def half() -> list[QueuedEvent]:
+        step = step_item(run.id, StepType.TOOL_CALL, "t", {}, None, None, time.time())
+        return [step, (MEASUREMENT, "m")]  # too short: its encoder raises
+
+    assert recorder.record_later(half, events=2)
+    assert recorder.flush()
+    assert store.list_steps(run.id) == []
+    assert dropped(registry, "invalid") == 2

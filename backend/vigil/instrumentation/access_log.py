@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -70,8 +72,13 @@ class AccessLog:
         if logging.logThreads:
             attributes["thread"] = threading.get_ident()
             attributes["threadName"] = threading.current_thread().name
-        if "taskName" in attributes and getattr(logging, "logAsyncioTasks", False):
-            attributes["taskName"] = _task_name()
+        else:
+            attributes["thread"] = attributes["threadName"] = None
+        if logging.logMultiprocessing:  # as LogRecord: multiprocessing names its children late
+            attributes["processName"] = _process_name()
+        if "taskName" in attributes:
+            tasks = getattr(logging, "logAsyncioTasks", False)
+            attributes["taskName"] = _task_name() if tasks else None
         record.__dict__ = attributes
         return record
 
@@ -87,9 +94,17 @@ def _remake_templates() -> None:
 os.register_at_fork(after_in_child=_remake_templates)
 
 
-def _task_name() -> str | None:
-    import asyncio
+def _process_name() -> str:
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return "MainProcess"
+    try:
+        return str(multiprocessing.current_process().name)
+    except Exception:  # what LogRecord does too
+        return "MainProcess"
 
+
+def _task_name() -> str | None:
     try:
         task = asyncio.current_task()
     except RuntimeError:

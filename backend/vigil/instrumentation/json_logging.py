@@ -25,6 +25,7 @@ python-json-logger's generic steps; every other record goes through python-json-
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -199,12 +200,17 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         self.flush_level = 0 if flush_interval == 0 else flush_level
         self.flush_loggers = flush_loggers
         self._lines: list[str] = []
+        """Cleared in place, never replaced: the finalizer below holds this very list."""
         self._waiting = 0
+        self._write_failed = False
         self._stopped = threading.Event()
         self._ticker: threading.Thread | None = None
         if flush_interval:
             self._start_ticker()
             _after_fork.add(self)
+        # A handler dropped without close() (removeHandler, then its last reference) still
+        # writes what waits, as a StreamHandler would have written it already.
+        weakref.finalize(self, _write_rest, self._lines, stream, self.lock)
 
     def _start_ticker(self) -> None:
         self._ticker = threading.Thread(
@@ -231,9 +237,12 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
 
     def _write(self) -> None:
         """Write what waits (the caller holds the handler's lock)."""
-        if self._lines:
-            lines, self._lines, self._waiting = self._lines, [], 0
-            self.stream.write("\n".join(lines) + "\n")
+        lines = self._lines
+        if lines:
+            text = "\n".join(lines) + "\n"
+            lines.clear()
+            self._waiting = 0
+            self.stream.write(text)
         self.stream.flush()
 
     def flush(self) -> None:
@@ -242,17 +251,51 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
                 self._write()
 
     def close(self) -> None:
+        """Stop the ticker and write what waits. A closed handler that is still attached
+        (``logging.config.dictConfig``, which ``uvicorn.run`` calls, closes every handler
+        but leaves the root's in place) writes each line at once from then on."""
         self._stopped.set()
+        self.flush_level = 0
         _after_fork.discard(self)
         self.flush()
         super().close()
 
+    def _tick(self) -> None:
+        """The ticker's flush: a failed write is reported once, as ``handleError`` does,
+        and the ticker goes on."""
+        with self.lock:  # type: ignore[union-attr]
+            if self._stopped.is_set() or not self.stream:
+                return
+            try:
+                self._write()
+            except Exception as exc:  # the lines are lost, as StreamHandler loses a record
+                self._lines.clear()
+                self._waiting = 0
+                if not self._write_failed and logging.raiseExceptions and sys.stderr:
+                    sys.stderr.write(f"--- Vigil's JSON log handler could not write: {exc!r}\n")
+                self._write_failed = True
+
     def restart_after_fork(self) -> None:
         """In a forked child: the parent's waiting lines are the parent's to write, and the
         ticker thread did not survive the fork."""
-        self._lines, self._waiting = [], 0
+        self._lines.clear()
+        self._waiting = 0
         self._stopped = threading.Event()
         self._start_ticker()
+
+
+def _write_rest(lines: list[str], stream: TextIO, lock: Any) -> None:
+    """The finalizer's write (also at exit, where it may run before ``logging.shutdown``),
+    under the handler's lock; what it writes is taken out of the list, so nothing is
+    written twice."""
+    with lock:
+        if not lines:
+            return
+        text = "\n".join(lines) + "\n"
+        lines.clear()
+        with contextlib.suppress(Exception):  # at interpreter exit, the stream may be gone
+            stream.write(text)
+            stream.flush()
 
 
 def _tick(
@@ -262,19 +305,37 @@ def _tick(
         handler = handler_ref()
         if handler is None:
             return
-        handler.flush()
+        handler._tick()
         del handler
 
 
 _after_fork: weakref.WeakSet[JsonLineHandler] = weakref.WeakSet()
 
 
-def _restart_handlers() -> None:
+def _before_fork() -> None:
+    # Every write of these handlers happens under their lock: holding them across the fork
+    # means no ticker is inside a write (holding the stream's own lock) when the child is
+    # made, so the child's first write cannot wait for ever on a lock nobody will release.
     for handler in list(_after_fork):
+        handler.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for handler in list(_after_fork):
+        handler.release()
+
+
+def _after_fork_in_child() -> None:
+    for handler in list(_after_fork):
+        # logging's own at-fork hook (registered first) may have made the lock anew.
+        with contextlib.suppress(RuntimeError):
+            handler.release()
         handler.restart_after_fork()
 
 
-os.register_at_fork(after_in_child=_restart_handlers)
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+)
 
 
 def flush_logs() -> None:
@@ -297,14 +358,14 @@ def configure_logging(
 
     Idempotent: calling it again replaces the handler instead of adding another.
     """
-    handler = JsonLineHandler(stream or sys.stdout, flush_interval=flush_interval)
-    handler.setFormatter(VigilJsonFormatter(service))
-    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
     for existing in list(root.handlers):
         if existing.get_name() == HANDLER_NAME:
             root.removeHandler(existing)
-            existing.close()
+            existing.close()  # before the new one takes the name: close() unregisters it
+    handler = JsonLineHandler(stream or sys.stdout, flush_interval=flush_interval)
+    handler.setFormatter(VigilJsonFormatter(service))
+    handler.set_name(HANDLER_NAME)
     root.addHandler(handler)
     root.setLevel(level.upper())
     # None of these reach the JSON, and LogRecord looks each up for every record: the logging
@@ -312,6 +373,8 @@ def configure_logging(
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
+        logging.logAsyncioTasks = False
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

@@ -6,6 +6,7 @@ without threading it through call signatures. It is set with a token and reset i
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from contextvars import ContextVar, Token
@@ -40,10 +41,16 @@ def is_valid_request_id(value: str) -> bool:
 def new_request_id() -> str:
     """A fresh random id: 32 hex characters, the same shape proxies such as nginx mint.
 
-    An id, not a secret: ``random`` (reseeded in a forked child) rather than ``os.urandom``,
-    whose system call costs ~1 us per request; OpenTelemetry's trace ids are made the same
-    way."""
-    return f"{random.getrandbits(128):032x}"
+    An id, not a secret: a Mersenne Twister of this module's own (seeded from the OS, again
+    in a forked child) rather than ``os.urandom``, whose system call costs ~1 us per
+    request; OpenTelemetry's trace ids are made the same way."""
+    return f"{_ids.getrandbits(128):032x}"
+
+
+# The module's own generator: an application's random.seed(n) must not make ids repeat
+# across runs or replicas, nor be advanced by them. Seeded from the OS, again in a child.
+_ids = random.Random()  # noqa: S311 - an id, not a secret
+os.register_at_fork(after_in_child=_ids.seed)
 
 
 def request_id_of(scope: Scope, incoming: str | None) -> tuple[str, tuple[bytes, bytes]]:
@@ -72,6 +79,17 @@ def with_request_id(message: Message, header: tuple[bytes, bytes]) -> None:
     message["headers"] = headers
 
 
+def sending_request_id(send: Send, header: tuple[bytes, bytes]) -> Send:
+    """``send`` with the id header put on the response's start."""
+
+    async def send_with_request_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            with_request_id(message, header)
+        await send(message)
+
+    return send_with_request_id
+
+
 class RequestIdMiddleware:
     """Keeps or mints the request id, holds it in the ContextVar, returns it on every response.
 
@@ -88,13 +106,8 @@ class RequestIdMiddleware:
 
         request_id, header = request_id_of(scope, header_value(scope, HEADER_BYTES))
 
-        async def send_with_request_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                with_request_id(message, header)
-            await send(message)
-
         token = bind_request_id(request_id)
         try:
-            await self.app(scope, receive, send_with_request_id)
+            await self.app(scope, receive, sending_request_id(send, header))
         finally:
             reset_request_id(token)

@@ -45,6 +45,7 @@ from vigil.instrumentation.request_id import (
     bind_request_id,
     request_id_of,
     reset_request_id,
+    sending_request_id,
     with_request_id,
 )
 from vigil.instrumentation.route_template import route_template
@@ -129,7 +130,9 @@ class RequestTelemetryMiddleware:
         raw_project: str | None = None,
     ) -> None:
         if scope["path"] in self.excluded_paths:  # probes, metrics: the id only
-            await self.app(scope, receive, _sending_request_id(send, id_header))
+            await self.app(
+                scope, receive, send if id_header is None else sending_request_id(send, id_header)
+            )
             return
         if id_header is None:
             raw_project = header_value(scope, _PROJECT_HEADER_BYTES)
@@ -217,18 +220,6 @@ class RequestTelemetryMiddleware:
             await send(message)
 
         return lifespan_send
-
-
-def _sending_request_id(send: Send, header: tuple[bytes, bytes] | None) -> Send:
-    if header is None:
-        return send
-
-    async def send_with_request_id(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            with_request_id(message, header)
-        await send(message)
-
-    return send_with_request_id
 
 
 def _client(scope: Scope) -> str | None:

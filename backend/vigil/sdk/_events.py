@@ -236,8 +236,8 @@ def build_batch(items: Sequence[QueuedEvent], service: str) -> tuple[list[BatchE
     errors: list[str] = []
     for item in items:
         try:
-            if item[0] == LATER:
-                documents.extend(ENCODERS[built[0]](built, service) for built in item[1]())
+            if item[0] == LATER:  # all of its events or none: a partial item is not kept
+                documents.extend([ENCODERS[built[0]](built, service) for built in item[1]()])
             else:
                 documents.append(ENCODERS[item[0]](item, service))
         except Exception as exc:  # a malformed item is a bug, but it must cost its events
