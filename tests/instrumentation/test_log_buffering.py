@@ -38,6 +38,16 @@ def stream() -> Iterator[io.StringIO]:
     configure_logging("svc", "INFO", stream=io.StringIO(), flush_interval=0)
 
 
+def run_python(program: str) -> str:
+    """Run ``program`` in a fresh interpreter on this checkout's code; its stdout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def messages(out: io.StringIO) -> list[str]:
     return [json.loads(line)["message"] for line in out.getvalue().splitlines()]
 
@@ -98,12 +108,8 @@ def test_waiting_lines_are_written_at_exit_and_a_fork_does_not_repeat_them(
         "os.waitpid(pid, 0)\n"
         "logging.getLogger('p').info('after the fork')\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line)["message"] for line in result.stdout.splitlines()]
+    stdout = run_python(program)
+    lines = [json.loads(line)["message"] for line in stdout.splitlines()]
     assert sorted(lines) == ["after the fork", "before the fork", "in the child"]
 
 
@@ -174,12 +180,8 @@ def test_access_records_follow_a_record_factory_and_a_fork(tmp_path: Path) -> No
         "print(json.dumps({'child': os.waitstatus_to_exitcode(status),"
         " 'tenant': getattr(seen[-1], 'tenant', None)}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"child": 0, "tenant": "acme"}
+    stdout = run_python(program)
+    assert json.loads(stdout) == {"child": 0, "tenant": "acme"}
 
 
 def test_a_handler_closed_by_dictconfig_still_writes(stream: io.StringIO) -> None:
