@@ -101,7 +101,6 @@ def instrument(
         excluded_paths=PROBE_PATHS | {metrics_path},
         probes=probes,
         tracer=tracer,
-        request_ids=True,
     )
 
     instrumentation = Instrumentation(service, registry, metrics, probes, project_labels)

@@ -5,11 +5,10 @@ child task, loses ContextVar changes and costs ~3x the throughput). It also turn
 that escaped the app into a JSON 500 carrying the request id, logged with its stack and counted,
 so a bug never crashes the process nor leaves a plain-text error page.
 
-With ``request_ids`` (what ``vigil.instrument`` asks for) it is also the request-id layer
-(``request_id``): the id is kept or minted, current for the whole request, and on every
-response, the error responses it sends included. One layer and one pass over the request's
-headers for both (a separate ``RequestIdMiddleware`` cost ~22,000 instructions per request,
-``benchmarks/instructions_per_request.py``).
+It is also the request-id layer (``request_id``): the id is kept or minted, current for the
+whole request, and on every response, the error responses it sends included. One layer and
+one pass over the request's headers for both (a separate ``RequestIdMiddleware`` cost
+~22,000 instructions per request, ``benchmarks/instructions_per_request.py``).
 
 With ``tracer`` (``vigil.instrument(tracing=True)``) it also opens the request's one SERVER
 span (``vigil.tracing._request``) before the app runs, and ends it after the access record,
@@ -26,7 +25,6 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vigil.instrumentation._headers import header_value
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import error_response
 from vigil.instrumentation.probes import HealthProbes
@@ -85,7 +83,6 @@ class RequestTelemetryMiddleware:
         excluded_paths: frozenset[str],
         probes: HealthProbes | None = None,
         tracer: RequestTracer | None = None,
-        request_ids: bool = False,
     ) -> None:
         self.app = app
         self.service = service
@@ -95,7 +92,6 @@ class RequestTelemetryMiddleware:
         self.excluded_paths = excluded_paths
         self.probes = probes
         self.tracer = tracer
-        self.request_ids = request_ids
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,9 +99,6 @@ class RequestTelemetryMiddleware:
                 await self.app(scope, receive, self._lifespan_observer(send))
             else:
                 await self.app(scope, receive, send)
-            return
-        if not self.request_ids:
-            await self._observe(scope, receive, send, None)
             return
         incoming_id = raw_project = None
         for key, value in scope["headers"]:  # one pass for both headers
@@ -126,16 +119,12 @@ class RequestTelemetryMiddleware:
         scope: Scope,
         receive: Receive,
         send: Send,
-        id_header: tuple[bytes, bytes] | None,
-        raw_project: str | None = None,
+        id_header: tuple[bytes, bytes],
+        raw_project: str | None,
     ) -> None:
         if scope["path"] in self.excluded_paths:  # probes, metrics: the id only
-            await self.app(
-                scope, receive, send if id_header is None else sending_request_id(send, id_header)
-            )
+            await self.app(scope, receive, sending_request_id(send, id_header))
             return
-        if id_header is None:
-            raw_project = header_value(scope, _PROJECT_HEADER_BYTES)
 
         started = time.perf_counter()
         finished: float | None = None
@@ -152,8 +141,7 @@ class RequestTelemetryMiddleware:
             nonlocal status, finished
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if id_header is not None:
-                    with_request_id(message, id_header)
+                with_request_id(message, id_header)
                 if status == 200 and _is_event_stream(message.get("headers", ())):
                     # A stream's latency is the time to its first byte: how long it stays open
                     # is the client's choice, and must not page anyone (HighLatencyP99).
