@@ -260,7 +260,7 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         self.flush()
         super().close()
 
-    def _tick(self) -> None:
+    def flush_on_tick(self) -> None:
         """The ticker's flush: a failed write is reported once, as ``handleError`` does,
         and the ticker goes on."""
         with self.lock:  # type: ignore[union-attr]
@@ -305,7 +305,7 @@ def _tick(
         handler = handler_ref()
         if handler is None:
             return
-        handler._tick()
+        handler.flush_on_tick()
         del handler
 
 
