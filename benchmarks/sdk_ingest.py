@@ -75,7 +75,9 @@ _spool_numbers = itertools.count(1)
 
 
 class NullSink(EventSink):
-    """Stores nothing: measures the SDK without a database."""
+    """Stores nothing: measures the SDK without a database (taking records, as StoreSink)."""
+
+    takes_records = True
 
     def write(
         self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None

@@ -308,4 +308,10 @@ ALTER TABLE observability.steps ADD CONSTRAINT ck_steps_step_type CHECK (step_ty
 
 UPDATE observability.alembic_version SET version_num='0006_runs_in_batches' WHERE observability.alembic_version.version_num = '0005_artifact_names_and_links';
 
+-- Running upgrade 0006_runs_in_batches -> 0007_steps_run_id_unchecked
+
+ALTER TABLE observability.steps DROP CONSTRAINT fk_steps_run_id_runs;
+
+UPDATE observability.alembic_version SET version_num='0007_steps_run_id_unchecked' WHERE observability.alembic_version.version_num = '0006_runs_in_batches';
+
 COMMIT;

@@ -39,7 +39,7 @@ def test_ddl_file_provisions_a_usable_schema(postgres_server: PostgresServer) ->
             autocommit=True,
         ) as conn:
             conn.execute(DDL_FILE.read_text().encode())
-        assert current_revision(url) == "0006_runs_in_batches"
+        assert current_revision(url) == "0007_steps_run_id_unchecked"
         upgrade(url)  # nothing left to do
         with open_store(url) as store:
             run = store.create_run(RunCreate(name="r", agent="a", project_id="p"))

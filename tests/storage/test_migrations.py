@@ -33,7 +33,7 @@ from vigil.storage import EventStore, current_revision, downgrade, open_store, u
 from vigil.storage._factory import backend_for_url
 from vigil.storage._schema import PG_SCHEMA, metadata
 
-HEAD_REVISION = "0006_runs_in_batches"
+HEAD_REVISION = "0007_steps_run_id_unchecked"
 TABLES = {
     "alerts",
     "api_keys",

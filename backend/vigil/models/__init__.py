@@ -47,7 +47,7 @@ from vigil.models._measurements import (
     MeasurementKind,
     MeasurementPoint,
 )
-from vigil.models._pages import BatchEvent, BatchWriteResult, Page
+from vigil.models._pages import BatchEvent, BatchItem, BatchWriteResult, Page
 from vigil.models._runs import (
     TERMINAL_RUN_STATUSES,
     Run,
@@ -59,6 +59,7 @@ from vigil.models._runs import (
     Step,
     StepCreate,
     StepEvent,
+    StepRecord,
     StepType,
 )
 from vigil.models._spans import (
@@ -119,6 +120,7 @@ __all__ = [
     "ArtifactUploadRequest",
     "ArtifactUploadTicket",
     "BatchEvent",
+    "BatchItem",
     "BatchWriteResult",
     "JsonObject",
     "LogCreate",
@@ -145,6 +147,7 @@ __all__ = [
     "Step",
     "StepCreate",
     "StepEvent",
+    "StepRecord",
     "StepType",
     "StrictModel",
     "TraceTree",

@@ -6,7 +6,7 @@ from pydantic import Discriminator, Tag
 
 from vigil.models._logs import LogCreate
 from vigil.models._measurements import MeasurementCreate
-from vigil.models._runs import RunFinishEvent, RunStartEvent, StepEvent
+from vigil.models._runs import RunFinishEvent, RunStartEvent, StepEvent, StepRecord
 from vigil.models._spans import SpanCreate
 from vigil.models._types import StrictModel
 
@@ -52,6 +52,9 @@ BatchEvent = Annotated[
     Discriminator(_event_kind),
 ]
 """One event of a ``write_batch``: ``event`` tells which kind it is (inferred when absent)."""
+
+BatchItem = BatchEvent | StepRecord
+"""What ``write_batch`` takes: events, and steps the SDK checked already (``StepRecord``)."""
 
 
 class BatchWriteResult(StrictModel):

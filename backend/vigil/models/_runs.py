@@ -1,7 +1,8 @@
 """Agent runs and their steps: the controller is the system of record for both."""
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
+from uuid import UUID
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
@@ -120,6 +121,28 @@ class StepEvent(StepCreate):
 
     event: Literal["step"] = "step"
     run_id: Id
+
+
+class StepRecord(NamedTuple):
+    """A step as the SDK's writer hands it to ``EventStore.write_batch``: a ``StepEvent``
+    already checked, so no model is built (~11 us per step here, more than the store's write).
+
+    Not a model on purpose, like ``SpanRecord``; the producer guarantees what ``StepEvent``
+    would check: ``name`` of 1..``MAX_NAME_LENGTH`` characters without U+0000, ``data_json``
+    a JSON object of at most ``MAX_STEP_DATA_BYTES`` with no ``\\u0000`` in it,
+    ``request_id`` an identifier and ``trace_id`` 32 lowercase hex digits (or None), at most
+    ``MAX_ARTIFACTS_PER_STEP`` artifact ids. ``created_at`` is in seconds since the epoch, as
+    ``time.time()`` gave it (the store writes it as text without a ``datetime``).
+    """
+
+    run_id: UUID
+    step_type: StepType
+    name: str
+    data_json: str
+    request_id: str | None
+    trace_id: str | None
+    created_at: float
+    artifact_ids: tuple[UUID, ...] | list[UUID] = ()
 
 
 class RunStartEvent(StrictModel):

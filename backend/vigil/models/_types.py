@@ -118,6 +118,22 @@ Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 TraceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 """W3C trace id: 32 lowercase hex digits."""
 
+# The same rules for code that checks values without a model (the SDK's writer). fullmatch
+# with \Z semantics: Python's "$" would also match before a final newline, pydantic's not.
+_IDENTIFIER_TEXT: Final = re.compile(IDENTIFIER_PATTERN.removeprefix("^").removesuffix("$"))
+_TRACE_ID_TEXT: Final = re.compile(r"[0-9a-f]{32}")
+
+
+def is_identifier(value: object) -> bool:
+    """True for a str that ``Identifier`` accepts."""
+    return type(value) is str and _IDENTIFIER_TEXT.fullmatch(value) is not None
+
+
+def is_trace_id(value: object) -> bool:
+    """True for a str that ``TraceId`` accepts."""
+    return type(value) is str and _TRACE_ID_TEXT.fullmatch(value) is not None
+
+
 SpanId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 """W3C span id: 16 lowercase hex digits."""
 

@@ -32,7 +32,7 @@ import httpx
 
 import vigil
 from vigil.models import (
-    BatchEvent,
+    BatchItem,
     BatchWriteResult,
     Run,
     RunCreate,
@@ -53,6 +53,8 @@ IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
 class HttpSink(EventSink):
     """Posts batches to a Vigil controller over one persistent ``httpx.Client``."""
+
+    takes_records = True  # posted as the StepEvents they stand for (dump_batch)
 
     def __init__(
         self,
@@ -80,7 +82,7 @@ class HttpSink(EventSink):
         self._client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
 
     def write(
-        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+        self, events: Sequence[BatchItem], *, batch_id: UUID | None = None
     ) -> BatchWriteResult:
         body = b'{"events":' + dump_batch(events) + b"}"
         response = self._post(self.batch_path, body, _keyed(batch_id))

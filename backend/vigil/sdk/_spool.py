@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Final
 from uuid import UUID
 
-from vigil.models import BatchEvent
+from vigil.models import BatchEvent, BatchItem
 from vigil.sdk._events import dump_batch, load_batch
 
 APPLICATION_ID: Final = 0x5647_5350  # "VGSP": a Vigil spool, not any SQLite file
@@ -127,7 +127,7 @@ class EventSpool:
         if version != FORMAT_VERSION:
             raise ValueError(f"spool {self.path} has format {version}, not {FORMAT_VERSION}")
 
-    def append(self, batch_id: UUID, events: Sequence[BatchEvent]) -> bool:
+    def append(self, batch_id: UUID, events: Sequence[BatchItem]) -> bool:
         """Keep a batch behind the others; False if it would pass ``max_bytes`` (nothing kept).
 
         ``sqlite3.Error`` (the disk is full, an I/O error) is the caller's to count."""

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.exc import DBAPIError
 
 from vigil.models import (
-    BatchEvent,
+    BatchItem,
     BatchWriteResult,
     Run,
     RunCreate,
@@ -29,11 +29,13 @@ class StoreSink(EventSink):
     in its own lifespan, after the recorder).
     """
 
+    takes_records = True
+
     def __init__(self, store: EventStore) -> None:
         self.store = store
 
     def write(
-        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+        self, events: Sequence[BatchItem], *, batch_id: UUID | None = None
     ) -> BatchWriteResult:
         try:
             return self.store.write_batch(events, batch_id=batch_id)

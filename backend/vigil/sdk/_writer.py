@@ -44,7 +44,7 @@ from uuid import UUID, uuid4, uuid5
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from vigil.models import BatchEvent, BatchWriteResult
+from vigil.models import BatchItem, BatchWriteResult
 from vigil.sdk._drops import DropAccount
 from vigil.sdk._events import build_batch, first_error
 from vigil.sdk._metrics import DropReason, EventKind, SdkMetrics
@@ -57,7 +57,7 @@ logger = logging.getLogger("vigil.sdk")
 MAX_BACKOFF_S: Final = 5.0
 MAX_SPLIT_CALLS: Final = 64
 
-Part = tuple[UUID, list[BatchEvent]]
+Part = tuple[UUID, list[BatchItem]]
 """A batch, or a half of one, with its id."""
 
 
@@ -96,6 +96,7 @@ class BatchWriter:
         self._written: dict[EventKind, Counter] = {
             kind: metrics.events_written.labels(service, kind.value) for kind in EventKind
         }
+        self._records = sink.takes_records
         self._spool = spool
         self._spool_events = metrics.spool_events.labels(service)
         self._spool_bytes = metrics.spool_bytes.labels(service)
@@ -166,7 +167,7 @@ class BatchWriter:
             batch, marker = self._events.take(self._batch_size)
             self._queue_depth.set(len(self._events))
             if batch:
-                events, errors = build_batch(batch, self._service)
+                events, errors = build_batch(batch, self._service, records=self._records)
                 if errors:
                     self._drops.drop(DropReason.INVALID, len(errors), errors[-1])
                 if events:
@@ -180,7 +181,7 @@ class BatchWriter:
             elif len(batch) < self._batch_size:
                 return False
 
-    def _deliver(self, events: list[BatchEvent]) -> None:
+    def _deliver(self, events: list[BatchItem]) -> None:
         batch_id = uuid4()
         spool = self._spool
         if spool is not None and spool.events:
@@ -199,7 +200,7 @@ class BatchWriter:
             self._schedule_replay()
 
     def _write(
-        self, batch_id: UUID, events: list[BatchEvent], attempts: int
+        self, batch_id: UUID, events: list[BatchItem], attempts: int
     ) -> tuple[list[Part], int]:
         """Write a batch, splitting it on rejection. Returns the parts left because the sink
         is unavailable (in order; the last error is in ``_last_unavailable``) and the number
@@ -234,7 +235,7 @@ class BatchWriter:
         return [], written
 
     def _write_with_retries(
-        self, batch_id: UUID, events: list[BatchEvent], attempts: int
+        self, batch_id: UUID, events: list[BatchItem], attempts: int
     ) -> BatchWriteResult:
         delay = self._retry_backoff
         attempt = 1
@@ -343,9 +344,9 @@ class BatchWriter:
                     extra={"sdk_service": self._service},
                 )
 
-    def _spooled_events(self, head: SpooledBatch) -> list[BatchEvent] | None:
+    def _spooled_events(self, head: SpooledBatch) -> list[BatchItem] | None:
         try:
-            return head.events()
+            return list(head.events())
         except ValueError as exc:  # kept by an SDK with other rules: cannot be sent
             detail = first_error(exc) if isinstance(exc, ValidationError) else repr(exc)
             self._drops.drop(DropReason.INVALID, head.count, f"spooled batch: {detail}")
@@ -363,7 +364,7 @@ class BatchWriter:
         while True:
             batch, marker = self._events.take(self._batch_size)
             if batch:
-                events, errors = build_batch(batch, self._service)
+                events, errors = build_batch(batch, self._service, records=self._records)
                 if errors:
                     self._drops.drop(DropReason.INVALID, len(errors), errors[-1])
                 if events:

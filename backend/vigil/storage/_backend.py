@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 from vigil.models._types import json_text
-from vigil.storage._rows import EncodedRow
+from vigil.storage._rows import EncodedRow, EpochText
 
 STEP_NOTIFY_CHANNEL: Final = "vigil_steps"
 """PostgreSQL channel on which the store announces the runs that got steps (payload: run id),
@@ -66,6 +66,9 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def timestamp_text(self, value: datetime) -> str:
         """A timestamp in the text form the bulk path writes (see ``_rows``)."""
+
+    epoch_text: EpochText
+    """Seconds since the epoch in the same text form (``_rows.epoch_formatter``)."""
 
     @abc.abstractmethod
     def bulk_insert(

@@ -17,7 +17,7 @@ from vigil.models import (
     ApiKeyCreate,
     ArtifactCreate,
     ArtifactRecord,
-    BatchEvent,
+    BatchItem,
     BatchWriteResult,
     LogLevel,
     LogRecord,
@@ -125,7 +125,7 @@ class EventStore(ClosedOnExit, abc.ABC):
     @abc.abstractmethod
     def write_batch(
         self,
-        events: Sequence[BatchEvent],
+        events: Sequence[BatchItem],
         *,
         project_id: str | None = None,
         ingested_by: str | None = None,
@@ -137,8 +137,9 @@ class EventStore(ClosedOnExit, abc.ABC):
         Steps of ended runs are accepted (a writer flushes after the agent finished). Runs
         the batch starts (``RunStartEvent``, ids made by the client) are stored first, once
         per id; the runs it finishes (``RunFinishEvent``) last, a run already ended staying
-        as it is; finishing an unknown run is ``NotFound``. Spans
-        already stored (same trace and span id) are skipped. ``ingested_by`` (the key that
+        as it is; finishing an unknown run is ``NotFound``. Spans already stored (same trace
+        and span id) are skipped. A ``StepRecord`` (a step the SDK's writer checked) is
+        stored as the ``StepEvent`` it stands for would be. ``ingested_by`` (the key that
         posted the batch) is stored on its log records, which are then redacted here too.
 
         ``batch_id`` makes the call idempotent: a batch whose id was stored before stores

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.exc import DBAPIError
 
 from vigil.storage._backend import STEP_NOTIFY_CHANNEL, Backend, json_dumps, json_loads
-from vigil.storage._rows import EncodedRow
+from vigil.storage._rows import EncodedRow, epoch_formatter
 from vigil.storage._schema import PG_SCHEMA
 
 CONNECT_TIMEOUT_S: Final = 5
@@ -49,6 +49,7 @@ POOL_OVERFLOW = 20
 
 class PostgresBackend(Backend):
     name = "postgresql"
+    epoch_text = staticmethod(epoch_formatter("+00:00"))
 
     def __init__(self, url: URL) -> None:
         self._url = url.set(drivername="postgresql+psycopg")

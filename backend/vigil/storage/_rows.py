@@ -9,18 +9,24 @@ Rows are generators: PostgreSQL's COPY sends each 32 KiB as it fills, so the ser
 while the client is still encoding (two cores, both busy).
 """
 
+import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
-from vigil.models import LogCreate, MeasurementCreate, StepCreate
+from vigil.models import LogCreate, MeasurementCreate, StepCreate, StepRecord
 from vigil.models._ids import id_values
 from vigil.models._types import json_text
 from vigil.redaction import redact, redact_text
 
 EncodedRow = tuple[Any, ...]
 TimestampText = Callable[[datetime], str]
+EpochText = Callable[[float], str]
+"""Seconds since the epoch (``time.time()``) in the text form of ``TimestampText``."""
+
+EPOCH_CACHE_SECONDS: Final = 4096
 
 STEP_COLUMNS: Final = (
     "id", "run_id", "seq", "step_type", "name", "data", "request_id", "trace_id", "created_at",
@@ -35,19 +41,50 @@ MEASUREMENT_COLUMNS: Final = (
 )  # fmt: skip
 
 
+def epoch_formatter(suffix: str) -> EpochText:
+    """``EpochText`` for timestamps ``YYYY-MM-DD HH:MM:SS.ffffff`` + ``suffix``, rounded to the
+    microsecond as ``datetime.fromtimestamp`` rounds (half to even).
+
+    ~0.6 us against ~1.6 us for ``datetime.fromtimestamp(...).isoformat(...)`` here: the text
+    of each second is made once (events come in order, so a small cache holds them)."""
+    seconds_text: dict[int, str] = {}
+    gmtime = time.gmtime
+
+    def epoch_text(seconds: float) -> str:
+        whole = math.floor(seconds)
+        micro = round((seconds - whole) * 1e6)
+        if micro == 1_000_000:
+            whole += 1
+            micro = 0
+        prefix = seconds_text.get(whole)
+        if prefix is None:
+            if len(seconds_text) >= EPOCH_CACHE_SECONDS:
+                seconds_text.clear()
+            t = gmtime(whole)
+            prefix = seconds_text[whole] = (
+                f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+            )
+        return f"{prefix}.{micro:06d}{suffix}"
+
+    return epoch_text
+
+
 # This runs ~20,000 times a second per table: enum members are read through ``_value_`` (a
 # plain attribute; ``.value`` is a descriptor, ~3x slower).
 
 
 def step_rows(
     run_id: UUID,
-    steps: Sequence[StepCreate],
+    steps: Sequence[StepCreate | StepRecord],
     ids: Sequence[int],
     first_seq: int,
     now: datetime,
     timestamp_text: TimestampText,
+    epoch_text: EpochText,
 ) -> Iterator[EncodedRow]:
-    """Rows of steps numbered ``first_seq``, ``first_seq + 1``..., encoded lazily."""
+    """Rows of steps numbered ``first_seq``, ``first_seq + 1``..., encoded lazily; a
+    ``StepRecord``'s data is JSON text already, its time seconds since the epoch."""
     run_hex = run_id.hex
     return (
         (
@@ -56,10 +93,12 @@ def step_rows(
             first_seq + offset,
             step.step_type._value_,
             step.name,
-            json_text(step.data),
+            step.data_json if isinstance(step, StepRecord) else json_text(step.data),
             step.request_id,
             step.trace_id,
-            timestamp_text(step.created_at if step.created_at is not None else now),
+            epoch_text(step.created_at)
+            if isinstance(step, StepRecord)
+            else timestamp_text(step.created_at if step.created_at is not None else now),
         )
         for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True))
     )

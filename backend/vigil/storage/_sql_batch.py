@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select, update
 
 from vigil.models import (
     MAX_BATCH_EVENTS,
-    BatchEvent,
+    BatchItem,
     BatchWriteResult,
     LogCreate,
     MeasurementCreate,
@@ -24,6 +24,7 @@ from vigil.models import (
     RunStatus,
     SpanCreate,
     StepEvent,
+    StepRecord,
     utc_now,
 )
 from vigil.models._ids import id_values
@@ -57,7 +58,7 @@ from vigil.storage.errors import NotFound
 class BatchIngestion(RunQueries, MeasurementQueries):
     def write_batch(
         self,
-        events: Sequence[BatchEvent],
+        events: Sequence[BatchItem],
         *,
         project_id: str | None = None,
         ingested_by: str | None = None,
@@ -66,14 +67,14 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         if len(events) > MAX_BATCH_EVENTS:
             raise ValueError(f"at most {MAX_BATCH_EVENTS} events per batch")
         now = utc_now()
-        steps_by_run: dict[UUID, list[StepEvent]] = {}
+        steps_by_run: dict[UUID, list[StepEvent | StepRecord]] = {}
         logs_in: list[LogCreate] = []
         points: list[MeasurementCreate] = []
         spans_in: list[SpanCreate] = []
         starts: list[RunStartEvent] = []
         finishes: list[RunFinishEvent] = []
         for event in events:
-            if isinstance(event, StepEvent):
+            if type(event) is StepRecord or isinstance(event, StepEvent):
                 steps_by_run.setdefault(event.run_id, []).append(event)
             elif isinstance(event, LogCreate):
                 logs_in.append(event)
@@ -90,6 +91,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             else:
                 raise TypeError(f"not a batch event: {type(event).__name__}")
         timestamp_text = self._backend.timestamp_text
+        epoch_text = self._backend.epoch_text
         self._prepare_measurement_months(points, now)
         step_count = 0
         with self._write() as conn:
@@ -105,7 +107,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                     first_seq = last_seq - len(group) + 1
                     ids = id_values(len(group))
                     step_groups.append(
-                        step_rows(run_id, group, ids, first_seq, now, timestamp_text)
+                        step_rows(run_id, group, ids, first_seq, now, timestamp_text, epoch_text)
                     )
                     named_artifacts.extend(step_artifact_pairs(ids, group))
                     step_count += len(group)

@@ -25,6 +25,7 @@ from vigil.models import (
     RunStatus,
     Step,
     StepCreate,
+    StepRecord,
     new_id,
     utc_now,
 )
@@ -137,7 +138,10 @@ class RunQueries(SqlStoreBase):
             ids = id_values(len(steps))
             links: dict[UUID, list[ArtifactLink]] = {}
             if steps:
-                rows = step_rows(run_id, steps, ids, first_seq, now, self._backend.timestamp_text)
+                backend = self._backend
+                rows = step_rows(
+                    run_id, steps, ids, first_seq, now, backend.timestamp_text, backend.epoch_text
+                )
                 self._backend.bulk_insert(conn, steps_table, STEP_COLUMNS, rows)
                 named = step_artifact_pairs(ids, steps)
                 if named:
@@ -245,7 +249,9 @@ class RunQueries(SqlStoreBase):
         return reserved
 
 
-def step_artifact_pairs(ids: Sequence[int], steps: Sequence[StepCreate]) -> list[tuple[UUID, UUID]]:
+def step_artifact_pairs(
+    ids: Sequence[int], steps: Sequence[StepCreate | StepRecord]
+) -> list[tuple[UUID, UUID]]:
     """``(step id, artifact id)`` for every artifact the steps (given their new ids) name."""
     return [
         (UUID(int=step_id), artifact_id)
