@@ -1,6 +1,7 @@
 """The models accept what the API should accept, and nothing else."""
 
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -24,6 +25,7 @@ from vigil.models import (
     StepCreate,
     StepEvent,
     WorkflowTransitionCreate,
+    _ids,
     id_timestamp,
     new_id,
     new_ids,
@@ -133,6 +135,25 @@ def test_bulk_ids_continue_the_sequence() -> None:
     assert [before, *bulk, after] == sorted([before, *bulk, after])
     assert len(set(bulk)) == 5_000
     assert {i.version for i in bulk} == {7}
+
+
+@pytest.mark.parametrize("low_bits_left", [0, 1, 999, 1_000, 1_001])
+def test_bulk_ids_across_a_carry_of_the_low_bits(
+    monkeypatch: pytest.MonkeyPatch, low_bits_left: int
+) -> None:
+    """A batch whose counter carries out of rand_b's 62 bits takes the id-by-id path; every
+    other batch is a range of consecutive integers. Both give valid, increasing ids."""
+    future_ms = time.time_ns() // 1_000_000 + 60_000  # the same millisecond for the whole test
+    tail = (0b101 << 62) | ((1 << 62) - 1 - low_bits_left)
+    monkeypatch.setattr(_ids, "_last_ms", future_ms)
+    monkeypatch.setattr(_ids, "_last_tail", tail - 1)
+    bulk = new_ids(1_000)
+    assert bulk == sorted(bulk)
+    assert len(set(bulk)) == 1_000
+    assert {i.version for i in bulk} == {7}
+    assert {i.variant for i in bulk} == {uuid.RFC_4122}
+    assert {i.int >> 80 for i in bulk} == {future_ms}
+    assert bulk[0].int & ((1 << 62) - 1) == (1 << 62) - 1 - low_bits_left
 
 
 def test_ids_from_threads_are_unique() -> None:

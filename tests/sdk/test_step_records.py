@@ -7,6 +7,7 @@ dropped with the rule it broke, or repaired as the model repairs it, exactly as 
 
 from __future__ import annotations
 
+import gc
 import time
 from uuid import UUID
 
@@ -24,7 +25,16 @@ from vigil.models import (
     new_id,
 )
 from vigil.sdk import StoreSink
-from vigil.sdk._events import LATER, LOG, STEP, QueuedEvent, build_batch, dump_batch, load_batch
+from vigil.sdk._events import (
+    LATER,
+    LOG,
+    STEP,
+    QueuedEvent,
+    build_batch,
+    dump_batch,
+    load_batch,
+    step_item,
+)
 from vigil.storage import EventStore
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -34,7 +44,7 @@ RUN = new_id()
 def step(name: str = "search", data: object = None, **fields: object) -> QueuedEvent:
     data_json = None if data is None else orjson.dumps(data)
     item = (
-        STEP, RUN, StepType.TOOL_CALL, name, data_json,
+        STEP, RUN.int, "tool_call", name, data_json,
         fields.get("request_id"), fields.get("trace_id"), 1_700_000_000.25,
     )  # fmt: skip
     return (*item, fields["linked"]) if "linked" in fields else item
@@ -147,3 +157,20 @@ def test_records_and_repaired_steps_are_stored_alike(
     ]
     assert (steps[0].request_id, steps[0].trace_id) == ("req-1", TRACE)
     assert all(before - 1 <= s.created_at.timestamp() <= time.time() for s in steps)
+
+
+def test_a_queued_step_holds_nothing_the_cyclic_gc_tracks(
+    scripted_sink: ScriptedSink, make_recorder: RecorderFactory
+) -> None:
+    """Steps wait in the queue by the thousand: once a collection has seen them, the GC no
+    longer walks them (a tuple of untracked values is untracked), nor promotes them."""
+    scripted_sink.gate.clear()  # the writer stalls on its first batch: the rest stays queued
+    recorder = make_recorder(scripted_sink, flush_interval=0.001)
+    recorder.log_step(RUN, "thought", "first")
+    assert scripted_sink.entered.wait(5.0)
+    recorder.log_step(RUN, StepType.TOOL_CALL, "search", {"q": "x"}, request_id="r-1")
+    queued = list(recorder._queue._items)  # white-box: the queue's own items
+    built = step_item(RUN, StepType.THOUGHT, "later", {"k": [1]}, None, TRACE, 1.0)
+    gc.collect()
+    assert [gc.is_tracked(item) for item in [*queued, built]] == [False, False]
+    scripted_sink.gate.set()

@@ -49,14 +49,22 @@ def id_values(count: int) -> list[int]:
             # Same millisecond, or the wall clock stepped back: keep counting on the last one.
             ms = _last_ms
             tail = _last_tail + 1
-        for _ in range(count):
-            if tail > _TAIL_MAX:
-                ms += 1
-                tail = int.from_bytes(os.urandom(10)) >> 7
-            values.append(
-                (ms << 80) | _VERSION_AND_VARIANT | ((tail >> 62) << 64) | (tail & _RAND_B_MASK)
-            )
-            tail += 1
+        first_b = tail & _RAND_B_MASK
+        if tail + count - 1 <= _TAIL_MAX and first_b + count - 1 <= _RAND_B_MASK:
+            # The usual case: neither the tail nor its low 62 bits overflow, so the ids are
+            # consecutive integers (~20x cheaper than building each one).
+            first = (ms << 80) | _VERSION_AND_VARIANT | ((tail >> 62) << 64) | first_b
+            values = list(range(first, first + count))
+            tail += count
+        else:
+            for _ in range(count):
+                if tail > _TAIL_MAX:
+                    ms += 1
+                    tail = int.from_bytes(os.urandom(10)) >> 7
+                values.append(
+                    (ms << 80) | _VERSION_AND_VARIANT | ((tail >> 62) << 64) | (tail & _RAND_B_MASK)
+                )
+                tail += 1
         _last_ms = ms
         _last_tail = tail - 1
     return values

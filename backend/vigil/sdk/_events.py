@@ -18,9 +18,11 @@ that fails a check takes the model's path, so the drop names the rule it broke.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, cast
+from uuid import UUID
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -35,6 +37,7 @@ from vigil.models import (
     JsonObject,
     SpanRecord,
     StepRecord,
+    StepType,
 )
 from vigil.models._types import is_identifier, is_trace_id
 from vigil.redaction import redact, redact_text
@@ -64,6 +67,12 @@ _new_record: Final = cast(
 _EVENT: Final = TypeAdapter(BatchEvent)
 
 
+STEP_TYPE_OF: Final[dict[str, StepType]] = {member.value: member for member in StepType}
+
+run_uuid: Final = functools.lru_cache(maxsize=1024)(lambda value: UUID(int=value))
+"""The ``UUID`` of a queued run id (an int); a run's steps share one object."""
+
+
 def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
@@ -75,11 +84,12 @@ def _json(value: Any) -> bytes:
 
 
 def encode_step(item: QueuedEvent, service: str) -> Document:
-    # A ninth field, the linked artifact ids, only when the step names some.
+    # (STEP, run_id.int, step type value, name, data_json, request_id, trace_id, created):
+    # a ninth field, the linked artifact ids, only when the step names some.
     _, run_id, step_type, name, data_json, request_id, trace_id, created, *linked = item
     document = {
         "event": "step",
-        "run_id": run_id,
+        "run_id": run_uuid(run_id),
         "step_type": step_type,
         "name": name,
         "data": {} if data_json is None else orjson.Fragment(data_json),
@@ -121,7 +131,10 @@ def step_record(item: QueuedEvent) -> StepRecord | None:
         return None
     else:
         linked = item[8]
-    fields = (item[1], item[2], name, data_text, request_id, trace_id, item[7], linked)
+    fields = (
+        run_uuid(item[1]), STEP_TYPE_OF[item[2]], name, data_text, request_id, trace_id,
+        item[7], linked,
+    )  # fmt: skip
     return _new_record(StepRecord, fields)
 
 
@@ -213,18 +226,20 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
     }
 
 
-def encode_step_later(item: QueuedEvent, service: str) -> Document:
+def built_step(item: QueuedEvent) -> QueuedEvent:
     # (STEP_LATER, run_id, step_type, name, build, request_id, trace_id, created): ``build``
     # makes the step's data here, on the writer thread (``AgentRecorder.log_step_later``).
     _, run_id, step_type, name, build, request_id, trace_id, created = item
-    return encode_step(
-        step_item(run_id, step_type, name, build(), request_id, trace_id, created), service
-    )
+    return step_item(run_id, step_type, name, build(), request_id, trace_id, created)
+
+
+def encode_step_later(item: QueuedEvent, service: str) -> Document:
+    return encode_step(built_step(item), service)
 
 
 def step_item(
-    run_id: Any,
-    step_type: Any,
+    run_id: UUID,
+    step_type: StepType | str,
     name: str,
     data: Mapping[str, Any],
     request_id: str | None,
@@ -236,7 +251,8 @@ def step_item(
     data_json = _json(data)
     if len(data_json) > MAX_STEP_DATA_BYTES:
         data_json = _json({"truncated": True, "serialized_bytes": len(data_json)})
-    return (STEP, run_id, step_type, name, data_json, request_id, trace_id, created)
+    kind = STEP_TYPE_OF[step_type].value
+    return (STEP, run_id.int, kind, name, data_json, request_id, trace_id, created)
 
 
 def events_in(item: QueuedEvent) -> int:
@@ -301,6 +317,8 @@ def build_batch(
     documents: list[Document] = []
 
     def add(item: QueuedEvent, out: list[BatchItem | None], docs: list[Document]) -> None:
+        if item[0] == STEP_LATER:
+            item = built_step(item)
         if records and item[0] == STEP:
             record = step_record(item)
             if record is not None:

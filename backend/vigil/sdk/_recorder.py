@@ -371,9 +371,11 @@ class AgentRecorder(ClosedOnExit):
         if artifacts:
             linked = [a.id if isinstance(a, ArtifactUpload | ArtifactRecord) else as_uuid(a)
                       for a in artifacts]  # fmt: skip
-            item = (STEP, run_id, kind, name, data_json, request_id, trace_id, time.time(), linked)
-            return self._put(item)
-        return self._put((STEP, run_id, kind, name, data_json, request_id, trace_id, time.time()))
+            return self._put((STEP, run_id.int, kind._value_, name, data_json, request_id,
+                              trace_id, time.time(), linked))  # fmt: skip
+        # The layout of _events.encode_step: nothing in it the cyclic GC tracks.
+        step = (STEP, run_id.int, kind._value_, name, data_json, request_id, trace_id, time.time())
+        return self._put(step)
 
     def log_step_later(
         self,
