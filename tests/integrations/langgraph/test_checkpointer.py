@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,27 @@ def test_setup_is_idempotent_and_safe_to_race(store_url: str) -> None:
     assert errors == []
     start()
     assert errors == []
+
+
+def test_a_sqlite_agent_waits_for_a_file_another_holds(tmp_path: Path) -> None:
+    """Another agent holding the checkpoint file's write lock for longer than sqlite3's
+    default busy timeout (5 s) delays this one; it does not fail it ("database is locked")."""
+    url = f"sqlite:///{tmp_path}/vigil.db"
+    with open_checkpointer(database_url=url):
+        pass  # the file and its tables exist
+    target = CheckpointDatabase.from_url(url).target
+    holder = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(5.5, holder.execute, args=("COMMIT",))
+    release.start()
+    try:
+        started = time.monotonic()
+        with open_checkpointer(database_url=url) as checkpointer:
+            assert _ask(build_graph(checkpointer), "waited") == ANSWER_7
+        assert time.monotonic() - started >= 5.0  # it did wait for the lock
+    finally:
+        release.join()
+        holder.close()
 
 
 def test_sqlite_checkpoints_sit_next_to_the_controllers_database(tmp_path: Path) -> None:

@@ -14,6 +14,9 @@
   ``SqliteSaver`` / ``AsyncSqliteSaver`` (langgraph-checkpoint-sqlite) in a file of its own
   next to the controller's database (``langgraph-checkpoints.db``): the savers hold their
   connection's lock while they write, which must not be the event store's write lock.
+  Vigil opens their connection itself, with a 30 s busy timeout (the sqlite3 default, 5 s,
+  was too short for agents starting together on a loaded machine: "database is locked"
+  from the test suite), and retries ``setup()`` while another agent holds the file's lock.
 
 The native stack (``vigil stack up``) makes the ``langgraph`` schema, owned by the
 controller's role; elsewhere it is created if the role may. The tables are set up when the
@@ -25,9 +28,10 @@ on the migration table (taken by polling ``pg_try_advisory_lock``: see ``_lock_f
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -45,6 +49,8 @@ SQLITE_SCHEMES: Final = ("sqlite", "sqlite+pysqlite")
 MAX_IDLE_S: Final = 300.0
 TRY_LOCK: Final = "SELECT pg_try_advisory_lock(%s) AS locked"
 LOCK_POLL_S: Final = 0.05
+SQLITE_BUSY_TIMEOUT_S: Final = 30.0
+SQLITE_SETUP_ATTEMPTS: Final = 20
 SCHEMA_EXISTS: Final = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
 """Checked before ``CREATE SCHEMA``: the native stack's role owns ``langgraph`` but may not
 create schemas, and PostgreSQL checks that privilege even for ``IF NOT EXISTS``."""
@@ -135,8 +141,20 @@ def open_checkpointer(
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         Path(database.target).parent.mkdir(parents=True, exist_ok=True)
-        with SqliteSaver.from_conn_string(database.target) as sqlite_saver:
-            sqlite_saver.setup()
+        # As SqliteSaver.from_conn_string connects, with a longer busy timeout.
+        conn = sqlite3.connect(
+            database.target, check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_S
+        )
+        with closing(conn):
+            sqlite_saver = SqliteSaver(conn)
+            for attempt in range(1, SQLITE_SETUP_ATTEMPTS + 1):
+                try:
+                    sqlite_saver.setup()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == SQLITE_SETUP_ATTEMPTS:
+                        raise
+                    time.sleep(LOCK_POLL_S * attempt)
             yield sqlite_saver
         return
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -179,11 +197,20 @@ async def open_async_checkpointer(
     ``AsyncConnectionPool``, or an ``AsyncSqliteSaver``."""
     database = _database(settings, database_url)
     if database.kind == "sqlite":
+        import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         Path(database.target).parent.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(database.target) as sqlite_saver:
-            await sqlite_saver.setup()
+        async with aiosqlite.connect(database.target, timeout=SQLITE_BUSY_TIMEOUT_S) as conn:
+            sqlite_saver = AsyncSqliteSaver(conn)
+            for attempt in range(1, SQLITE_SETUP_ATTEMPTS + 1):
+                try:
+                    await sqlite_saver.setup()
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == SQLITE_SETUP_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(LOCK_POLL_S * attempt)
             yield sqlite_saver
         return
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
