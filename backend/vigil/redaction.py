@@ -90,12 +90,19 @@ def redact_text(text: str) -> str:
     return _URL_CREDENTIALS.sub(rf"\1:{REDACTED}@", text)
 
 
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
+
+
 def redact(value: Any) -> Any:
     """A copy of ``value`` with values under sensitive keys replaced, recursively, and
     secrets in its strings masked."""
     if isinstance(value, dict):
         return {
-            k: REDACTED if isinstance(k, str) and is_sensitive_key(k) else redact(v)
+            k: REDACTED
+            if isinstance(k, str) and is_sensitive_key(k)
+            else v
+            if type(v) in _SCALARS  # most attribute values: no call, no isinstance chain
+            else redact(v)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):

@@ -2,11 +2,11 @@
 
 import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from vigil.storage._rows import EPOCH_CACHE_SECONDS, epoch_formatter
+from vigil.storage._rows import EPOCH_CACHE_SECONDS, datetime_formatter, epoch_formatter
 
 
 def expected(seconds: float) -> str:
@@ -43,3 +43,21 @@ def test_the_suffix_is_the_backends_own() -> None:
     """SQLite's text has no offset (SQLAlchemy's DATETIME form), PostgreSQL's has one."""
     assert epoch_formatter("")(1.5) == "1970-01-01 00:00:01.500000"
     assert epoch_formatter("+00:00")(1.5) == "1970-01-01 00:00:01.500000+00:00"
+
+
+def test_datetimes_are_written_as_isoformat_writes_them() -> None:
+    """Aware values of any offset, across the cache's resets and the years' range."""
+    text = datetime_formatter("+00:00")
+    rng = random.Random(1)  # noqa: S311  (test data, not secrets)
+    zones = [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
+    now = datetime.now(UTC)
+    values = [
+        now + timedelta(seconds=rng.uniform(-1e6, 1e6)) for _ in range(3 * EPOCH_CACHE_SECONDS)
+    ]
+    values += [datetime.fromtimestamp(rng.uniform(-6e10, 2.5e11), UTC) for _ in range(5_000)]
+    values = [value.astimezone(rng.choice(zones)) for value in values]
+    values += [datetime(1, 1, 1, 12, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, UTC)]
+    assert [text(v) for v in values] == [
+        v.astimezone(UTC).isoformat(" ", "microseconds") for v in values
+    ]
+    assert datetime_formatter("")(values[0]) == text(values[0]).removesuffix("+00:00")

@@ -9,7 +9,7 @@ import abc
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Final
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 from vigil.models._types import json_text
-from vigil.storage._rows import EncodedRow, EpochText
+from vigil.storage._rows import EncodedRow, EpochText, TimestampText
 
 STEP_NOTIFY_CHANNEL: Final = "vigil_steps"
 """PostgreSQL channel on which the store announces the runs that got steps (payload: run id),
@@ -63,9 +63,8 @@ class Backend(abc.ABC):
         rebuilds require)."""
         return self.begin_write(engine)
 
-    @abc.abstractmethod
-    def timestamp_text(self, value: datetime) -> str:
-        """A timestamp in the text form the bulk path writes (see ``_rows``)."""
+    timestamp_text: TimestampText
+    """A timestamp in the text form the bulk path writes (``_rows.datetime_formatter``)."""
 
     epoch_text: EpochText
     """Seconds since the epoch in the same text form (``_rows.epoch_formatter``)."""

@@ -7,7 +7,7 @@ month, and the partition of each month written to is created before the insert.
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Final, cast
 from uuid import UUID
 
@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.exc import DBAPIError
 
 from vigil.storage._backend import STEP_NOTIFY_CHANNEL, Backend, json_dumps, json_loads
-from vigil.storage._rows import EncodedRow, epoch_formatter
+from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter
 from vigil.storage._schema import PG_SCHEMA
 
 CONNECT_TIMEOUT_S: Final = 5
@@ -50,6 +50,7 @@ POOL_OVERFLOW = 20
 class PostgresBackend(Backend):
     name = "postgresql"
     epoch_text = staticmethod(epoch_formatter("+00:00"))
+    timestamp_text = staticmethod(datetime_formatter("+00:00"))
 
     def __init__(self, url: URL) -> None:
         self._url = url.set(drivername="postgresql+psycopg")
@@ -93,11 +94,6 @@ class PostgresBackend(Backend):
 
     def begin_write(self, engine: Engine) -> AbstractContextManager[Connection]:
         return engine.begin()
-
-    def timestamp_text(self, value: datetime) -> str:
-        if value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
-        return value.isoformat(" ", "microseconds")
 
     def bulk_insert(
         self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[EncodedRow]

@@ -8,7 +8,7 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final, cast
@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import Insert, insert
 from sqlalchemy.exc import DBAPIError
 
 from vigil.storage._backend import Backend, json_dumps, json_loads
-from vigil.storage._rows import EncodedRow, epoch_formatter
+from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter
 from vigil.storage._wal_checkpointer import WalCheckpointer
 
 BUSY_TIMEOUT_MS: Final = 5_000
@@ -57,6 +57,7 @@ MAX_VARIABLES: Final = 999
 class SqliteBackend(Backend):
     name = "sqlite"
     epoch_text = staticmethod(epoch_formatter(""))
+    timestamp_text = staticmethod(datetime_formatter(""))
 
     def __init__(self, url: URL) -> None:
         database = url.database
@@ -132,12 +133,6 @@ class SqliteBackend(Backend):
                         raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
             finally:
                 raw.execute("PRAGMA foreign_keys=ON")
-
-    def timestamp_text(self, value: datetime) -> str:
-        # SQLAlchemy's SQLite DATETIME format: "2025-01-31 23:59:59.000123", UTC, no offset.
-        if value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
-        return value.isoformat(" ", "microseconds")[:26]
 
     def bulk_insert(
         self, conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[EncodedRow]
