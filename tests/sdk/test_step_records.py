@@ -174,3 +174,41 @@ def test_a_queued_step_holds_nothing_the_cyclic_gc_tracks(
     gc.collect()
     assert [gc.is_tracked(item) for item in [*queued, built]] == [False, False]
     scripted_sink.gate.set()
+
+
+@pytest.mark.parametrize(
+    ("built", "rule"),
+    [
+        ((STEP, RUN.int, "thought", "n", b"[1,2]", None, None, 1.0), "data"),  # not an object
+        ((STEP, RUN.int, "thought", "n", b'"text"', None, None, 1.0), "data"),
+        ((STEP, RUN.int, "thought", "", None, None, None, 1.0), "name"),
+        ((STEP, RUN.int, "thought", "x" * 201, None, None, None, 1.0), "name"),
+        ((STEP, RUN.int, "thought", "a\ud800b", None, None, None, 1.0), "surrogates"),
+    ],
+)
+def test_what_a_build_returns_unchecked_takes_the_models_path(
+    built: QueuedEvent, rule: str
+) -> None:
+    """``record_later`` builds make steps without a producer call's checks: a step the model
+    refuses is dropped alone, with its rule, not stored (a list as data made the run's steps
+    unreadable) nor left to fail the database (a lone surrogate)."""
+    events, errors = build_batch([(LATER, lambda: [built], 1), step("ok")], "svc", records=True)
+    assert [event.name for event in events] == ["ok"]
+    assert len(errors) == 1
+    assert rule in errors[0]
+
+
+def test_a_build_may_return_steps_of_a_run_named_by_text() -> None:
+    as_text = step_item(str(RUN), "thought", "n", {}, None, None, 1.0)  # type: ignore[arg-type]
+    (event,), errors = build_batch([as_text], "svc", records=True)
+    assert errors == []
+    assert event.run_id == RUN
+
+
+def test_a_record_has_every_field() -> None:
+    """Records are built with tuple.__new__, which counts nothing: a field added to
+    StepRecord must be filled by step_record too."""
+    for item in (step("a"), step("b", linked=[new_id()])):
+        (record,), _ = build_batch([item], "svc", records=True)
+        assert isinstance(record, StepRecord)
+        assert len(record) == len(StepRecord._fields)

@@ -127,10 +127,11 @@ class StepRecord(NamedTuple):
     """A step as the SDK's writer hands it to ``EventStore.write_batch``: a ``StepEvent``
     already checked, so no model is built (~11 us per step here, more than the store's write).
 
-    Not a model on purpose, like ``SpanRecord``; the producer guarantees what ``StepEvent``
-    would check: ``name`` of 1..``MAX_NAME_LENGTH`` characters without U+0000, ``data_json``
-    a JSON object of at most ``MAX_STEP_DATA_BYTES`` with no ``\\u0000`` in it,
-    ``request_id`` an identifier and ``trace_id`` 32 lowercase hex digits (or None), at most
+    Not a model on purpose, like ``SpanRecord``; whoever builds one (the SDK's writer,
+    ``vigil.sdk._events.step_record``) guarantees what ``StepEvent`` would check: ``name``
+    of 1..``MAX_NAME_LENGTH`` characters without U+0000 or lone surrogates, ``data_json`` a
+    JSON object of at most ``MAX_STEP_DATA_BYTES`` with no ``\\u0000`` in it, ``request_id``
+    an identifier and ``trace_id`` 32 lowercase hex digits (or None), at most
     ``MAX_ARTIFACTS_PER_STEP`` artifact ids. ``created_at`` is in seconds since the epoch, as
     ``time.time()`` gave it (the store writes it as text without a ``datetime``).
     """

@@ -409,7 +409,7 @@ class AgentRecorder(ClosedOnExit):
         handler queues one per finished call: its step and its duration measurement).
 
         ``build`` returns queued events in the layouts of ``vigil.sdk._events`` (``STEP``
-        from ``step_item``, ``MEASUREMENT``), checked by the models like every batch; it must
+        from ``step_item``, ``MEASUREMENT``), checked like every batch; it must
         read only objects nobody changes after this call. A ``build`` that raises costs its
         ``events``, counted as ``invalid``; a full or closed queue counts ``events`` drops.
         """

@@ -161,7 +161,9 @@ class SqliteBackend(Backend):
                 cursor.execute(statement, list(chain.from_iterable(rest)))
         except sqlite3.Error as exc:
             # Same exception types as the rest of the store sees (IntegrityError...).
-            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+            # The statement's text is ~3 KB of placeholders: name the table instead.
+            what = f"INSERT INTO {table.name} ({len(rows)} rows)"
+            raise DBAPIError.instance(what, None, exc, sqlite3.Error) from exc
         finally:
             cursor.close()
 

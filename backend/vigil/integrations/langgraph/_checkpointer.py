@@ -16,7 +16,8 @@
   connection's lock while they write, which must not be the event store's write lock.
   Vigil opens their connection itself, with a 30 s busy timeout (the sqlite3 default, 5 s,
   was too short for agents starting together on a loaded machine: "database is locked"
-  from the test suite), and retries ``setup()`` while another agent holds the file's lock.
+  from the test suite), and retries ``setup()`` while another agent holds the file's lock
+  (for at most that timeout in all).
 
 The native stack (``vigil stack up``) makes the ``langgraph`` schema, owned by the
 controller's role; elsewhere it is created if the role may. The tables are set up when the
@@ -147,12 +148,14 @@ def open_checkpointer(
         )
         with closing(conn):
             sqlite_saver = SqliteSaver(conn)
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
             for attempt in range(1, SQLITE_SETUP_ATTEMPTS + 1):
                 try:
                     sqlite_saver.setup()
                     break
                 except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == SQLITE_SETUP_ATTEMPTS:
+                    last = attempt == SQLITE_SETUP_ATTEMPTS or time.monotonic() > deadline
+                    if "locked" not in str(exc) or last:
                         raise
                     time.sleep(LOCK_POLL_S * attempt)
             yield sqlite_saver
@@ -203,12 +206,14 @@ async def open_async_checkpointer(
         Path(database.target).parent.mkdir(parents=True, exist_ok=True)
         async with aiosqlite.connect(database.target, timeout=SQLITE_BUSY_TIMEOUT_S) as conn:
             sqlite_saver = AsyncSqliteSaver(conn)
+            deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
             for attempt in range(1, SQLITE_SETUP_ATTEMPTS + 1):
                 try:
                     await sqlite_saver.setup()
                     break
                 except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == SQLITE_SETUP_ATTEMPTS:
+                    last = attempt == SQLITE_SETUP_ATTEMPTS or time.monotonic() > deadline
+                    if "locked" not in str(exc) or last:
                         raise
                     await asyncio.sleep(LOCK_POLL_S * attempt)
             yield sqlite_saver
