@@ -61,14 +61,9 @@ LATER: Final = 7
 TRUNCATED: Final = "...[truncated]"
 
 _BATCH: Final = TypeAdapter(list[BatchEvent])
-_new_record: Final = cast(
-    "Callable[[type[StepRecord], tuple[Any, ...]], StepRecord]", tuple.__new__
-)
-"""``StepRecord``'s own ``__new__`` is a Python function taking each field by name: ~3x this."""
 _EVENT: Final = TypeAdapter(BatchEvent)
 
-
-STEP_TYPE_OF: Final[dict[str, StepType]] = {member.value: member for member in StepType}
+STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in StepType}
 
 run_uuid: Final = functools.lru_cache(maxsize=1024)(lambda value: UUID(int=value))
 """The ``UUID`` of a queued run id (an int); a run's steps share one object."""
@@ -142,10 +137,10 @@ def step_record(item: QueuedEvent) -> StepRecord | None:
     else:
         linked = item[8]
     fields = (
-        run_uuid(item[1]), STEP_TYPE_OF[item[2]], name, data_text, request_id, trace_id,
+        run_uuid(item[1]), STEP_TYPES[item[2]], name, data_text, request_id, trace_id,
         item[7], linked,
     )  # fmt: skip
-    return _new_record(StepRecord, fields)
+    return StepRecord._make(fields)
 
 
 def step_document(record: StepRecord) -> Document:
@@ -243,10 +238,6 @@ def built_step(item: QueuedEvent) -> QueuedEvent:
     return step_item(run_id, step_type, name, build(), request_id, trace_id, created)
 
 
-def encode_step_later(item: QueuedEvent, service: str) -> Document:
-    return encode_step(built_step(item), service)
-
-
 def step_item(
     run_id: UUID,
     step_type: StepType | str,
@@ -261,7 +252,7 @@ def step_item(
     data_json = _json(data)
     if len(data_json) > MAX_STEP_DATA_BYTES:
         data_json = _json({"truncated": True, "serialized_bytes": len(data_json)})
-    kind = STEP_TYPE_OF[step_type].value
+    kind = STEP_TYPES[step_type].value
     run = run_id if type(run_id) is UUID else UUID(str(run_id))  # ValueError: invalid
     return (STEP, run.int, kind, name, data_json, request_id, trace_id, created)
 
@@ -313,9 +304,9 @@ ENCODERS: Final[tuple[Callable[[QueuedEvent, str], Document], ...]] = (
     encode_span,
     encode_run_start,
     encode_run_finish,
-    encode_step_later,
 )
-"""Indexed by the kind tag."""
+"""Indexed by the kind tag (``STEP_LATER`` and ``LATER`` items are expanded into these
+kinds first, by ``build_batch``)."""
 
 
 def build_batch(

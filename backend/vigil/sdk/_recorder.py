@@ -19,7 +19,6 @@ import atexit
 import logging
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -54,7 +53,7 @@ from vigil.models import (
     new_id,
 )
 from vigil.models._runs import CLIENT_FINISH_STATUSES
-from vigil.models._types import IDENTIFIER_PATTERN
+from vigil.models._types import is_identifier
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, Source
 from vigil.sdk._context import (
     as_uuid,
@@ -73,6 +72,7 @@ from vigil.sdk._events import (
     SPAN,
     STEP,
     STEP_LATER,
+    STEP_TYPES,
     QueuedEvent,
 )
 from vigil.sdk._metrics import SdkMetrics
@@ -88,7 +88,6 @@ sdk_logger = logging.getLogger("vigil.sdk")
 
 # Enum lookups through a dict: ~50 ns against ~370 ns for ``StepType(value)``. StrEnum
 # members hash like their values, so members and plain strings both find their entry.
-STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in StepType}
 MEASUREMENT_KINDS: Final[dict[str, MeasurementKind]] = {
     member.value: member for member in MeasurementKind
 }
@@ -104,7 +103,6 @@ LOG_LEVELS: Final[dict[str | int, LogLevel]] = {
 RUN_STATUSES: Final[dict[str, RunStatus]] = {
     member.value: member for member in CLIENT_FINISH_STATUSES
 }
-IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
 KNOWN_METRIC_NAMES_CAP: Final = 4096
 CANCELLING: Final = (KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit)
 
@@ -284,7 +282,7 @@ class AgentRecorder(ClosedOnExit):
                 raise ValueError(f"{field} must be a str of 1..{MAX_NAME_LENGTH} characters")
             if "\x00" in value:  # RunCreate's rule: refused here, not dropped as invalid later
                 raise ValueError(f"{field} must not contain U+0000")
-        if type(project_id) is not str or IDENTIFIER.fullmatch(project_id) is None:
+        if not is_identifier(project_id):
             raise ValueError(f"project_id {project_id!r} is not an identifier")
         metadata_json = None
         if metadata:

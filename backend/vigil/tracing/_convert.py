@@ -12,11 +12,9 @@ become the ``exception.*`` attributes of the stored span.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final, cast
+from typing import Any, Final
 from uuid import UUID
 
 import orjson
@@ -30,7 +28,7 @@ from vigil.models import (
     SpanRecord,
     SpanStatus,
 )
-from vigil.models._types import IDENTIFIER_PATTERN
+from vigil.models._types import is_identifier
 from vigil.sdk._events import bounded_json
 from vigil.tracing._attributes import PROJECT_ID, REQUEST_ID, RUN_ID
 from vigil.tracing._context import OTEL_KINDS, OTEL_STATUS_CODES
@@ -47,11 +45,6 @@ SERVICE_NAME: Final = "service.name"
 TRUSTED_ATTRIBUTES: Final = frozenset(
     {"http.request.method", "url.path", "http.route", "http.response.status_code", REQUEST_ID}
 )
-_IDENTIFIER: Final = re.compile(IDENTIFIER_PATTERN)
-_new_record: Final = cast(
-    "Callable[[type[SpanRecord], tuple[Any, ...]], SpanRecord]", tuple.__new__
-)
-"""``SpanRecord``'s own ``__new__`` is a Python function taking each field by name."""
 
 
 def span_record(span: ReadableSpan, service: str) -> SpanRecord:
@@ -88,9 +81,9 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
         None if not message else message[:MAX_REASON_LENGTH].replace("\x00", ""),
         _attributes_json(attributes),
         run_id,
-        project if isinstance(project, str) and _IDENTIFIER.match(project) else None,
+        project if is_identifier(project) else None,
     )
-    return _new_record(SpanRecord, fields)
+    return SpanRecord._make(fields)
 
 
 def _attributes_of(span: ReadableSpan) -> dict[str, Any]:
