@@ -41,6 +41,15 @@ MEASUREMENT_COLUMNS: Final = (
 )  # fmt: skip
 
 
+def _second_text(cache: dict[Any, str], key: Any, fields: Sequence[int]) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` of ``fields`` (year to second), kept in ``cache`` under ``key``
+    (emptied when full: rows come in time order, so few seconds are live at once)."""
+    if len(cache) >= EPOCH_CACHE_SECONDS:
+        cache.clear()
+    text = cache[key] = "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format(*fields)
+    return text
+
+
 def epoch_formatter(suffix: str) -> EpochText:
     """``EpochText`` for timestamps ``YYYY-MM-DD HH:MM:SS.ffffff`` + ``suffix``, rounded to the
     microsecond as ``datetime.fromtimestamp`` rounds (half to even).
@@ -56,15 +65,7 @@ def epoch_formatter(suffix: str) -> EpochText:
         if micro == 1_000_000:
             whole += 1
             micro = 0
-        prefix = seconds_text.get(whole)
-        if prefix is None:
-            if len(seconds_text) >= EPOCH_CACHE_SECONDS:
-                seconds_text.clear()
-            t = gmtime(whole)
-            prefix = seconds_text[whole] = (
-                f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} "
-                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-            )
+        prefix = seconds_text.get(whole) or _second_text(seconds_text, whole, gmtime(whole)[:6])
         return f"{prefix}.{micro:06d}{suffix}"
 
     return epoch_text
@@ -82,14 +83,7 @@ def datetime_formatter(suffix: str) -> TimestampText:
         if value.tzinfo is not UTC:
             value = value.astimezone(UTC)
         key = (value.year, value.month, value.day, value.hour, value.minute, value.second)
-        prefix = seconds_text.get(key)
-        if prefix is None:
-            if len(seconds_text) >= EPOCH_CACHE_SECONDS:
-                seconds_text.clear()
-            prefix = seconds_text[key] = (
-                f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-                f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-            )
+        prefix = seconds_text.get(key) or _second_text(seconds_text, key, key)
         return f"{prefix}.{value.microsecond:06d}{suffix}"
 
     return timestamp_text
@@ -111,22 +105,16 @@ def step_rows(
     """Rows of steps numbered ``first_seq``, ``first_seq + 1``..., encoded lazily; a
     ``StepRecord``'s data is JSON text already, its time seconds since the epoch."""
     run_hex = run_id.hex
-    return (
-        (
-            f"{step_id:032x}",
-            run_hex,
-            first_seq + offset,
-            step.step_type._value_,
-            step.name,
-            step.data_json if isinstance(step, StepRecord) else json_text(step.data),
-            step.request_id,
-            step.trace_id,
-            epoch_text(step.created_at)
-            if isinstance(step, StepRecord)
-            else timestamp_text(step.created_at if step.created_at is not None else now),
-        )
-        for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True))
-    )
+    for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True)):
+        if isinstance(step, StepRecord):
+            data, created = step.data_json, epoch_text(step.created_at)
+        else:
+            data = json_text(step.data)
+            created = timestamp_text(step.created_at if step.created_at is not None else now)
+        yield (
+            f"{step_id:032x}", run_hex, first_seq + offset, step.step_type._value_, step.name,
+            data, step.request_id, step.trace_id, created,
+        )  # fmt: skip
 
 
 def log_rows(
