@@ -108,6 +108,13 @@ def connection_kwargs() -> dict[str, Any]:
     }
 
 
+def _retry_setup(exc: sqlite3.OperationalError, attempt: int, deadline: float) -> bool:
+    """Whether a SQLite ``setup()`` that failed with ``exc`` is tried again: while another
+    agent holds the file's lock, within the attempts and the busy timeout."""
+    within = attempt < SQLITE_SETUP_ATTEMPTS and time.monotonic() <= deadline
+    return within and "locked" in str(exc)
+
+
 def _lock_for_setup(conn: Any) -> None:
     """Take the setup lock, polling: a session waiting in ``pg_advisory_lock`` holds a
     snapshot, and the ``CREATE INDEX CONCURRENTLY`` of LangGraph's migrations in the session
@@ -154,8 +161,7 @@ def open_checkpointer(
                     sqlite_saver.setup()
                     break
                 except sqlite3.OperationalError as exc:
-                    last = attempt == SQLITE_SETUP_ATTEMPTS or time.monotonic() > deadline
-                    if "locked" not in str(exc) or last:
+                    if not _retry_setup(exc, attempt, deadline):
                         raise
                     time.sleep(LOCK_POLL_S * attempt)
             yield sqlite_saver
@@ -212,8 +218,7 @@ async def open_async_checkpointer(
                     await sqlite_saver.setup()
                     break
                 except sqlite3.OperationalError as exc:
-                    last = attempt == SQLITE_SETUP_ATTEMPTS or time.monotonic() > deadline
-                    if "locked" not in str(exc) or last:
+                    if not _retry_setup(exc, attempt, deadline):
                         raise
                     await asyncio.sleep(LOCK_POLL_S * attempt)
             yield sqlite_saver
