@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import pytest
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 
 from tests.controller.test_runs_api import create_run
+from vigil.controller.event_batch import EventBatch
 
 
 def test_mixed_batch_is_stored(api: TestClient) -> None:
@@ -152,3 +156,75 @@ def test_a_run_start_refuses_running_as_a_finish(api: TestClient) -> None:
     response = api.post("/events/batch", json={"events": events})
     assert response.status_code == 422
     assert "request_id" in response.json() or response.headers.get("x-request-id")
+
+
+def _stored_steps(api: TestClient, run_id: object) -> list[dict[str, object]]:
+    page = api.get(f"/runs/{run_id}/steps").json()
+    return [
+        {key: value for key, value in step.items() if key not in ("id", "run_id")}
+        for step in page["items"]
+    ]
+
+
+def test_steps_taken_without_their_model_are_stored_as_the_model_stores_them(
+    api: TestClient,
+) -> None:
+    """Plainly valid steps skip the StepEvent model (``IngestBatch``); the same steps with
+    their kind left out (inferred) go through it. Both store the very same steps."""
+    documents = [
+        {"step_type": "tool_call", "name": "search", "data": {"q": "refund", "n": 3, "f": 1.5}},
+        {"step_type": "thought", "name": "é" * 200, "request_id": "req-1", "data": {}},
+        {
+            "step_type": "llm_generation",
+            "name": "answer",
+            "trace_id": "0af7651916cd43dd8448eb211c80319c",
+            "created_at": "2026-12-01T20:15:00.123456Z",
+            "data": {"nested": [1, None, {"x": True}], "big": 2**62},
+        },
+        {"step_type": "message", "name": "m", "created_at": "2026-12-01T20:15:01+00:00",
+         "artifact_ids": []},
+        {"step_type": "error", "name": "nul", "data": {"text": "a\u0000b"}},  # model-repaired
+    ]  # fmt: skip
+    fast_run, model_run = create_run(api), create_run(api)
+    fast = [{"event": "step", "run_id": fast_run["id"], **d} for d in documents]
+    model = [{"run_id": model_run["id"], **d} for d in documents]
+    for events in (fast, model):
+        response = api.post("/events/batch", json={"events": events})
+        assert response.status_code == 202, response.text
+        assert response.json()["steps"] == len(documents)
+    fast_steps, model_steps = (
+        _stored_steps(api, fast_run["id"]),
+        _stored_steps(api, model_run["id"]),
+    )
+    for step in (*fast_steps[:2], *fast_steps[4:], *model_steps[:2], *model_steps[4:]):
+        step.pop("created_at")  # the controller's clock: a moment apart
+    assert fast_steps == model_steps
+    assert fast_steps[4]["data"] == {"text": "a\ufffdb"}
+
+
+def test_a_batch_with_one_bad_event_is_refused_with_the_models_errors(api: TestClient) -> None:
+    """Good steps and one bad event: a 422 naming the bad event's fields, as the
+    EventBatch model words it, and nothing stored."""
+    run = create_run(api)
+    good = {"event": "step", "run_id": run["id"], "step_type": "thought", "name": "ok"}
+    bad_log = {"event": "log", "level": "loud", "logger": "a", "service": "a", "message": "m"}
+    bad_step = {**good, "data": {"x": float("inf")}}
+    body = {"events": [good, bad_log, good]}
+    response = api.post("/events/batch", json=body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert {tuple(error["loc"][:3]) for error in detail} == {("body", "events", 1)}
+    with pytest.raises(ValidationError) as refused:
+        EventBatch.model_validate(body)
+    assert [error["loc"][1:] for error in detail] == [
+        list(error["loc"]) for error in refused.value.errors()
+    ]
+    # A bad step (here: infinity in its data, which the fast path leaves to the model).
+    response = api.post(
+        "/events/batch",
+        content=json.dumps({"events": [good, bad_step]}),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert [e["loc"][:4] for e in response.json()["detail"]] == [["body", "events", 1, "step"]]
+    assert api.get(f"/runs/{run['id']}").json()["step_count"] == 0

@@ -1,7 +1,7 @@
 """Agent runs and their steps: the controller is the system of record for both."""
 
 from enum import StrEnum
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Final, Literal, NamedTuple
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, WithJsonSchema
@@ -47,6 +47,10 @@ class StepType(StrEnum):
     ERROR = "error"
     GRAPH_NODE = "graph_node"
     """One execution of a node of an agent graph (a LangGraph node: vigil.integrations)."""
+
+
+STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in StepType}
+"""Step types by their values: a dict lookup instead of ``StepType(value)`` (Python code)."""
 
 
 class RunCreate(StrictModel):

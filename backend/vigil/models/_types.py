@@ -134,6 +134,20 @@ def is_trace_id(value: object) -> bool:
     return type(value) is str and _TRACE_ID_TEXT.fullmatch(value) is not None
 
 
+def is_name(value: object) -> bool:
+    """True for a str that ``Name`` accepts: 1..``MAX_NAME_LENGTH`` characters, no U+0000, no
+    lone surrogate (pydantic refuses those in constrained text: ``string_unicode``)."""
+    if type(value) is not str or not 0 < len(value) <= MAX_NAME_LENGTH or "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 SpanId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 """W3C span id: 16 lowercase hex digits."""
 

@@ -31,7 +31,6 @@ from vigil.models import (
     MAX_ARTIFACTS_PER_STEP,
     MAX_LOG_MESSAGE_LENGTH,
     MAX_METADATA_BYTES,
-    MAX_NAME_LENGTH,
     MAX_STEP_DATA_BYTES,
     BatchEvent,
     BatchItem,
@@ -40,7 +39,8 @@ from vigil.models import (
     StepRecord,
     StepType,
 )
-from vigil.models._types import is_identifier, is_trace_id
+from vigil.models._runs import STEP_TYPES
+from vigil.models._types import is_identifier, is_name, is_trace_id
 from vigil.redaction import redact, redact_text
 
 QueuedEvent = tuple[Any, ...]
@@ -62,8 +62,6 @@ TRUNCATED: Final = "...[truncated]"
 
 _BATCH: Final = TypeAdapter(list[BatchEvent])
 _EVENT: Final = TypeAdapter(BatchEvent)
-
-STEP_TYPES: Final[dict[str, StepType]] = {member.value: member for member in StepType}
 
 run_uuid: Final = functools.lru_cache(maxsize=1024)(lambda value: UUID(int=value))
 """The ``UUID`` of a queued run id (an int); a run's steps share one object."""
@@ -107,13 +105,8 @@ def step_record(item: QueuedEvent) -> StepRecord | None:
     refuses what is not valid Unicode. Name, data shape and time are checked here too: a
     ``record_later`` build makes its steps without a producer call's checks."""
     name = item[3]
-    if type(name) is not str or not 0 < len(name) <= MAX_NAME_LENGTH or "\x00" in name:
-        return None  # (a ``record_later`` build's name was not checked by a producer call)
-    if not name.isascii():
-        try:
-            name.encode()
-        except UnicodeEncodeError:  # a lone surrogate: no database stores it
-            return None
+    if not is_name(name):  # (a ``record_later`` build's name was not checked by a producer call)
+        return None
     data_json = item[4]
     if data_json is None:
         data_text = "{}"

@@ -52,7 +52,7 @@ from vigil.models import (
     StepType,
     new_id,
 )
-from vigil.models._runs import CLIENT_FINISH_STATUSES
+from vigil.models._runs import CLIENT_FINISH_STATUSES, STEP_TYPES
 from vigil.models._types import is_identifier
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, Source
 from vigil.sdk._context import (
@@ -72,7 +72,6 @@ from vigil.sdk._events import (
     SPAN,
     STEP,
     STEP_LATER,
-    STEP_TYPES,
     QueuedEvent,
 )
 from vigil.sdk._metrics import SdkMetrics

@@ -6,26 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, status
-from pydantic import Field
+from fastapi import APIRouter, Body, Header, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.api._deps import AUTH_RESPONSES, Store, error_responses
 from vigil.controller.auth import Ingest, owned_project
+from vigil.controller.event_batch import IngestBatch
 from vigil.controller.step_feed import StepFeed
-from vigil.models import MAX_BATCH_EVENTS, BatchEvent, BatchWriteResult, RunFinishEvent, StepEvent
-from vigil.models._types import StrictModel
+from vigil.models import BatchWriteResult, RunFinishEvent, StepEvent, StepRecord
 
-_OF_A_RUN: Final = (StepEvent, RunFinishEvent)
+_OF_A_RUN: Final = (StepRecord, StepEvent, RunFinishEvent)
 """Events without a project of their own: theirs is their run's (checked by the store)."""
 
 router = APIRouter(prefix="/events", tags=["events"], responses=AUTH_RESPONSES)
-
-
-class EventBatch(StrictModel):
-    """A mixed batch; each event says its kind in ``event``."""
-
-    events: Annotated[list[BatchEvent], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
 
 
 def _uuid_header(schema: dict[str, Any]) -> None:
@@ -54,7 +47,7 @@ IdempotencyKey = Annotated[
     responses=error_responses(404, 413, 503),
 )
 async def write_batch(
-    batch: EventBatch,
+    batch: Annotated[IngestBatch, Body()],
     store: Store,
     request: Request,
     principal: Ingest,
@@ -84,6 +77,6 @@ async def write_batch(
         batch_id=idempotency_key,
     )
     feed: StepFeed = request.app.state.step_feed
-    for run_id in {e.run_id for e in batch.events if isinstance(e, StepEvent)}:
+    for run_id in batch.run_ids():
         feed.notify(run_id)
     return result
