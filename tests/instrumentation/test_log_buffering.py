@@ -4,6 +4,7 @@ path gives the line python-json-logger's path would."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from vigil.instrumentation._records import AccessFields
-from vigil.instrumentation.access_log import AccessLog
+from vigil.instrumentation.access_log import AccessLog, _sole_json_handler
 from vigil.instrumentation.json_logging import (
     BUFFER_BYTES,
     JsonLineHandler,
@@ -259,3 +260,96 @@ def test_access_records_carry_no_stale_thread(stream: io.StringIO) -> None:
     finally:
         logging.getLogger().removeHandler(keep)
     assert (records[0].thread, records[0].threadName) == (None, None)
+
+
+@contextlib.contextmanager
+def only_vigils_handler() -> Iterator[None]:
+    """The root logger with Vigil's handler alone, as in a served app (pytest adds its own
+    capturing handlers to the root for each test phase)."""
+    root = logging.getLogger()
+    others = [h for h in root.handlers if h.get_name() != "vigil-json"]
+    for handler in others:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+
+
+def _access_lines(out: io.StringIO) -> list[dict[str, object]]:
+    flush_logs()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return [line for line in lines if line["logger"] == "vigil.access"]
+
+
+def test_access_records_skip_the_log_record_and_write_the_same_line(
+    stream: io.StringIO,
+) -> None:
+    """With configure_logging's handler the only one, an access line is formatted without a
+    LogRecord; a filter on the access logger sends it the usual way (a record, the
+    handler's handle): the two lines are the same but for their time."""
+    access = AccessLog()
+    hit = RequestObservation("GET", "/reset/password=hunter2", "/reset", 200, 0.0123, "", "h:1")
+    access_logger = logging.getLogger("vigil.access")
+    passing = logging.Filter()
+    with only_vigils_handler():
+        assert _sole_json_handler(access_logger) is not None
+        access.emit(hit)
+        access_logger.addFilter(passing)
+        try:
+            assert _sole_json_handler(access_logger) is None
+            access.emit(hit)
+        finally:
+            access_logger.removeFilter(passing)
+    direct, through_a_record = _access_lines(stream)
+    assert direct.pop("timestamp")
+    assert through_a_record.pop("timestamp")
+    assert list(direct.items()) == list(through_a_record.items())
+    assert "hunter2" not in json.dumps(direct)
+
+
+def test_a_handler_or_filter_added_later_sees_the_access_records(stream: io.StringIO) -> None:
+    """The direct path is taken only while nothing else would see the record."""
+    access = AccessLog()
+    hit = RequestObservation("GET", "/", "/", 200, 0.001, "", None)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    keep = Keep()
+    with only_vigils_handler():
+        root.addHandler(keep)
+        try:
+            access.emit(hit)
+        finally:
+            root.removeHandler(keep)
+    assert len(records) == 1
+    assert type(records[0].msg) is AccessFields
+
+    (json_handler,) = [h for h in root.handlers if h.get_name() == "vigil-json"]
+    json_handler.addFilter(lambda record: False)
+    with only_vigils_handler():
+        try:
+            access.emit(hit)
+        finally:
+            json_handler.filters.clear()
+    assert len(_access_lines(stream)) == 1, "its filter dropped the second record"
+
+
+def test_a_failing_access_write_is_reported_as_handlers_report_it(
+    stream: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write that fails on the direct path goes to ``handleError`` (stderr), like any
+    record's, and the request goes on."""
+    (json_handler,) = [h for h in logging.getLogger().handlers if h.get_name() == "vigil-json"]
+    assert isinstance(json_handler, JsonLineHandler)
+    json_handler.flush_level = 0  # write at once, into a closed stream
+    stream.close()
+    with only_vigils_handler():
+        assert _sole_json_handler(logging.getLogger("vigil.access")) is not None
+        AccessLog().emit(RequestObservation("GET", "/", "/", 200, 0.001, "", None))
+    assert "ValueError" in capsys.readouterr().err

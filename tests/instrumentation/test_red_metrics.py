@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
+import pytest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 from tests.instrumentation.conftest import InstrumentedApp
 from vigil.instrumentation.project_label import ProjectLabelPolicy
-from vigil.instrumentation.red_metrics import RedMetrics, bounded_method
+from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation, bounded_method
 
 
 def labels(
@@ -158,3 +160,28 @@ def test_metrics_are_shared_per_registry() -> None:
     """Instrumenting twice on one registry reuses the metrics instead of failing."""
     registry = CollectorRegistry()
     assert RedMetrics.for_registry(registry) is RedMetrics.for_registry(registry)
+
+
+def test_the_request_counters_are_the_histograms_counts() -> None:
+    """request_count and response_status_count are read off the duration histogram: per
+    label set, the same value and creation time as its _count; exposed as counters (with
+    _total and _created), in the text format and in OpenMetrics; registered names, so a
+    second set of them in the registry is refused."""
+    registry = CollectorRegistry()
+    metrics = RedMetrics(registry)
+    for status, seconds in ((200, 0.01), (200, 0.3), (404, 0.002)):
+        observation = RequestObservation("GET", "/x", "/x", status, seconds, "none", None)
+        metrics.observe("test-svc", observation)
+    for status, count in (("200", 2.0), ("404", 1.0)):
+        at = labels("/x", status)
+        histogram_count = registry.get_sample_value("request_duration_seconds_count", at)
+        created = registry.get_sample_value("request_duration_seconds_created", at)
+        assert histogram_count == count
+        for counter in ("request_count", "response_status_count"):
+            assert registry.get_sample_value(f"{counter}_total", at) == count
+            assert registry.get_sample_value(f"{counter}_created", at) == created
+    text = generate_latest(registry).decode()
+    assert "# TYPE request_count_total counter" in text
+    assert "# TYPE response_status_count counter" in openmetrics_latest(registry).decode()
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Counter("request_count", "again", registry=registry)

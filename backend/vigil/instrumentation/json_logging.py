@@ -21,6 +21,10 @@ line at once.
 The access record (``access_log.AccessLog``, one per request) takes a fast path: its fields
 are known, so the line is built in one dict and serialized by orjson without
 python-json-logger's generic steps; every other record goes through python-json-logger.
+While this module's handler is the only one an access record would reach, and no filter
+would see it, the line is written with no ``LogRecord`` at all (``JsonLineHandler.emit_access``;
+~14,000 instructions a request less, callgrind); a handler or filter added later, or a
+record factory of the application's, is seen on the next request and gets records again.
 """
 
 from __future__ import annotations
@@ -117,13 +121,16 @@ class VigilJsonFormatter(OrjsonFormatter):
         return super().format(record)
 
     def _access_line(self, record: logging.LogRecord, fields: AccessFields) -> str:
-        """The access record's line: the fields ``add_fields`` would give it, in the same
+        return self.access_line(record.created, record.levelname, record.name, fields)
+
+    def access_line(self, created: float, level: str, logger: str, fields: AccessFields) -> str:
+        """An access record's line: the fields ``add_fields`` would give it, in the same
         order, with its path redacted as free text (the rest of its fields are not)."""
         line: dict[str, Any] = {
-            "timestamp": self._clock.format(record.created),
+            "timestamp": self._clock.format(created),
             "service": self.service,
-            "level": record.levelname,
-            "logger": record.name,
+            "level": level,
+            "logger": logger,
             "message": fields["message"],
         }
         _add_context(line)
@@ -234,6 +241,26 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
             raise
         except Exception:
             self.handleError(record)
+
+    def emit_access(self, formatter: VigilJsonFormatter, fields: AccessFields, logger: str) -> None:
+        """An access record's line, without a ``LogRecord``: what ``handle`` of an INFO
+        record from ``logger`` would write (``AccessLog`` calls this only when this handler,
+        without filters, is the only one its records reach)."""
+        try:
+            line = formatter.access_line(time.time(), "INFO", logger, fields)
+            with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+                self._lines.append(line)
+                self._waiting += len(line)
+                if (
+                    self.flush_level <= logging.INFO
+                    or self._waiting >= BUFFER_BYTES
+                    or logger in self.flush_loggers
+                ):
+                    self._write()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(logging.makeLogRecord({"name": logger, "msg": fields}))
 
     def _write(self) -> None:
         """Write what waits (the caller holds the handler's lock)."""

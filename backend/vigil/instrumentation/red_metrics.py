@@ -4,15 +4,23 @@ Names and labels are a contract with ``prometheus/rules/*.yml`` and the Grafana 
 ``request_count`` is exposed as ``request_count_total`` and so on (prometheus_client appends
 ``_total`` to counters). Label children are cached per label tuple: ``labels()`` costs ~2 us, a
 cached child ~0.5 us, and every label is bounded so the cache is too.
+
+``request_count`` and ``response_status_count`` have the duration histogram's labels and
+count exactly its observations, so they are not counted a second and third time per request:
+a collector (``_ObservationCounts``) reads them off the histogram's ``_count`` (and
+``_created``) samples at each scrape. The exposition is the one two ``Counter`` objects gave.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 REQUEST_LABELS = ("service", "endpoint", "method", "status", "project_id")
 
@@ -48,9 +56,6 @@ class RedMetrics:
     """The request metrics of one registry; use :meth:`for_registry` to get the shared instance."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.request_count = Counter(
-            "request_count", "HTTP requests served.", REQUEST_LABELS, registry=registry
-        )
         self.request_duration_seconds = Histogram(
             "request_duration_seconds",
             "HTTP request duration, from the first byte received to the last byte sent.",
@@ -58,11 +63,14 @@ class RedMetrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
-        self.response_status_count = Counter(
-            "response_status_count",
-            "HTTP responses by status code.",
-            REQUEST_LABELS,
-            registry=registry,
+        registry.register(
+            _ObservationCounts(
+                self.request_duration_seconds,
+                (
+                    ("request_count", "HTTP requests served."),
+                    ("response_status_count", "HTTP responses by status code."),
+                ),
+            )
         )
         self.requests_in_progress = Gauge(
             "requests_in_progress",
@@ -76,7 +84,7 @@ class RedMetrics:
             ("service", "endpoint", "exception_type"),
             registry=registry,
         )
-        self._children: dict[tuple[str, ...], tuple[Counter, Histogram, Counter]] = {}
+        self._children: dict[tuple[str, ...], Histogram] = {}
         self._in_progress: dict[tuple[str, str], Gauge] = {}
 
     _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, RedMetrics]] = (
@@ -112,24 +120,45 @@ class RedMetrics:
             str(observation.status),
             observation.project_id,
         )
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.request_count.labels(*key),
-                self.request_duration_seconds.labels(*key),
-                self.response_status_count.labels(*key),
-            )
-        count, duration, status = children
-        count.inc()
+        duration = self._children.get(key)
+        if duration is None:
+            duration = self._children[key] = self.request_duration_seconds.labels(*key)
         if observation.trace_id is None:
             duration.observe(observation.duration_s)
         else:  # rendered in the OpenMetrics exposition only (prometheus_client's rule)
             duration.observe(observation.duration_s, {"trace_id": observation.trace_id})
-        status.inc()
 
     def count_exception(self, service: str, endpoint: str, exc: BaseException) -> None:
         """Count an exception that escaped the application."""
         self.unhandled_exceptions.labels(service, endpoint, type(exc).__name__).inc()
+
+
+class _ObservationCounts(Collector):
+    """Counters that count a histogram's observations, by its labels: each family's value
+    (and ``_created``) is the histogram's ``_count`` (and ``_created``) of those labels."""
+
+    def __init__(self, histogram: Histogram, counters: Iterable[tuple[str, str]]) -> None:
+        self._histogram = histogram
+        self._counters = tuple(counters)
+
+    def describe(self) -> Iterator[Metric]:  # the names, for the registry's duplicate check
+        for name, documentation in self._counters:
+            yield CounterMetricFamily(name, documentation, labels=REQUEST_LABELS)
+
+    def collect(self) -> Iterator[Metric]:
+        counts: dict[tuple[str, ...], float] = {}
+        created: dict[tuple[str, ...], float] = {}
+        for metric in self._histogram.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_count"):
+                    counts[tuple(sample.labels[label] for label in REQUEST_LABELS)] = sample.value
+                elif sample.name.endswith("_created"):
+                    created[tuple(sample.labels[label] for label in REQUEST_LABELS)] = sample.value
+        for name, documentation in self._counters:
+            family = CounterMetricFamily(name, documentation, labels=REQUEST_LABELS)
+            for labels, value in counts.items():
+                family.add_metric(labels, value, created=created.get(labels))
+            yield family
 
 
 def bounded_method(method: str) -> str:
