@@ -18,8 +18,18 @@ import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from vigil.models import BatchEvent, BatchWriteResult, Run, RunCreate, RunFinish, new_id
+from vigil.models import (
+    BatchEvent,
+    BatchItem,
+    BatchWriteResult,
+    Run,
+    RunCreate,
+    RunFinish,
+    StepRecord,
+    new_id,
+)
 from vigil.sdk import AgentRecorder, EventSink, SinkRejected, SinkUnavailable
+from vigil.sdk._events import dump_batch, load_batch
 from vigil.storage import EventStore
 
 SERVICE = "test-agent"
@@ -65,6 +75,14 @@ def run(store: EventStore) -> Run:
     return store.create_run(RunCreate(name="test", agent="agent", project_id="p1"))
 
 
+@pytest.fixture(params=[False, True], ids=["models", "records"])
+def either_event_form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test with ``ScriptedSink`` taking models, and again taking records (as the
+    store and HTTP sinks do): the spool, the split of a refused batch and the retries see
+    ``StepRecord`` items only in the second form."""
+    monkeypatch.setattr(ScriptedSink, "takes_records", request.param)
+
+
 class ScriptedSink(EventSink):
     """A sink in memory whose failures are scripted, and which can be stalled.
 
@@ -79,6 +97,8 @@ class ScriptedSink(EventSink):
         self.gate = threading.Event()
         self.gate.set()
         self.calls = 0
+        self.records_seen = 0
+        """Steps that came as ``StepRecord`` (failed calls included)."""
         self.written: list[BatchEvent] = []
         self.batch_ids: list[UUID | None] = []
         self.down: BaseException | None = None
@@ -87,16 +107,20 @@ class ScriptedSink(EventSink):
         self._lock = threading.Lock()
 
     def write(
-        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+        self, events: Sequence[BatchItem], *, batch_id: UUID | None = None
     ) -> BatchWriteResult:
         self.entered.set()
         self.gate.wait()
         with self._lock:
             self.calls += 1
             self.batch_ids.append(batch_id)
+            self.records_seen += sum(type(event) is StepRecord for event in events)
             failure = self.failures.pop(0) if self.failures else self.down
             if failure is not None:
                 raise failure
+            if any(type(event) is StepRecord for event in events):
+                # What the records stand for, so the tests' assertions read models either way.
+                events = load_batch(dump_batch(events))
             self.written.extend(events)
         return BatchWriteResult(steps=len(events))
 

@@ -20,6 +20,9 @@ from tests.sdk.conftest import (
 from vigil.models import new_id
 from vigil.sdk import SinkRejected, SinkUnavailable
 
+pytestmark = pytest.mark.usefixtures("either_event_form")
+
+
 RUN = new_id()
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.sdk.conftest import RecorderFactory, ScriptedSink
 from vigil.models import Run, StepEvent, StepType, new_id
 from vigil.sdk import SinkRejected, SinkUnavailable, StoreSink
 from vigil.sdk._writer import half_ids
 from vigil.storage import EventStore
+
+pytestmark = pytest.mark.usefixtures("either_event_form")
+
 
 RUN = new_id()
 

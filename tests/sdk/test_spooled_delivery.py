@@ -17,6 +17,9 @@ from tests.sdk.conftest import RecorderFactory, ScriptedSink, dropped, sample, w
 from vigil.models import StepEvent, new_id
 from vigil.sdk import DropReason, SinkRejected, SinkUnavailable, SpoolInUse
 
+pytestmark = pytest.mark.usefixtures("either_event_form")
+
+
 RUN = new_id()
 FAST: dict[str, Any] = {"retry_backoff": 0.0, "max_attempts": 2}
 
@@ -49,6 +52,7 @@ def test_an_outage_is_spooled_then_sent_in_order(
     assert sample(registry, "sdk_spool_bytes") > 95 * 100
     assert sample(registry, "sdk_events_spooled_total") == 95
     assert sink.written == []
+    assert (sink.records_seen > 0) is ScriptedSink.takes_records  # the form under test
 
     sink.down = None
     wait_until(lambda: recorder.spool_depth == 0)
