@@ -7,7 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from vigil.models import LogCreate, LogLevel
-from vigil.storage import open_store, upgrade
+from vigil.storage import StoreUnavailable, open_store, upgrade
+from vigil.storage._rows import STEP_COLUMNS
+from vigil.storage._schema import steps
 
 
 @pytest.fixture
@@ -84,3 +86,23 @@ def test_database_files_are_private(tmp_path: Path) -> None:
     (tmp_path / "data" / "vigil.db").chmod(0o644)
     with open_store(url):
         assert (tmp_path / "data" / "vigil.db").stat().st_mode & 0o077 == 0o040
+
+
+def test_errors_of_the_multi_row_insert_have_sqlalchemys_types(sqlite_url: str) -> None:
+    """The steps' multi-row INSERT runs on the raw sqlite3 cursor: its errors still reach
+    the store as SQLAlchemy's classes (a duplicate key: IntegrityError; "no such table",
+    like "database is locked": OperationalError, which the store reports as
+    StoreUnavailable), naming the table and row count, not ~3 KB of placeholders."""
+    upgrade(sqlite_url)
+    with open_store(sqlite_url) as store:
+        backend = store._backend
+        row = ("0" * 32, "1" * 32, 1, "thought", "s", "{}", None, None, "2026-12-01T00:00:00")
+        rows = [row, row]  # the same id twice
+        with pytest.raises(sa.exc.IntegrityError) as duplicate, store._write() as conn:
+            backend.bulk_insert(conn, steps, STEP_COLUMNS, rows)
+        assert "INSERT INTO steps (2 rows)" in str(duplicate.value)
+        assert "?, ?" not in str(duplicate.value)
+        with store._write() as conn:
+            conn.exec_driver_sql("ALTER TABLE steps RENAME TO steps_elsewhere")
+        with pytest.raises(StoreUnavailable, match="no such table"), store._write() as conn:
+            backend.bulk_insert(conn, steps, STEP_COLUMNS, [row])
