@@ -28,7 +28,7 @@ from uuid import UUID
 import orjson
 
 from vigil.models._limits import MAX_ARTIFACTS_PER_STEP, MAX_NAME_LENGTH, MAX_STEP_DATA_BYTES
-from vigil.models._runs import STEP_TYPES, StepRecord
+from vigil.models._runs import STEP_TYPES, StepEvent, StepRecord
 from vigil.models._types import is_identifier, is_name, is_trace_id
 
 _UTC_SECOND: Final = re.compile(
@@ -46,8 +46,7 @@ _seconds: dict[str, int] = {}
 """Seconds since the epoch of the second texts seen lately: a batch's steps share few."""
 
 _MISSING: Final = object()
-_REQUIRED_FIELDS: Final = 4
-"""``event``, ``run_id``, ``step_type``, ``name``: present in every document taken."""
+STEP_FIELDS: Final = frozenset(StepEvent.model_fields)
 _NO_DATA: Final = "{}"
 
 
@@ -146,8 +145,8 @@ def step_record_of(document: object, now: float, known: dict[str, UUID]) -> Step
     """The record of a plainly valid step event document, else None (the model's turn).
 
     ``now`` (seconds since the epoch) is the time of a step without one; ``known`` caches
-    the UUIDs of one batch's ids. Written for speed (~2 us a step): one ``get`` per field,
-    the fields counted instead of compared as a set."""
+    the UUIDs of one batch's ids. Written for speed (~1.5 us a step here): one ``get`` per
+    field, type checks by identity."""
     if type(document) is not dict:
         return None
     get = document.get
@@ -168,48 +167,29 @@ def step_record_of(document: object, now: float, known: dict[str, UUID]) -> Step
             return None
     elif "\x00" in name:
         return None
-    present = _REQUIRED_FIELDS
     data = get("data", _MISSING)
-    if data is _MISSING:
-        data_text: str | None = _NO_DATA
-    else:
-        present += 1
-        data_text = _data_text(data)
-        if data_text is None:
-            return None
-    request_id = get("request_id", _MISSING)
-    if request_id is _MISSING:
-        request_id = None
-    else:
-        present += 1
-        if request_id is not None and not is_identifier(request_id):
-            return None
-    trace_id = get("trace_id", _MISSING)
-    if trace_id is _MISSING:
-        trace_id = None
-    else:
-        present += 1
-        if trace_id is not None and not is_trace_id(trace_id):
-            return None
-    created: float | None = now
-    created_at = get("created_at", _MISSING)
-    if created_at is not _MISSING:
-        present += 1
-        if created_at is not None:
-            created = _created(created_at)
-            if created is None:
-                return None
+    data_text = _NO_DATA if data is _MISSING else _data_text(data)
+    if data_text is None:
+        return None
+    request_id = get("request_id")  # absent and null are the same to the model
+    if request_id is not None and not is_identifier(request_id):
+        return None
+    trace_id = get("trace_id")
+    if trace_id is not None and not is_trace_id(trace_id):
+        return None
+    created_at = get("created_at")
+    created = now if created_at is None else _created(created_at)
+    if created is None:
+        return None
     artifact_ids: tuple[UUID, ...] | None = ()
-    linked = get("artifact_ids", _MISSING)
-    if linked is not _MISSING:
-        present += 1
-        if linked:
-            artifact_ids = _artifacts(linked, known)
-            if artifact_ids is None:
-                return None
-        elif type(linked) is not list:  # [] is taken; null, "", 0 are the model's to refuse
+    linked = get("artifact_ids", ())
+    if type(linked) is not list and linked != ():
+        return None  # null, "", 0 are the model's to refuse (and absent is taken)
+    if linked:
+        artifact_ids = _artifacts(linked, known)
+        if artifact_ids is None:
             return None
-    if len(document) != present:  # a field StepEvent does not have
+    if not document.keys() <= STEP_FIELDS:  # a field StepEvent does not have
         return None
     return StepRecord._make(
         (run_id, STEP_TYPES[step_type], name, data_text, request_id, trace_id, created,
