@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         "all of them, only those of runs, or none.",
     )
     persist_log_level: LogLevel = Field("INFO", description="Least severe level that is stored.")
+    persist_log_flush_interval_s: float = Field(
+        0.5,
+        gt=0,
+        description="The controller's own stored log records are written in batches at most "
+        "this many seconds apart (a transaction per interval, not per record).",
+    )
     ops_token: SecretStr | None = Field(
         None, description="Bearer token for operations endpoints (unset: they are disabled)."
     )

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from tests.controller.conftest import ControllerData, controller_settings
 from tests.controller.test_api_keys import make_key
+from tests.e2e.polling import wait_for
 from vigil.controller import create_app
 from vigil.tracing._setup import flush_tracing
 
@@ -77,11 +78,12 @@ def test_the_controllers_request_continues_the_callers_trace(traced_api: TestCli
     assert root["attributes"]["vigil.request_id"] == "req-traced-1"
     assert root["attributes"]["http.response.status_code"] == 201
 
-    (access,) = [
-        record
-        for record in traced_api.get("/logs", params={"request_id": "req-traced-1"}).json()["items"]
-        if record["logger"] == "vigil.access"
-    ]
+    def access_records() -> list[dict[str, Any]]:  # stored in the background, in batches
+        records = traced_api.get("/logs", params={"request_id": "req-traced-1"}).json()["items"]
+        return [record for record in records if record["logger"] == "vigil.access"]
+
+    wait_for("the access record at /logs", lambda: bool(access_records()), timeout_s=10)
+    (access,) = access_records()
     assert (access["trace_id"], access["span_id"]) == (PARENT_TRACE, root["span_id"])
 
 

@@ -186,7 +186,12 @@ async def persisted_logs(
     if settings.persist_logs == "off":
         yield
         return
-    recorder = AgentRecorder(StoreSink(store), service=settings.service_name, registry=registry)
+    recorder = AgentRecorder(
+        StoreSink(store),
+        service=settings.service_name,
+        registry=registry,
+        flush_interval=settings.persist_log_flush_interval_s,
+    )
     handler = ExecutionLogHandler(
         recorder,
         level=logging.getLevelNamesMapping()[settings.persist_log_level],
