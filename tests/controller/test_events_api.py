@@ -10,7 +10,10 @@ from pydantic import ValidationError
 from starlette.testclient import TestClient
 
 from tests.controller.test_runs_api import create_run
+from vigil.controller import event_batch
 from vigil.controller.event_batch import EventBatch
+from vigil.models import StepRecord
+from vigil.models._step_documents import step_record_of
 
 
 def test_mixed_batch_is_stored(api: TestClient) -> None:
@@ -167,7 +170,7 @@ def _stored_steps(api: TestClient, run_id: object) -> list[dict[str, object]]:
 
 
 def test_steps_taken_without_their_model_are_stored_as_the_model_stores_them(
-    api: TestClient,
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Plainly valid steps skip the StepEvent model (``IngestBatch``); the same steps with
     their kind left out (inferred) go through it. Both store the very same steps."""
@@ -185,13 +188,24 @@ def test_steps_taken_without_their_model_are_stored_as_the_model_stores_them(
          "artifact_ids": []},
         {"step_type": "error", "name": "nul", "data": {"text": "a\u0000b"}},  # model-repaired
     ]  # fmt: skip
+    taken: list[StepRecord] = []
+
+    def counted(document: object, known: dict[str, uuid.UUID]) -> StepRecord | None:
+        record = step_record_of(document, known)
+        if record is not None:
+            taken.append(record)
+        return record
+
+    monkeypatch.setattr(event_batch, "step_record_of", counted)
     fast_run, model_run = create_run(api), create_run(api)
     fast = [{"event": "step", "run_id": fast_run["id"], **d} for d in documents]
     model = [{"run_id": model_run["id"], **d} for d in documents]
-    for events in (fast, model):
+    for events, fast_ones in ((fast, len(documents) - 1), (model, 0)):
+        taken.clear()
         response = api.post("/events/batch", json={"events": events})
         assert response.status_code == 202, response.text
         assert response.json()["steps"] == len(documents)
+        assert len(taken) == fast_ones  # the U+0000 step is the model's to repair
     fast_steps, model_steps = (
         _stored_steps(api, fast_run["id"]),
         _stored_steps(api, model_run["id"]),
@@ -216,8 +230,8 @@ def test_a_batch_with_one_bad_event_is_refused_with_the_models_errors(api: TestC
     assert {tuple(error["loc"][:3]) for error in detail} == {("body", "events", 1)}
     with pytest.raises(ValidationError) as refused:
         EventBatch.model_validate(body)
-    assert [error["loc"][1:] for error in detail] == [
-        list(error["loc"]) for error in refused.value.errors()
+    assert [(e["loc"][1:], e["msg"], e["type"]) for e in detail] == [
+        (list(e["loc"]), e["msg"], e["type"]) for e in refused.value.errors()
     ]
     # A bad step (here: infinity in its data, which the fast path leaves to the model).
     response = api.post(
@@ -228,3 +242,19 @@ def test_a_batch_with_one_bad_event_is_refused_with_the_models_errors(api: TestC
     assert response.status_code == 422
     assert [e["loc"][:4] for e in response.json()["detail"]] == [["body", "events", 1, "step"]]
     assert api.get(f"/runs/{run['id']}").json()["step_count"] == 0
+
+
+def test_steps_without_a_time_get_the_stores_clock_on_both_paths(api: TestClient) -> None:
+    """A step posted without created_at gets the store's time of the write, whichever path
+    it took: one batch, one step taken without its model and one through it (a braced run
+    id, which only the model reads), the same instant, not before the run's start."""
+    run_id = str(uuid.uuid4())
+    start = {"event": "run_start", "id": run_id, "name": "r", "agent": "a", "project_id": "p"}
+    fast = {"event": "step", "run_id": run_id, "step_type": "thought", "name": "fast"}
+    model = {**fast, "run_id": "{" + run_id + "}", "name": "model"}
+    response = api.post("/events/batch", json={"events": [start, fast, model]})
+    assert response.status_code == 202, response.text
+    steps = api.get(f"/runs/{run_id}/steps").json()["items"]
+    assert [s["name"] for s in steps] == ["fast", "model"]
+    assert steps[0]["created_at"] == steps[1]["created_at"]
+    assert steps[0]["created_at"] >= api.get(f"/runs/{run_id}").json()["started_at"]

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,7 +285,7 @@ def _access_lines(out: io.StringIO) -> list[dict[str, object]]:
 
 
 def test_access_records_skip_the_log_record_and_write_the_same_line(
-    stream: io.StringIO,
+    stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With configure_logging's handler the only one, an access line is formatted without a
     LogRecord; a filter on the access logger sends it the usual way (a record, the
@@ -293,6 +294,14 @@ def test_access_records_skip_the_log_record_and_write_the_same_line(
     hit = RequestObservation("GET", "/reset/password=hunter2", "/reset", 200, 0.0123, "", "h:1")
     access_logger = logging.getLogger("vigil.access")
     passing = logging.Filter()
+    direct_writes: list[str] = []
+    emit_access = JsonLineHandler.emit_access
+
+    def counted(handler: JsonLineHandler, *args: Any) -> None:
+        direct_writes.append(args[2])
+        emit_access(handler, *args)
+
+    monkeypatch.setattr(JsonLineHandler, "emit_access", counted)
     with only_vigils_handler():
         assert _sole_json_handler(access_logger) is not None
         access.emit(hit)
@@ -302,6 +311,7 @@ def test_access_records_skip_the_log_record_and_write_the_same_line(
             access.emit(hit)
         finally:
             access_logger.removeFilter(passing)
+    assert direct_writes == ["vigil.access"], "the first line only took the direct path"
     direct, through_a_record = _access_lines(stream)
     assert direct.pop("timestamp")
     assert through_a_record.pop("timestamp")

@@ -11,7 +11,6 @@ the fuzzing that reads it see no difference.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated, Any, Final
 from uuid import UUID
@@ -56,11 +55,10 @@ class IngestBatch:
         events = value.get("events") if type(value) is dict and len(value) == 1 else None
         if type(events) is not list or not 0 < len(events) <= MAX_BATCH_EVENTS:
             return cls(list(validate_batch(value).events))  # the model's error
-        now = time.time()
         known: dict[str, UUID] = {}
         items: list[BatchItem] = []
         for document in events:
-            record = step_record_of(document, now, known)
+            record = step_record_of(document, known)
             if record is not None:
                 items.append(record)
                 continue

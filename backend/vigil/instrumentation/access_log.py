@@ -63,7 +63,7 @@ class AccessLog:
         sole = _sole_json_handler(logger)
         if sole is not None:
             handler, formatter = sole
-            handler.emit_access(formatter, fields, logger.name)
+            handler.emit_access(formatter, fields, logger.name, self._template["levelname"])
         else:
             logger.handle(self._record(fields))
 
@@ -96,8 +96,8 @@ def _sole_json_handler(
     root logger, as ``configure_logging`` puts it) and no filter sees them on the way:
     then a ``LogRecord`` would be made only to be formatted, ~6 us here. A few attribute
     reads per request, so a handler or filter added later is seen at once."""
-    if logger.filters:
-        return None
+    if logger.filters or type(logger) is not logging.Logger:
+        return None  # (a logger class of the application's may handle records its own way)
     node = logger
     while node.parent is not None:  # up to the root, whose parent is None
         if node.handlers or not node.propagate:

@@ -242,13 +242,16 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         except Exception:
             self.handleError(record)
 
-    def emit_access(self, formatter: VigilJsonFormatter, fields: AccessFields, logger: str) -> None:
+    def emit_access(
+        self, formatter: VigilJsonFormatter, fields: AccessFields, logger: str, level: str
+    ) -> None:
         """An access record's line, without a ``LogRecord``: what ``handle`` of an INFO
-        record from ``logger`` would write (``AccessLog`` calls this only when this handler,
-        without filters, is the only one its records reach)."""
+        record (``level``, its name) from ``logger`` would write, formatted under the lock as
+        ``handle`` formats (``AccessLog`` calls this only when this handler, without filters,
+        is the only one its records reach)."""
         try:
-            line = formatter.access_line(time.time(), "INFO", logger, fields)
             with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+                line = formatter.access_line(time.time(), level, logger, fields)
                 self._lines.append(line)
                 self._waiting += len(line)
                 if (

@@ -137,7 +137,8 @@ class StepRecord(NamedTuple):
     JSON object of at most ``MAX_STEP_DATA_BYTES`` with no ``\\u0000`` in it, ``request_id``
     an identifier and ``trace_id`` 32 lowercase hex digits (or None), at most
     ``MAX_ARTIFACTS_PER_STEP`` artifact ids. ``created_at`` is in seconds since the epoch, as
-    ``time.time()`` gave it (the store writes it as text without a ``datetime``).
+    ``time.time()`` gave it (the store writes it as text without a ``datetime``), or None
+    for the store's clock at the write (a step posted without one).
     """
 
     run_id: UUID
@@ -146,7 +147,7 @@ class StepRecord(NamedTuple):
     data_json: str
     request_id: str | None
     trace_id: str | None
-    created_at: float
+    created_at: float | None
     artifact_ids: tuple[UUID, ...] | list[UUID] = ()
 
 

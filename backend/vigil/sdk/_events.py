@@ -146,7 +146,7 @@ def step_document(record: StepRecord) -> Document:
         "data": orjson.Fragment(record.data_json),
         "request_id": record.request_id,
         "trace_id": record.trace_id,
-        "created_at": _at(record.created_at),
+        "created_at": None if record.created_at is None else _at(record.created_at),
         "artifact_ids": record.artifact_ids,
     }
 

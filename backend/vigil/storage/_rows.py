@@ -107,7 +107,9 @@ def step_rows(
     run_hex = run_id.hex
     for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True)):
         if isinstance(step, StepRecord):
-            data, created = step.data_json, epoch_text(step.created_at)
+            data = step.data_json
+            at = step.created_at
+            created = epoch_text(at) if at is not None else timestamp_text(now)
         else:
             data = json_text(step.data)
             created = timestamp_text(step.created_at if step.created_at is not None else now)
