@@ -8,9 +8,11 @@ from pathlib import Path
 
 from tests.artifacts.s3_server import seaweedfs
 from tests.e2e.native_stack import stack_settings
+from tests.e2e.polling import wait_for
 from vigil.artifacts import artifact_key
 from vigil.models import new_id
 from vigil.stack import Stack
+from vigil.stack._component import port_in_use
 
 
 def test_objects_survive_a_restart() -> None:
@@ -24,6 +26,10 @@ def test_objects_survive_a_restart() -> None:
         server.stop()
         assert time.monotonic() - started < 8
         assert server.component is not None
+        # The killed server's port is free once the kernel has closed its sockets: the full
+        # suite once restarted in that moment and got "port ... already in use".
+        port = server.component.port
+        wait_for(f"port {port} released", lambda: not port_in_use(port), timeout_s=10)
         server.pid = server.component.start()
         server.component.wait_ready(server.pid)
         with server.store() as store:
