@@ -228,15 +228,7 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record)
-            self._lines.append(line)
-            self._waiting += len(line)
-            if (
-                record.levelno >= self.flush_level
-                or self._waiting >= BUFFER_BYTES
-                or record.name in self.flush_loggers
-            ):
-                self._write()
+            self._keep(self.format(record), record.levelno, record.name)
         except RecursionError:
             raise
         except Exception:
@@ -252,18 +244,23 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         try:
             with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
                 line = formatter.access_line(time.time(), level, logger, fields)
-                self._lines.append(line)
-                self._waiting += len(line)
-                if (
-                    self.flush_level <= logging.INFO
-                    or self._waiting >= BUFFER_BYTES
-                    or logger in self.flush_loggers
-                ):
-                    self._write()
+                self._keep(line, logging.INFO, logger)
         except RecursionError:
             raise
         except Exception:
             self.handleError(logging.makeLogRecord({"name": logger, "msg": fields}))
+
+    def _keep(self, line: str, level: int, logger: str) -> None:
+        """Add a formatted line; write what waits if the line or the buffer asks for it
+        (the caller holds the handler's lock)."""
+        self._lines.append(line)
+        self._waiting += len(line)
+        if (
+            level >= self.flush_level
+            or self._waiting >= BUFFER_BYTES
+            or logger in self.flush_loggers
+        ):
+            self._write()
 
     def _write(self) -> None:
         """Write what waits (the caller holds the handler's lock)."""

@@ -27,7 +27,7 @@ from uuid import UUID
 
 import orjson
 
-from vigil.models._limits import MAX_ARTIFACTS_PER_STEP, MAX_NAME_LENGTH, MAX_STEP_DATA_BYTES
+from vigil.models._limits import MAX_ARTIFACTS_PER_STEP, MAX_STEP_DATA_BYTES
 from vigil.models._runs import STEP_TYPES, StepEvent, StepRecord
 from vigil.models._types import is_identifier, is_name, is_trace_id
 
@@ -161,10 +161,7 @@ def step_record_of(document: object, known: dict[str, UUID]) -> StepRecord | Non
     if type(step_type) is not str or step_type not in STEP_TYPES:
         return None
     name = get("name")
-    if type(name) is not str or not (name.isascii() and 0 < len(name) <= MAX_NAME_LENGTH):
-        if not is_name(name):
-            return None
-    elif "\x00" in name:
+    if not is_name(name):
         return None
     data = get("data", _MISSING)
     data_text = _NO_DATA if data is _MISSING else _data_text(data)
