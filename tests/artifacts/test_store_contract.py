@@ -219,6 +219,31 @@ def test_a_file_removed_while_listing_is_not_listed(
     assert page.next_cursor is None
 
 
+def test_a_file_removed_while_opening_is_still_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An open that races a delete reads the file it opened and closes it: the contract
+    fuzzer once saw the manifest of a backup removed between open and stat, and the file left
+    open (ResourceWarning)."""
+    store = FilesystemArtifactStore(tmp_path / "artifacts")
+    key = _key()
+    store.upload(key, b"opened before the delete")
+    opened = Path.open
+
+    def open_then_delete(path: Path, *args: Any, **kwargs: Any) -> Any:
+        file = opened(path, *args, **kwargs)
+        path.unlink()
+        return file
+
+    monkeypatch.setattr(Path, "open", open_then_delete)
+    with store.open(key) as reader:
+        assert reader.info.size_bytes == len(b"opened before the delete")
+        assert b"".join(reader) == b"opened before the delete"
+    monkeypatch.undo()
+    with pytest.raises(ObjectNotFound):
+        store.open(key)
+
+
 # --- S3 only: presigned URLs, credentials, buckets ------------------------------------------
 
 

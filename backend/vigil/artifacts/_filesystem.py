@@ -129,7 +129,15 @@ class FilesystemArtifactStore(ArtifactStore):
             file = path.open("rb")
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise ObjectNotFound(f"no object {key}") from None
-        return _FileReader(self._info(key, path), file)
+        # The open file's own stat: the path may be removed (a delete, a retention) between
+        # the open and a stat of the path, and the reader must still close the file.
+        try:
+            stat = os.fstat(file.fileno())
+        except BaseException:
+            file.close()
+            raise
+        info = ObjectInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+        return _FileReader(info, file)
 
     def list_objects(
         self, prefix: str = "", *, limit: int = 1000, cursor: str | None = None
