@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import CollectorRegistry
 from starlette.testclient import TestClient
 
@@ -62,6 +62,12 @@ def build_app() -> FastAPI:
     @app.get("/projects/{project_id}/things")
     def project_things(project_id: str) -> list[str]:
         return []
+
+    @app.get("/in-progress")
+    async def in_progress(request: Request) -> dict[str, float | None]:
+        registry = request.app.state.vigil.registry
+        labels = {"service": "test-svc", "method": "GET"}
+        return {"in_progress": registry.get_sample_value("requests_in_progress", labels)}
 
     @app.get("/boom")
     async def boom() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 from tests.instrumentation.conftest import InstrumentedApp
@@ -185,3 +185,46 @@ def test_the_request_counters_are_the_histograms_counts() -> None:
     assert "# TYPE response_status_count counter" in openmetrics_latest(registry).decode()
     with pytest.raises(ValueError, match="Duplicated timeseries"):
         Counter("request_count", "again", registry=registry)
+
+
+def test_requests_in_progress_is_exposed_as_a_gauge_was() -> None:
+    """requests_in_progress counts the requests between their start and end, per service
+    and (bounded) method, in the exposition a prometheus_client Gauge gives (text and
+    OpenMetrics); its name is registered, so a second one is refused."""
+    registry = CollectorRegistry()
+    metrics = RedMetrics(registry)
+    started = [metrics.in_progress("test-svc", method) for method in ("GET", "GET", "BREW")]
+    for requests in started:
+        requests.append(None)
+    metrics.in_progress("test-svc", "POST").append(None)
+    metrics.in_progress("test-svc", "POST").pop()
+    assert started[0] is started[1]
+    assert started[2] is metrics.in_progress("test-svc", "other")
+
+    reference = CollectorRegistry()
+    gauge = Gauge(
+        "requests_in_progress", "HTTP requests being served.", ("service", "method"),
+        registry=reference,
+    )  # fmt: skip
+    gauge.labels("test-svc", "GET").set(2)
+    gauge.labels("test-svc", "other").set(1)
+    gauge.labels("test-svc", "POST").set(0)
+
+    def in_progress_lines(exposition: bytes) -> list[str]:
+        return [line for line in exposition.decode().splitlines() if "in_progress" in line]
+
+    for render in (generate_latest, openmetrics_latest):
+        assert in_progress_lines(render(registry)) == in_progress_lines(render(reference))
+    assert (
+        registry.get_sample_value("requests_in_progress", {"service": "test-svc", "method": "GET"})
+        == 2
+    )
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Gauge("requests_in_progress", "again", registry=registry)
+
+
+def test_a_request_is_in_progress_until_it_is_recorded(instrumented: InstrumentedApp) -> None:
+    """The gauge reads 1 while a request runs (seen from inside the endpoint) and 0 after."""
+    seen = instrumented.client.get("/in-progress").json()
+    assert seen == {"in_progress": 1.0}
+    assert instrumented.sample("requests_in_progress", service="test-svc", method="GET") == 0

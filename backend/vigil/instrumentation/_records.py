@@ -36,3 +36,8 @@ class AccessFields(dict[str, Any]):
     ``client``), so it takes the fast path."""
 
     __slots__ = ()
+
+
+def duration_ms(duration_s: float) -> float:
+    """An access record's ``duration_ms``: milliseconds, to the microsecond."""
+    return round(duration_s * 1000, 3)

@@ -11,7 +11,7 @@ import time
 import weakref
 from typing import Any
 
-from vigil.instrumentation._records import AccessFields
+from vigil.instrumentation._records import AccessFields, duration_ms
 from vigil.instrumentation.json_logging import JsonLineHandler, VigilJsonFormatter
 from vigil.instrumentation.red_metrics import RequestObservation
 
@@ -48,24 +48,28 @@ class AccessLog:
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
+        plain_records = logging.getLogRecordFactory() is logging.LogRecord
+        if plain_records:
+            sole = _sole_json_handler(logger)
+            if sole is not None:  # the line straight from the observation: no record, no fields
+                handler, formatter = sole
+                handler.emit_access(
+                    formatter, observation, logger.name, self._template["levelname"]
+                )
+                return
         fields = AccessFields(
             message=f"{observation.method} {observation.path} {observation.status}",
             method=observation.method,
             path=observation.path,
             route=observation.endpoint,
             status=observation.status,
-            duration_ms=round(observation.duration_s * 1000, 3),
+            duration_ms=duration_ms(observation.duration_s),
             client=observation.client,
         )
-        if logging.getLogRecordFactory() is not logging.LogRecord:
-            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, fields, (), None))
-            return
-        sole = _sole_json_handler(logger)
-        if sole is not None:
-            handler, formatter = sole
-            handler.emit_access(formatter, fields, logger.name, self._template["levelname"])
-        else:
+        if plain_records:
             logger.handle(self._record(fields))
+        else:
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, fields, (), None))
 
     def _record(self, fields: AccessFields) -> logging.LogRecord:
         record: logging.LogRecord = logging.LogRecord.__new__(logging.LogRecord)

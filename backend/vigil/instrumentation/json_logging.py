@@ -36,17 +36,20 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from vigil.instrumentation._records import AccessFields, record_extras
+from vigil.instrumentation._records import AccessFields, duration_ms, record_extras
 from vigil.instrumentation.project_label import current_project_id
 from vigil.instrumentation.request_id import current_request_id
 from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
 from vigil.sdk._context import current_run_id
 from vigil.tracing._ids import current_trace_ids
+
+if TYPE_CHECKING:
+    from vigil.instrumentation.red_metrics import RequestObservation
 
 # Fields filled from trusted sources or redacted already (the access record's structured fields
 # among them: none is free text).
@@ -121,25 +124,40 @@ class VigilJsonFormatter(OrjsonFormatter):
         return super().format(record)
 
     def _access_line(self, record: logging.LogRecord, fields: AccessFields) -> str:
-        return self.access_line(record.created, record.levelname, record.name, fields)
+        return self.access_line(
+            record.created, record.levelname, record.name, fields["method"], fields["path"],
+            fields["route"], fields["status"], fields["duration_ms"], fields["client"],
+        )  # fmt: skip
 
-    def access_line(self, created: float, level: str, logger: str, fields: AccessFields) -> str:
+    def access_line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        method: str,
+        path: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        client: str | None,
+    ) -> str:
         """An access record's line: the fields ``add_fields`` would give it, in the same
         order, with its path redacted as free text (the rest of its fields are not)."""
+        path = redact_text(path)  # the message is "METHOD path status"
         line: dict[str, Any] = {
             "timestamp": self._clock.format(created),
             "service": self.service,
             "level": level,
             "logger": logger,
-            "message": fields["message"],
+            "message": f"{method} {path} {status}",
         }
         _add_context(line)
-        line.update(fields)
-        path = fields["path"]
-        redacted = redact_text(path)
-        if redacted is not path:  # the message is "METHOD path status"
-            line["path"] = redacted
-            line["message"] = f"{fields['method']} {redacted} {fields['status']}"
+        line["method"] = method
+        line["path"] = path
+        line["route"] = route
+        line["status"] = status
+        line["duration_ms"] = duration_ms
+        line["client"] = client
         return orjson.dumps(line).decode()
 
     def add_fields(
@@ -235,20 +253,26 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
             self.handleError(record)
 
     def emit_access(
-        self, formatter: VigilJsonFormatter, fields: AccessFields, logger: str, level: str
+        self, formatter: VigilJsonFormatter, request: RequestObservation, logger: str, level: str
     ) -> None:
-        """An access record's line, without a ``LogRecord``: what ``handle`` of an INFO
+        """A request's access line, without a ``LogRecord``: what ``handle`` of an INFO
         record (``level``, its name) from ``logger`` would write, formatted under the lock as
         ``handle`` formats (``AccessLog`` calls this only when this handler, without filters,
         is the only one its records reach)."""
         try:
             with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
-                line = formatter.access_line(time.time(), level, logger, fields)
+                line = formatter.access_line(
+                    time.time(), level, logger, request.method, request.path,
+                    request.endpoint, request.status, duration_ms(request.duration_s),
+                    request.client,
+                )  # fmt: skip
                 self._keep(line, logging.INFO, logger)
         except RecursionError:
             raise
         except Exception:
-            self.handleError(logging.makeLogRecord({"name": logger, "msg": fields}))
+            # The route template, not the path: the record's text reaches stderr unredacted.
+            message = f"access line of {request.method} {request.endpoint}"
+            self.handleError(logging.makeLogRecord({"name": logger, "msg": message}))
 
     def _keep(self, line: str, level: int, logger: str) -> None:
         """Add a formatted line; write what waits if the line or the buffer asks for it

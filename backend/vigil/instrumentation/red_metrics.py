@@ -9,17 +9,25 @@ cached child ~0.5 us, and every label is bounded so the cache is too.
 count exactly its observations, so they are not counted a second and third time per request:
 a collector (``_ObservationCounts``) reads them off the histogram's ``_count`` (and
 ``_created``) samples at each scrape. The exposition is the one two ``Counter`` objects gave.
+
+``requests_in_progress`` is a collector too (``_RequestsInProgress``): a request appends to
+its (service, method) deque on entry and pops on exit, and a scrape reads the lengths.
+``deque.append`` and ``pop`` are thread-safe (the ``collections`` documentation says so), one
+C call each, where a ``Gauge`` child's ``inc``/``dec`` each go through three Python calls and
+a lock (~9,700 instructions a request for the pair, against ~1,000). The exposition is the
+one a ``Gauge`` gave.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 REQUEST_LABELS = ("service", "endpoint", "method", "status", "project_id")
@@ -72,12 +80,8 @@ class RedMetrics:
                 ),
             )
         )
-        self.requests_in_progress = Gauge(
-            "requests_in_progress",
-            "HTTP requests being served.",
-            ("service", "method"),
-            registry=registry,
-        )
+        self.requests_in_progress = _RequestsInProgress()
+        registry.register(self.requests_in_progress)
         self.unhandled_exceptions = Counter(
             "unhandled_exceptions",
             "Exceptions that escaped the application, by type.",
@@ -85,7 +89,6 @@ class RedMetrics:
             registry=registry,
         )
         self._children: dict[tuple[str, ...], Histogram] = {}
-        self._in_progress: dict[tuple[str, str], Gauge] = {}
 
     _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, RedMetrics]] = (
         weakref.WeakKeyDictionary()
@@ -103,13 +106,10 @@ class RedMetrics:
             metrics = cls._by_registry[registry] = cls(registry)
         return metrics
 
-    def in_progress(self, service: str, method: str) -> Gauge:
-        """The in-progress gauge child for a (bounded) method."""
-        key = (service, bounded_method(method))
-        gauge = self._in_progress.get(key)
-        if gauge is None:
-            gauge = self._in_progress[key] = self.requests_in_progress.labels(*key)
-        return gauge
+    def in_progress(self, service: str, method: str) -> deque[None]:
+        """The requests in progress for a (bounded) method: ``append(None)`` when one starts,
+        ``pop()`` when it is done."""
+        return self.requests_in_progress.of(service, bounded_method(method))
 
     def observe(self, service: str, observation: RequestObservation) -> None:
         """Count one finished request and record its duration."""
@@ -159,6 +159,35 @@ class _ObservationCounts(Collector):
             for labels, value in counts.items():
                 family.add_metric(labels, value, created=created.get(labels))
             yield family
+
+
+class _RequestsInProgress(Collector):
+    """The ``requests_in_progress`` gauge, by service and method: the length of a deque
+    per label pair that requests append to and pop from."""
+
+    NAME = "requests_in_progress"
+    DOCUMENTATION = "HTTP requests being served."
+    LABELS = ("service", "method")
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str], deque[None]] = {}
+
+    def of(self, service: str, method: str) -> deque[None]:
+        """The deque of one label pair (made on first use; setdefault keeps one per pair
+        when threads race to make it)."""
+        requests = self._requests.get((service, method))
+        if requests is None:
+            requests = self._requests.setdefault((service, method), deque())
+        return requests
+
+    def describe(self) -> Iterator[Metric]:  # the name, for the registry's duplicate check
+        yield GaugeMetricFamily(self.NAME, self.DOCUMENTATION, labels=self.LABELS)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(self.NAME, self.DOCUMENTATION, labels=self.LABELS)
+        for labels, requests in list(self._requests.items()):  # list(): one atomic copy
+            family.add_metric(labels, float(len(requests)))
+        yield family
 
 
 def bounded_method(method: str) -> str:

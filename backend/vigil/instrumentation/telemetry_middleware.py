@@ -135,7 +135,7 @@ class RequestTelemetryMiddleware:
         traced = None if tracer is None else tracer.start(scope)
         error: Exception | None = None
         in_progress = self.metrics.in_progress(self.service, scope["method"])
-        in_progress.inc()
+        in_progress.append(None)
 
         async def observing_send(message: Message) -> None:
             nonlocal status, finished
@@ -194,7 +194,7 @@ class RequestTelemetryMiddleware:
                     traced, scope, endpoint=endpoint, status=observation.status, error=error
                 )
             reset_project_label(project_token)
-            in_progress.dec()  # last: a request counts as in progress until it is fully recorded
+            in_progress.pop()  # last: a request counts as in progress until it is fully recorded
 
     def _lifespan_observer(self, send: Send) -> Send:
         probes, tracer = self.probes, self.tracer

@@ -3,7 +3,9 @@ W3C ``traceparent`` header.
 
 ``current_trace_ids`` runs for every log record and event, so it reads the context through
 the API's one ContextVar and formats two integers (~1 us); without OpenTelemetry it returns
-None at once.
+None at once, and so it does when the current context is empty (no span, no baggage: what
+an untraced service always has), one ``get_current()`` instead of the ~4,000 instructions of
+``get_current_span`` and the checks after it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import re
 from typing import Final
 
-from vigil.tracing._otel import API_INSTALLED, otel_trace
+from vigil.tracing._otel import API_INSTALLED, otel_context, otel_trace
 
 TRACEPARENT_HEADER: Final = "traceparent"
 TRACESTATE_HEADER: Final = "tracestate"
@@ -38,7 +40,7 @@ def new_span_id() -> str:
 
 def current_trace_ids() -> tuple[str, str] | None:
     """``(trace_id, span_id)`` of the span active in this context, or None."""
-    if not API_INSTALLED:
+    if not API_INSTALLED or not otel_context.get_current():  # a Context is a dict
         return None
     span = otel_trace.get_current_span()
     known = getattr(span, "hex_ids", None)  # Vigil's request spans carry them formatted
