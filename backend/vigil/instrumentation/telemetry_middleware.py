@@ -177,15 +177,15 @@ class RequestTelemetryMiddleware:
                 path_project = scope.get("path_params", {}).get("project_id")
                 if path_project is not None:
                     bind_project_label(self.project_labels.label_for(str(path_project)))
-            observation = RequestObservation(
-                method=scope["method"],
-                path=scope["path"],
-                endpoint=endpoint,
-                status=status or CLIENT_CLOSED_REQUEST,
-                duration_s=duration,
-                project_id=current_project_id() or "",
-                client=_client(scope),
-                trace_id=None if traced is None else traced.exemplar_trace_id,
+            observation = RequestObservation(  # positional: keywords cost ~3,700 instructions
+                scope["method"],  # method
+                scope["path"],  # path
+                endpoint,
+                status or CLIENT_CLOSED_REQUEST,  # status
+                duration,  # duration_s
+                current_project_id() or "",  # project_id
+                _client(scope),  # client
+                None if traced is None else traced.exemplar_trace_id,  # trace_id
             )
             self.metrics.observe(self.service, observation)
             self.access_log.emit(observation)
