@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,56 +38,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.artifacts.s3_server import S3Server, seaweedfs  # noqa: E402 - after the path set-up
+from tests.controller_process import ControllerProcess  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
-from vigil.auth import new_token  # noqa: E402
-from vigil.secret_files import write_new_secret  # noqa: E402
-
 MiB = 1024 * 1024
-API_KEY, _ = new_token()
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
 TARGET_RATIO = 0.8
 TARGET_RSS_GROWTH_MIB = 32
 
 
-def start_controller(
-    server: S3Server, work: Path, *, proxy: bool
-) -> tuple[str, subprocess.Popen[bytes]]:
-    data = work / f"controller-{proxy}"
-    write_new_secret(data / "admin.key", API_KEY)
-    port = free_port()
-    env = {
-        **os.environ,
-        "VIGIL_DATABASE_URL": f"sqlite:///{work}/vigil.db",  # one store, both controllers
-        "VIGIL_DATA_DIR": str(data),
-        "VIGIL_LOG_LEVEL": "WARNING",
-        "VIGIL_PERSIST_LOGS": "off",
-        "VIGIL_ARTIFACTS_BACKEND": "s3",
-        "VIGIL_ARTIFACTS_S3_ENDPOINT_URL": server.endpoint_url,
-        "VIGIL_ARTIFACTS_S3_BUCKET": server.bucket,
-        "VIGIL_ARTIFACTS_S3_ACCESS_KEY_ID": server.access_key_id,
-        "VIGIL_ARTIFACTS_S3_SECRET_ACCESS_KEY": server.secret_access_key,
-        "VIGIL_ARTIFACTS_PROXY_DOWNLOADS": "true" if proxy else "false",
-        "PYTHONPATH": str(ROOT / "backend"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def start_controller(server: S3Server, work: Path, *, proxy: bool) -> ControllerProcess:
+    """A controller on the shared SQLite store with artifacts in ``server``, proxying
+    downloads or redirecting them to presigned URLs; started and ready."""
+    controller = ControllerProcess(
+        f"sqlite:///{work}/vigil.db",  # one store, both controllers
+        work / f"controller-{proxy}",
+        free_port(),
+        settings={
+            "VIGIL_ARTIFACTS_BACKEND": "s3",
+            "VIGIL_ARTIFACTS_S3_ENDPOINT_URL": server.endpoint_url,
+            "VIGIL_ARTIFACTS_S3_BUCKET": server.bucket,
+            "VIGIL_ARTIFACTS_S3_ACCESS_KEY_ID": server.access_key_id,
+            "VIGIL_ARTIFACTS_S3_SECRET_ACCESS_KEY": server.secret_access_key,
+            "VIGIL_ARTIFACTS_PROXY_DOWNLOADS": "true" if proxy else "false",
+        },
+        probe="/health/ready",
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit("controller exited during start-up")
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                return base, proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    sys.exit("controller did not get ready")
+    controller.start()
+    return controller
 
 
 def timed(action: Callable[..., object], *args: object) -> tuple[float, object]:
@@ -170,15 +146,18 @@ def main() -> int:
                 response_checksum_validation="when_required",
             ),
         )
-        proxied, proxied_proc = start_controller(server, work, proxy=True)
-        redirecting, redirecting_proc = start_controller(server, work, proxy=False)
+        proxied = start_controller(server, work, proxy=True)
+        redirecting: ControllerProcess | None = None
         results: dict[str, list[float]] = {
             k: [] for k in ("boto3 up", "boto3 down", "api up", "api down", "api 307 down")
         }
         try:
+            redirecting = start_controller(server, work, proxy=False)
             with (
-                httpx.Client(base_url=proxied, headers=AUTH, timeout=300) as client,
-                httpx.Client(base_url=redirecting, headers=AUTH, timeout=300) as redirect_client,
+                httpx.Client(base_url=proxied.url, headers=proxied.headers, timeout=300) as client,
+                httpx.Client(
+                    base_url=redirecting.url, headers=redirecting.headers, timeout=300
+                ) as redirect_client,
             ):
                 run_id = client.post(
                     "/runs", json={"name": "bench", "agent": "bench", "project_id": "bench"}
@@ -217,16 +196,16 @@ def main() -> int:
                     for _ in range(args.rss_mib):
                         out.write(os.urandom(MiB))
                 baseline, growth = rss_growth(
-                    psutil.Process(proxied_proc.pid), lambda: api_upload(client, run_id, big)
+                    psutil.Process(proxied.pid), lambda: api_upload(client, run_id, big)
                 )
                 print(
                     f"controller RSS while taking a {args.rss_mib} MiB upload: baseline "
                     f"{baseline:.0f} MiB, grew {growth:.1f} MiB (target < {TARGET_RSS_GROWTH_MIB})"
                 )
         finally:
-            for proc in (proxied_proc, redirecting_proc):
-                proc.terminate()
-                proc.wait(timeout=30)
+            for controller in (proxied, redirecting):
+                if controller is not None:
+                    controller.stop()
     load_after = os.getloadavg()
     print(
         f"machine: {os.cpu_count()} cores, load average before {load_before[0]:.2f} "

@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,31 +36,13 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
+from tests.controller_process import ControllerProcess  # noqa: E402 - after the path set-up
+from tests.pg_server import PostgresServer  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
-from vigil.auth import new_token  # noqa: E402
-from vigil.secret_files import write_new_secret  # noqa: E402
-
 # The controller registers this admin key from its data directory; every request sends it.
-API_KEY, _ = new_token()
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 TARGET_STEPS_PER_S = 50_000
-
-
-def wait_started(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit("controller exited during start-up")
-        try:
-            if httpx.get(f"{base}/health/startup", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    sys.exit("controller did not start")
 
 
 def lua_script(run_ids: list[str], batch: int, token: str) -> str:
@@ -125,34 +106,29 @@ class Round:
 def measure(tree: Path, label: str, url: str, postmaster: int | None, args: Any) -> Round:
     """One round: a fresh controller from ``tree`` on database ``url``, driven by wrk."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    data_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-    write_new_secret(data_dir / "admin.key", API_KEY)
-    env = {
-        **os.environ,
-        "VIGIL_DATABASE_URL": url,
-        "VIGIL_LOG_LEVEL": "INFO",
-        "VIGIL_DATA_DIR": str(data_dir),
-        "PYTHONPATH": f"{tree / 'backend'}{os.pathsep}{tree}",
-    }
-    controller = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "vigil.controller:create_app",
-         "--port", str(port), "--workers", str(args.workers), "--no-access-log",
-         "--log-level", "warning"],
-        cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    controller = ControllerProcess(
+        url,
+        Path(tempfile.mkdtemp(prefix="vigil-bench-")),
+        port,
+        settings={"VIGIL_LOG_LEVEL": "INFO", "VIGIL_PERSIST_LOGS": "all"},  # the defaults
+        command=[sys.executable, "-m", "uvicorn", "--factory", "vigil.controller:create_app",
+                 "--port", str(port), "--workers", str(args.workers), "--no-access-log",
+                 "--log-level", "warning"],
+        tree=tree,
     )  # fmt: skip
+    base, auth = controller.url, controller.headers
     try:
-        wait_started(base, controller)
+        controller.start()
         run_ids = [
             httpx.post(
                 f"{base}/runs",
                 json={"name": f"bench {n}", "agent": "bench", "project_id": "bench"},
-                headers=AUTH,
+                headers=auth,
             ).json()["id"]
             for n in range(args.runs)
         ]
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(lua_script(run_ids, args.batch, API_KEY))
+            script.write(lua_script(run_ids, args.batch, controller.token))
         cpu_before = tree_cpu_seconds(controller.pid)
         pg_before = 0.0 if postmaster is None else tree_cpu_seconds(postmaster)
         out = subprocess.run(
@@ -164,12 +140,11 @@ def measure(tree: Path, label: str, url: str, postmaster: int | None, args: Any)
         pg_cpu = 0.0 if postmaster is None else tree_cpu_seconds(postmaster) - pg_before
         os.unlink(script.name)
         stored = sum(
-            httpx.get(f"{base}/runs/{r}", headers=AUTH).json()["step_count"] for r in run_ids
+            httpx.get(f"{base}/runs/{r}", headers=auth).json()["step_count"] for r in run_ids
         )
     finally:
-        controller.terminate()
-        controller.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        controller.stop()
+        shutil.rmtree(controller.data_dir, ignore_errors=True)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
+from tests.controller_process import ControllerProcess  # noqa: E402
 from tests.integrations.temporal.temporal_server import temporal_server  # noqa: E402
 from tests.ports import free_port  # noqa: E402
-from tests.sdk.controller_process import ControllerProcess  # noqa: E402
 
 from examples.temporal.agent import (  # noqa: E402
     STEP_TYPES,

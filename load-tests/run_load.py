@@ -31,6 +31,7 @@ import csv
 import datetime as dt
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,22 +40,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.pg_server import PostgresServer  # noqa: E402 - after the path set-up
+from tests.controller_process import ControllerProcess  # noqa: E402 - after the path set-up
+from tests.pg_server import PostgresServer  # noqa: E402
 from tests.ports import free_port  # noqa: E402
-
-from vigil.auth import new_token  # noqa: E402
-from vigil.secret_files import write_new_secret  # noqa: E402
-
-# One admin key for every controller this run starts: each registers it from its data
-# directory at start-up, and locust sends it (VIGIL_API_KEY).
-LOAD_KEY, _ = new_token()
 
 USER_RPS = 2.0  # each locust user paces itself at this many requests/s
 VARIANTS = {"instrumented": "true", "bare": "false"}
@@ -78,40 +72,25 @@ class RunResult:
         return self.p99_ms < 1000 and self.error_rate < 0.01
 
 
-def start_controller(db_url: str, instrumented: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="vigil-load-"))
-    write_new_secret(data_dir / "admin.key", LOAD_KEY)
-    env = {
-        **os.environ,
-        "VIGIL_DATA_DIR": str(data_dir),
-        "VIGIL_DATABASE_URL": db_url,
-        "VIGIL_INSTRUMENTATION_ENABLED": instrumented,
-        "VIGIL_LOG_LEVEL": "INFO",
-    }
-    proc = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, "-m", "vigil", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def start_controller(db_url: str, instrumented: str) -> ControllerProcess:
+    """A controller on ``db_url`` pinned to CPU 0, with instrumentation on or off, storing its
+    own logs as it does by default; started and ready (its startup probe answered)."""
+    controller = ControllerProcess(
+        db_url,
+        Path(tempfile.mkdtemp(prefix="vigil-load-")),
+        free_port(),
+        settings={
+            "VIGIL_INSTRUMENTATION_ENABLED": instrumented,
+            "VIGIL_LOG_LEVEL": "INFO",
+            "VIGIL_PERSIST_LOGS": "all",
+        },
+        prefix=("taskset", "-c", "0"),
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit("controller exited during start-up")
-        try:
-            if httpx.get(f"{base}/health/startup", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    sys.exit("controller did not start")
+    controller.start()
+    return controller
 
 
-def run_locust(base: str, rate: float, seconds: int, workdir: Path) -> Path:
+def run_locust(base: str, token: str, rate: float, seconds: int, workdir: Path) -> Path:
     """Run locust headless; returns the prefix of its CSV files (``<prefix>_raw.csv``: samples)."""
     users = max(1, round(rate / USER_RPS))
     prefix = workdir / "locust"
@@ -151,7 +130,7 @@ def run_locust(base: str, rate: float, seconds: int, workdir: Path) -> Path:
             **os.environ,
             "VIGIL_LOAD_USER_RPS": str(USER_RPS),
             "VIGIL_LOAD_RAW": f"{prefix}_raw.csv",
-            "VIGIL_API_KEY": LOAD_KEY,
+            "VIGIL_API_KEY": token,
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -226,18 +205,18 @@ def one_run(
     n: int,
 ) -> RunResult:
     db_url = pg_url or server.create_database(f"load_{variant}_{n}")  # type: ignore[union-attr]
-    controller, base = start_controller(db_url, VARIANTS[variant])
+    controller = start_controller(db_url, VARIANTS[variant])
     try:
         process = psutil.Process(controller.pid)
         before, started = process.cpu_times(), time.monotonic()
         with tempfile.TemporaryDirectory() as tmp:
-            prefix = run_locust(base, rate, seconds, Path(tmp))
+            prefix = run_locust(controller.url, controller.token, rate, seconds, Path(tmp))
             after, wall = process.cpu_times(), time.monotonic() - started
             cpu_seconds = (after.user - before.user) + (after.system - before.system)
             result = read_results(prefix, variant, rate, cpu_seconds, wall)
     finally:
-        controller.terminate()
-        controller.wait(timeout=30)
+        controller.stop()
+        shutil.rmtree(controller.data_dir, ignore_errors=True)
     print(
         f"  {variant:<12} rate {rate:6.0f}/s -> {result.rps:7.1f} req/s  p50 {result.p50_ms:6.0f}"
         f" p95 {result.p95_ms:6.0f} p99 {result.p99_ms:6.0f} ms  errors "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,12 +35,14 @@ def test_latency_history_is_per_window() -> None:
 
 @pytest.mark.e2e
 def test_the_locust_mix_runs_against_a_live_controller(tmp_path: Path) -> None:
-    controller, base = run_load.start_controller(f"sqlite:///{tmp_path / 'load.db'}", "true")
+    controller = run_load.start_controller(f"sqlite:///{tmp_path / 'load.db'}", "true")
     try:
-        prefix = run_load.run_locust(base, rate=20, seconds=8, workdir=tmp_path)
+        prefix = run_load.run_locust(
+            controller.url, controller.token, rate=20, seconds=8, workdir=tmp_path
+        )
     finally:
-        controller.terminate()
-        controller.wait(timeout=30)
+        controller.stop()
+        shutil.rmtree(controller.data_dir, ignore_errors=True)
     with open(f"{prefix}_raw.csv") as f:
         rows = list(csv.DictReader(f))
     names = {row["name"] for row in rows}

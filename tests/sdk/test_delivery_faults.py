@@ -22,10 +22,10 @@ from uuid import UUID
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests.controller_process import ROOT, ControllerProcess
 from tests.pg_server import PostgresServer
 from tests.ports import free_port
 from tests.sdk.conftest import RecorderFactory, dropped, sample, wait_until
-from tests.sdk.controller_process import ROOT, ControllerProcess
 from tests.sdk.lossy_proxy import LossyProxy
 from vigil.models import (
     BatchEvent,

@@ -20,9 +20,9 @@ from langchain_core.messages import HumanMessage
 from prometheus_client import CollectorRegistry
 
 from examples.support_agent import build_graph
+from tests.controller_process import ControllerProcess
 from tests.ports import free_port
 from tests.sdk.conftest import sample
-from tests.sdk.controller_process import ControllerProcess
 from vigil.integrations.langgraph import VigilCallbackHandler
 from vigil.sdk import AgentRecorder, HttpSink
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.controller_process import ControllerProcess
 from tests.integrations.temporal.temporal_server import TemporalServer, temporal_server
 from tests.ports import free_port
-from tests.sdk.controller_process import ControllerProcess
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ PROJECT = "temporal-tests"
 
 
 class Controller(Protocol):
-    """A running controller: ``tests.sdk.controller_process.ControllerProcess``, a stack's."""
+    """A running controller: ``tests.controller_process.ControllerProcess``, a stack's."""
 
     @property
     def url(self) -> str: ...

@@ -8,9 +8,9 @@ import time
 import uuid
 from pathlib import Path
 
+from tests.controller_process import ControllerProcess
 from tests.integrations.temporal.harness import PROJECT, vigil_view
 from tests.ports import free_port
-from tests.sdk.controller_process import ControllerProcess
 from vigil.integrations.temporal import TemporalRecorder
 from vigil.integrations.temporal._events import (
     Attempt,

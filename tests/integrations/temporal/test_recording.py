@@ -13,13 +13,13 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from examples.temporal.agent import Question, SupportAgent
+from tests.controller_process import ControllerProcess
 from tests.integrations.temporal.harness import (
     agent_worker,
     recorder_for,
     vigil_view,
 )
 from tests.integrations.temporal.temporal_server import TemporalServer
-from tests.sdk.controller_process import ControllerProcess
 
 
 async def _wait_until_started(handle: WorkflowHandle[Any, Any], activity: str) -> None:

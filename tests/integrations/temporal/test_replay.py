@@ -10,9 +10,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from examples.temporal.agent import Question, SupportAgent
+from tests.controller_process import ControllerProcess
 from tests.integrations.temporal.harness import agent_worker, recorder_for, vigil_view
 from tests.integrations.temporal.temporal_server import TemporalServer
-from tests.sdk.controller_process import ControllerProcess
 from vigil.integrations.temporal import VigilInterceptor
 
 

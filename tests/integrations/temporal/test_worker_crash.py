@@ -15,10 +15,10 @@ import httpx
 from temporalio.client import Client
 
 from examples.temporal.agent import Question, SupportAgent
+from tests.controller_process import ControllerProcess
 from tests.integrations.temporal.harness import PROJECT, vigil_view
 from tests.integrations.temporal.temporal_server import TemporalServer
 from tests.ports import free_port
-from tests.sdk.controller_process import ControllerProcess
 from vigil.integrations.temporal import correlation_id
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,9 +1,11 @@
-"""The controller as a separate process, ``python -m vigil serve``, on a port of the test's
-choosing, so that it can be killed with SIGKILL and started again at the same address.
+"""The controller as a separate process, ``python -m vigil serve``, on a port of the caller's
+choosing, so that it can be killed with SIGKILL and started again at the same address: for
+the fault tests, and for the benchmarks and load tests, which serve it the same way.
 
-Its data directory holds an admin key the test wrote before the first start (the controller
+Its data directory holds an admin key written before the first start (the controller
 registers it, as in tests/controller/conftest.py), so SDK processes started before the
-controller already know a key it will accept.
+controller already know a key it will accept. The environment's own ``VIGIL_*`` variables
+are left out: what the controller is told is exactly ``settings`` over the defaults.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +24,7 @@ import httpx
 from vigil.auth import new_token
 from vigil.secret_files import write_new_secret
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0
 
 
@@ -30,6 +33,17 @@ class ControllerProcess:
     database_url: str
     data_dir: Path
     port: int
+    settings: Mapping[str, str] = field(default_factory=dict)
+    """More ``VIGIL_*`` variables, over the defaults (WARNING logs, its own logs not stored)."""
+    command: Sequence[str] | None = None
+    """What serves it, the port included (default ``python -m vigil serve --port PORT``)."""
+    prefix: Sequence[str] = ()
+    """Put before the command: ``("taskset", "-c", "0")`` pins it to a core."""
+    tree: Path | None = None
+    """A checkout whose code it runs (on ``PYTHONPATH``, and the working directory), for a
+    benchmark that compares two; default: the installed package."""
+    probe: str = "/health/startup"
+    """What ``start`` waits for: the startup probe, or ``/health/ready`` (its stores too)."""
     token: str = field(init=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _starts: int = field(default=0, init=False)
@@ -47,7 +61,7 @@ class ControllerProcess:
         return {"Authorization": f"Bearer {self.token}"}
 
     def start(self) -> float:
-        """Start it and wait until it answers its startup probe; returns the seconds taken."""
+        """Start it and wait until its ``probe`` answers 200; returns the seconds taken."""
         assert self._process is None, "already running"
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
         env |= {
@@ -55,13 +69,17 @@ class ControllerProcess:
             "VIGIL_DATA_DIR": str(self.data_dir),
             "VIGIL_LOG_LEVEL": "WARNING",
             "VIGIL_PERSIST_LOGS": "off",
+            **self.settings,
         }
+        if self.tree is not None:
+            env["PYTHONPATH"] = f"{self.tree / 'backend'}{os.pathsep}{self.tree}"
+        command = self.command or [sys.executable, "-m", "vigil", "serve", "--port", str(self.port)]
         self._starts += 1
         log = (self.data_dir / f"controller-{self._starts}.log").open("wb")
         began = time.monotonic()
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "vigil", "serve", "--port", str(self.port)],
-            cwd=self.data_dir,
+            [*self.prefix, *command],
+            cwd=self.tree or self.data_dir,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -69,7 +87,7 @@ class ControllerProcess:
         log.close()
         while True:
             try:
-                if httpx.get(f"{self.url}/health/startup", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}{self.probe}", timeout=1.0).status_code == 200:
                     return time.monotonic() - began
             except httpx.TransportError:
                 pass
@@ -78,6 +96,12 @@ class ControllerProcess:
             if time.monotonic() - began > START_TIMEOUT_S:
                 raise AssertionError(f"controller did not start:\n{self.output()}")
             time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        """The running process's id (for its CPU time)."""
+        assert self._process is not None, "not running"
+        return self._process.pid
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no answer to what is in flight."""
