@@ -42,7 +42,7 @@ def test_a_large_object_streams_through_in_bounded_memory(tmp_path: Path) -> Non
         tracemalloc.stop()
     assert (stats.objects, stats.object_bytes) == (2, 48 * MiB + 5)
     assert restored.objects == 2
-    assert chunks.sha256.hexdigest() == stored.sha256
+    assert chunks.digest.sha256 == stored.sha256
     assert backup_peak < 8 * MiB, backup_peak
     assert restore_peak < 8 * MiB, restore_peak
     with target.open("runs/big.bin") as reader:

@@ -15,7 +15,6 @@ removes). Calls block: the controller runs them in its thread pool.
 from __future__ import annotations
 
 import abc
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -26,6 +25,7 @@ from types import TracebackType
 from typing import IO, ClassVar, Final, Literal, Self
 
 from vigil._closing import ClosedOnExit
+from vigil.artifacts._digest import StreamDigest
 from vigil.artifacts.errors import ChecksumMismatch, ObjectTooLarge
 
 CHUNK_BYTES: Final = 1024 * 1024
@@ -83,26 +83,29 @@ class ObjectWriter(abc.ABC):
         self.key = key
         self.content_type = content_type
         self.max_bytes = max_bytes
-        self.size_bytes = 0
-        self._sha256 = hashlib.sha256()
+        self._digest = StreamDigest()
         self._finished = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._finished:
             raise RuntimeError("this upload is already committed or aborted")
-        self.size_bytes += len(data)
-        if self.max_bytes is not None and self.size_bytes > self.max_bytes:
+        if self.max_bytes is not None and self.size_bytes + len(data) > self.max_bytes:
             self.abort()
             raise ObjectTooLarge(self.max_bytes)
-        self._sha256.update(data)
+        self._digest.update(data)
         self._write(data)
+
+    @property
+    def size_bytes(self) -> int:
+        """How many bytes were written."""
+        return self._digest.size_bytes
 
     def commit(self, expected_sha256: str | None = None) -> StoredObject:
         """Store the object; ``ChecksumMismatch`` (nothing stored) if its sha256 is not
         ``expected_sha256``."""
         if self._finished:
             raise RuntimeError("this upload is already committed or aborted")
-        digest = self._sha256.hexdigest()
+        digest = self._digest.sha256
         if expected_sha256 is not None and expected_sha256 != digest:
             self.abort()
             raise ChecksumMismatch(

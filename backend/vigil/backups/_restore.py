@@ -93,7 +93,7 @@ def restore_backup(
         with location.open(part_key(backup_id, archive.name)) as reader:
             source = ChunkFile(reader)
             objects = restore_s3_files(source, artifacts).objects
-        if source.sha256.hexdigest() != archive.sha256:
+        if source.digest.sha256 != archive.sha256:
             raise BackupCorrupt(
                 f"backup {backup_id}: the artifacts part changed while it was restored"
             )

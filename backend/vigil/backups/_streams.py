@@ -3,11 +3,11 @@ the artifact store's chunked writers and readers: bytes pass through, nothing is
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Iterable, Iterator
 
 from vigil.artifacts import ObjectWriter
+from vigil.artifacts._digest import StreamDigest
 
 
 class WriterFile(io.RawIOBase):
@@ -37,8 +37,7 @@ class ChunkFile(io.RawIOBase):
         # A view, so that handing out a chunk in small reads (tarfile copies 16 KiB at a
         # time) slices without copying the rest of it each time.
         self._pending = memoryview(b"")
-        self.sha256 = hashlib.sha256()
-        self.size_bytes = 0
+        self.digest = StreamDigest()
 
     def readable(self) -> bool:
         return True
@@ -48,8 +47,7 @@ class ChunkFile(io.RawIOBase):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self.sha256.update(chunk)
-            self.size_bytes += len(chunk)
+            self.digest.update(chunk)
             self._pending = memoryview(chunk)
         taken = min(len(buffer), len(self._pending))
         buffer[:taken] = self._pending[:taken]

@@ -3,10 +3,10 @@ and sha256, read back in full from the location. Nothing is written anywhere."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from vigil.artifacts import ArtifactStore, ObjectNotFound
+from vigil.artifacts._digest import StreamDigest
 from vigil.backups._location import read_manifest
 from vigil.backups._manifest import BackupManifest, BackupPart, part_key
 from vigil.backups.errors import BackupCorrupt
@@ -20,22 +20,20 @@ def check_part(
 ) -> None:
     """Read one part to its end (each chunk also to ``consume``), ``BackupCorrupt`` unless
     its size and sha256 are the manifest's."""
-    digest = hashlib.sha256()
-    size = 0
+    digest = StreamDigest()
     try:
         with location.open(part_key(backup_id, part.name)) as reader:
             for chunk in reader:
                 digest.update(chunk)
-                size += len(chunk)
                 if consume is not None:
                     consume(chunk)
     except ObjectNotFound:
         raise BackupCorrupt(f"backup {backup_id}: the part {part.name} is missing") from None
-    if size != part.size_bytes or digest.hexdigest() != part.sha256:
+    if digest.size_bytes != part.size_bytes or digest.sha256 != part.sha256:
         raise BackupCorrupt(
             f"backup {backup_id}: the part {part.name} does not match the manifest "
-            f"({size} bytes, sha256 {digest.hexdigest()}; recorded {part.size_bytes} bytes, "
-            f"sha256 {part.sha256})"
+            f"({digest.size_bytes} bytes, sha256 {digest.sha256}; recorded {part.size_bytes} "
+            f"bytes, sha256 {part.sha256})"
         )
 
 

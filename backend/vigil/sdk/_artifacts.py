@@ -33,7 +33,6 @@ from vigil.models._artifacts import ARTIFACT_KIND_PATTERN
 
 URL_VARIABLE: Final = "VIGIL_URL"
 KEY_VARIABLE: Final = "VIGIL_API_KEY"
-HASH_CHUNK: Final = 1024 * 1024
 RETRYABLE: Final = frozenset({408, 429})
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
@@ -216,8 +215,5 @@ class _opened:  # noqa: N801 - used like a function: ``with _opened(payload) as 
 def _sha256(payload: bytes | Path) -> str:
     if isinstance(payload, bytes):
         return hashlib.sha256(payload).hexdigest()
-    digest = hashlib.sha256()
     with payload.open("rb") as source:
-        while chunk := source.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(source, "sha256").hexdigest()

@@ -17,7 +17,6 @@ A project's key sees its project's runs only: another project's run or artifact 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -40,6 +39,7 @@ from vigil.artifacts import (
     StoredObject,
     artifact_key,
 )
+from vigil.artifacts._digest import StreamDigest
 from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
 from vigil.controller.auth import Ingest, Read
 from vigil.controller.upload_form import FileData, FileStart, FormError, UploadForm
@@ -406,11 +406,8 @@ async def complete_upload(
 
 def _sha256_of(artifacts: ArtifactStore, key: str) -> str:
     """The digest of a stored object, read back (for S3-compatible servers that keep none)."""
-    digest = hashlib.sha256()
     with artifacts.open(key) as reader:
-        for chunk in reader:
-            digest.update(chunk)
-    return digest.hexdigest()
+        return StreamDigest.of(reader).sha256
 
 
 @router.get(
