@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Final
-from uuid import UUID
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
@@ -94,8 +93,9 @@ class Backend(abc.ABC):
         """Bound the statements of the current transaction (best effort on SQLite)."""
 
     @abc.abstractmethod
-    def announce_steps(self, conn: Connection, run_ids: Iterable[UUID]) -> None:
-        """Tell other processes, on commit, that these runs have new steps."""
+    def step_announcement(self, run_id: ColumnElement[Any]) -> ColumnElement[Any] | None:
+        """What, in the RETURNING of the UPDATE that takes a run's step numbers, tells other
+        processes on commit that the run has new steps (None: nothing to tell them with)."""
 
     @abc.abstractmethod
     def ensure_measurement_months(self, engine: Engine, months: Iterable[date]) -> None:

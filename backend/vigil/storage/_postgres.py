@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Final, cast
-from uuid import UUID
 
 import psycopg
 from sqlalchemy import (
@@ -18,12 +17,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    Text,
     create_engine,
     func,
     select,
     text,
     type_coerce,
 )
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.exc import DBAPIError
 
@@ -34,10 +35,6 @@ from vigil.storage._schema import PG_SCHEMA
 CONNECT_TIMEOUT_S: Final = 5
 STATEMENT_TIMEOUT_MS: Final = 30_000
 """Upper bound of any statement of the store; health checks use a much shorter one."""
-
-NOTIFY_STEPS_SQL: Final = text(
-    "SELECT pg_notify(:channel, run_id) FROM unnest(CAST(:run_ids AS text[])) AS run_id"
-)
 
 ENSURE_PARTITION_SQL: Final = text(f"SELECT {PG_SCHEMA}.ensure_measurement_partition(:month)")
 """Creates the month's partition if missing (the function is defined by the migration)."""
@@ -84,13 +81,11 @@ class PostgresBackend(Backend):
     def stop(self) -> None:
         pass
 
-    def announce_steps(self, conn: Connection, run_ids: Iterable[UUID]) -> None:
-        # One statement for every run of the batch; PostgreSQL delivers at commit, once per
-        # distinct payload, and drops the notifications if the transaction rolls back.
-        conn.execute(
-            NOTIFY_STEPS_SQL,
-            {"channel": STEP_NOTIFY_CHANNEL, "run_ids": [str(run_id) for run_id in run_ids]},
-        )
+    def step_announcement(self, run_id: ColumnElement[Any]) -> ColumnElement[Any] | None:
+        # Evaluated per updated run, in the statement that takes its step numbers (no round
+        # trip of its own); PostgreSQL delivers at commit, once per distinct payload, and
+        # drops the notifications if the transaction rolls back.
+        return func.pg_notify(STEP_NOTIFY_CHANNEL, sa_cast(run_id, Text))
 
     def begin_write(self, engine: Engine) -> AbstractContextManager[Connection]:
         return engine.begin()

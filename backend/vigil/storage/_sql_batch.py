@@ -116,7 +116,6 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                     conn, steps_table, STEP_COLUMNS, itertools.chain.from_iterable(step_groups)
                 )
                 insert_step_links(conn, named_artifacts)
-                self._backend.announce_steps(conn, steps_by_run)
             if logs_in:
                 self._backend.bulk_insert(
                     conn,

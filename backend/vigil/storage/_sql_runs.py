@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Row,
     case,
@@ -130,7 +131,9 @@ class RunQueries(SqlStoreBase):
             raise ValueError(f"at most {MAX_STEPS_PER_APPEND} steps per call")
         now = utc_now()
         with self._write() as conn:
-            reserved = self._reserve_seqs(conn, {run_id: len(steps)}, project_id)
+            reserved = self._reserve_seqs(
+                conn, {run_id: len(steps)}, project_id, announce=bool(steps)
+            )
             last_seq, status = reserved[run_id]
             if status != RunStatus.RUNNING.value:
                 raise Conflict(f"run {run_id} has finished as {status}; it takes no more steps")
@@ -147,7 +150,6 @@ class RunQueries(SqlStoreBase):
                 if named:
                     insert_step_links(conn, named)
                     links = step_links(conn, run_id, {UUID(int=i) for i in ids})
-                self._backend.announce_steps(conn, [run_id])
         return [
             Step(
                 id=UUID(int=step_id),
@@ -216,11 +218,18 @@ class RunQueries(SqlStoreBase):
         ]
 
     def _reserve_seqs(
-        self, conn: Connection, counts: Mapping[UUID, int], project_id: str | None = None
+        self,
+        conn: Connection,
+        counts: Mapping[UUID, int],
+        project_id: str | None = None,
+        *,
+        announce: bool = True,
     ) -> dict[UUID, tuple[int, str]]:
         """Take ``counts[run]`` sequence numbers of each run, in one UPDATE; returns each
         run's last number and status. ``NotFound`` if a run does not exist (or, given
-        ``project_id``, belongs to another project: its existence is not revealed).
+        ``project_id``, belongs to another project: its existence is not revealed). With
+        ``announce``, the same statement tells other processes (on commit) that the runs
+        have new steps, where the backend can (PostgreSQL's NOTIFY).
 
         The row locks (PostgreSQL) or the database write lock (SQLite) make concurrent
         appenders to one run take turns, each getting a contiguous range. The rows are
@@ -236,11 +245,15 @@ class RunQueries(SqlStoreBase):
             .subquery()
         )
         increment = case(dict(counts), value=runs.c.id, else_=0)
+        returned: list[ColumnElement[Any]] = [runs.c.id, runs.c.step_count, runs.c.status]
+        announcement = self._backend.step_announcement(runs.c.id) if announce else None
+        if announcement is not None:
+            returned.append(announcement)
         rows = conn.execute(
             update(runs)
             .where(runs.c.id == in_id_order.c.id)
             .values(step_count=runs.c.step_count + increment, last_activity_at=utc_now())
-            .returning(runs.c.id, runs.c.step_count, runs.c.status)
+            .returning(*returned)
         ).all()
         reserved = {row.id: (int(row.step_count), str(row.status)) for row in rows}
         missing = [run_id for run_id in counts if run_id not in reserved]

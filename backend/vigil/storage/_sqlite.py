@@ -12,7 +12,6 @@ from datetime import date
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final, cast
-from uuid import UUID
 
 from sqlalchemy import (
     URL,
@@ -99,8 +98,9 @@ class SqliteBackend(Backend):
             self._checkpointer.stop()
             self._checkpointer = None
 
-    def announce_steps(self, conn: Connection, run_ids: Iterable[UUID]) -> None:
-        del conn, run_ids  # no channel: the controller's step feed polls SQLite
+    def step_announcement(self, run_id: ColumnElement[Any]) -> ColumnElement[Any] | None:
+        del run_id  # no channel: the controller's step feed polls SQLite
+        return None
 
     def ensure_measurement_months(self, engine: Engine, months: Iterable[date]) -> None:
         del engine, months  # one table, no partitions
