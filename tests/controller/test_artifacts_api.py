@@ -479,9 +479,7 @@ def test_s3_stopped_mid_upload_is_a_503_and_leaves_no_record(
             assert response.json()["detail"] == "the artifact store is unavailable, retry later"
             assert client.get(f"/runs/{run_id}/artifacts").json()["items"] == []
 
-        assert server.component is not None
-        server.pid = server.component.start()
-        server.component.wait_ready(server.pid)
+        server.start()
         with server.store() as store:
             assert store.list_objects(f"runs/{run_id}/").items == []
             store.sweep_incomplete(utc_now())

@@ -57,8 +57,7 @@ def test_workflows_survive_a_restart_of_the_server() -> None:
 
         asyncio.run(start())
         server.stop()
-        server.pid = server.component.start()
-        server.component.wait_ready(server.pid)
+        server.start()
 
         async def describe() -> str:
             client = await Client.connect(server.address)

@@ -11,25 +11,22 @@ cannot work here (no downloads), so it is not used.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
 
 from tests.ports import free_ports
-from vigil.stack import StackSettings
-from vigil.stack._layout import StateLayout
+from tests.stack_component import RunningComponent, running_component
 from vigil.stack._temporal import Temporal
 
 
 @dataclass
 class TemporalServer:
-    component: Temporal
-    pid: int | None
+    running: RunningComponent[Temporal]
+
+    @property
+    def component(self) -> Temporal:
+        return self.running.component
 
     @property
     def address(self) -> str:
@@ -40,33 +37,21 @@ class TemporalServer:
         return f"http://127.0.0.1:{self.component.settings.temporal_metrics_port}/metrics"
 
     def stop(self) -> None:
-        if self.pid is not None:
-            self.component.stop(self.pid)
-            self.pid = None
+        self.running.stop()
+
+    def start(self) -> None:
+        """Start it again after ``stop``: same ports, same data."""
+        self.running.start()
 
 
 @contextmanager
 def temporal_server() -> Iterator[TemporalServer]:
     grpc, http, metrics = free_ports(3)
-    state = Path(tempfile.mkdtemp(prefix="vigil-temporal-test-"))
-    settings = StackSettings(
-        state_dir=state,
+    with running_component(
+        Temporal,
+        prefix="vigil-temporal-test-",
         temporal_port=grpc,
         temporal_http_port=http,
         temporal_metrics_port=metrics,
-        ready_timeout_s=60.0,
-        stop_timeout_s=10.0,
-    )
-    layout = StateLayout(state)
-    layout.create()
-    component = Temporal(settings, layout)
-    if missing := component.missing():
-        pytest.fail(f"missing {missing[0]}: pip install -e '.[dev]'", pytrace=False)
-    server = TemporalServer(component, None)
-    try:
-        server.pid = component.start()
-        component.wait_ready(server.pid)
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
+    ) as running:
+        yield TemporalServer(running)
