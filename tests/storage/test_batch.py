@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from vigil.models import (
     BatchEvent,
@@ -119,6 +120,33 @@ def test_batch_size_limit(store: EventStore) -> None:
     events = [LogCreate(level=LogLevel.INFO, logger="l", message="m", service="s")] * 10_001
     with pytest.raises(ValueError, match="at most"):
         store.write_batch(events)
+
+
+def test_a_copy_replayed_after_its_run_is_gone_answers_what_was_stored(
+    store: EventStore, store_url: str
+) -> None:
+    """The id is checked after the events are written (one statement, last): a copy whose
+    run no longer exists answers what the first copy stored, not 404; a batch never stored
+    still gets the 404, and nothing of it is left behind."""
+    run = store.create_run(RunCreate(name="r", agent="a", project_id="p"))
+    batch = [StepEvent(run_id=run.id, step_type=StepType.THOUGHT, name=f"s{n}") for n in range(3)]
+    batch_id = uuid.uuid4()
+    first = store.write_batch(batch, batch_id=batch_id)
+    schema = "observability" if store_url.startswith("postgresql") else None
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.begin() as conn:  # the run removed behind the store's back
+            conn.execute(sa.delete(sa.table("runs", schema=schema)))
+        assert store.write_batch(batch, batch_id=batch_id) == first
+        with pytest.raises(NotFound):
+            store.write_batch(batch, batch_id=uuid.uuid4())
+        with engine.connect() as conn:
+            ids = sa.select(sa.func.count()).select_from(
+                sa.table("ingested_batches", schema=schema)
+            )
+            assert conn.execute(ids).scalar_one() == 1
+    finally:
+        engine.dispose()
 
 
 def test_a_batch_sent_twice_with_its_id_is_stored_once(store: EventStore) -> None:
