@@ -1,7 +1,7 @@
 """A controller that is down never blocks or breaks the agent.
 
 The example graph runs with its recorder posting to a real controller process
-(tests/sdk/controller_process.py) that is not running yet. The invocation returns its answer
+(tests/controller_process.py) that is not running yet. The invocation returns its answer
 at its normal pace (the run's start, its steps and its end are queued: no round trip). What
 happens to them then follows the SDK's rules (docs/sdk.md): with a spool they wait on disk
 and reach the controller once it is up, run and steps; without one, they are dropped after
