@@ -62,6 +62,7 @@ def start_controller(server: S3Server, work: Path, *, proxy: bool) -> Controller
             "VIGIL_ARTIFACTS_PROXY_DOWNLOADS": "true" if proxy else "false",
         },
         probe="/health/ready",
+        keep_output=False,
     )
     controller.start()
     return controller

@@ -115,6 +115,7 @@ def measure(tree: Path, label: str, url: str, postmaster: int | None, args: Any)
                  "--port", str(port), "--workers", str(args.workers), "--no-access-log",
                  "--log-level", "warning"],
         tree=tree,
+        keep_output=False,
     )  # fmt: skip
     base, auth = controller.url, controller.headers
     try:

@@ -85,6 +85,7 @@ def start_controller(db_url: str, instrumented: str) -> ControllerProcess:
             "VIGIL_PERSIST_LOGS": "all",
         },
         prefix=("taskset", "-c", "0"),
+        keep_output=False,
     )
     controller.start()
     return controller

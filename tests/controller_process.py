@@ -42,6 +42,9 @@ class ControllerProcess:
     tree: Path | None = None
     """A checkout whose code it runs (on ``PYTHONPATH``, and the working directory), for a
     benchmark that compares two; default: the installed package."""
+    keep_output: bool = True
+    """False: its output goes to /dev/null (a benchmark: writing it would count in the CPU
+    it measures, and it did not before); ``output()`` is then empty."""
     probe: str = "/health/startup"
     """What ``start`` waits for: the startup probe, or ``/health/ready`` (its stores too)."""
     token: str = field(init=False)
@@ -75,16 +78,20 @@ class ControllerProcess:
             env["PYTHONPATH"] = f"{self.tree / 'backend'}{os.pathsep}{self.tree}"
         command = self.command or [sys.executable, "-m", "vigil", "serve", "--port", str(self.port)]
         self._starts += 1
-        log = (self.data_dir / f"controller-{self._starts}.log").open("wb")
+        log_file = self.data_dir / f"controller-{self._starts}.log"
+        log = log_file.open("wb") if self.keep_output else subprocess.DEVNULL
         began = time.monotonic()
-        self._process = subprocess.Popen(
-            [*self.prefix, *command],
-            cwd=self.tree or self.data_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        try:
+            self._process = subprocess.Popen(
+                [*self.prefix, *command],
+                cwd=self.tree or self.data_dir,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()
         while True:
             try:
                 if httpx.get(f"{self.url}{self.probe}", timeout=1.0).status_code == 200:
@@ -92,8 +99,10 @@ class ControllerProcess:
             except httpx.TransportError:
                 pass
             if self._process.poll() is not None:
+                self._process = None
                 raise AssertionError(f"controller exited at start-up:\n{self.output()}")
             if time.monotonic() - began > START_TIMEOUT_S:
+                self.kill()  # never left running (a benchmark's pinned one, say)
                 raise AssertionError(f"controller did not start:\n{self.output()}")
             time.sleep(0.1)
 

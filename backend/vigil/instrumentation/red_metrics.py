@@ -16,6 +16,10 @@ its (service, method) deque on entry and pops on exit, and a scrape reads the le
 C call each, where a ``Gauge`` child's ``inc``/``dec`` each go through three Python calls and
 a lock (~9,700 instructions a request for the pair, against ~1,000). The exposition is the
 one a ``Gauge`` gave.
+
+Both collectors live in the process's memory: prometheus_client's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR``, one registry over several worker processes) is not
+supported; run one scrape target per process.
 """
 
 from __future__ import annotations
