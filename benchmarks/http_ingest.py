@@ -10,9 +10,11 @@ workers and 100 steps per request), and checks the stored step count.
 
 With ``--compare-with DIR`` the controller of another checkout is measured too, in alternated
 rounds (``--rounds``), each tree on its own ``PYTHONPATH``: before/after in one run.
+``--keyed`` sends every batch with an ``Idempotency-Key`` of its own, as the SDK's
+``HttpSink`` does (the stored-once path: one more statement per batch).
 
 Usage: python benchmarks/http_ingest.py [--seconds 15] [--connections 16] [--workers 2]
-       [--rounds 1] [--compare-with DIR]
+       [--rounds 1] [--compare-with DIR] [--keyed]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -45,7 +48,22 @@ from tests.ports import free_port  # noqa: E402
 TARGET_STEPS_PER_S = 50_000
 
 
-def lua_script(run_ids: list[str], batch: int, token: str) -> str:
+# A version-4-shaped UUID per request, from wrk's Lua random numbers: unique enough for
+# a benchmark's few hundred thousand batches (2^122 values).
+_LUA_KEY = (
+    "local function key()\n"
+    "  local t = {}\n"
+    "  for n = 1, 32 do t[n] = string.format('%x', math.random(0, 15)) end\n"
+    "  t[13] = '4'\n"
+    "  t[17] = string.format('%x', 8 + math.random(0, 3))\n"
+    "  local h = table.concat(t)\n"
+    "  return h:sub(1, 8) .. '-' .. h:sub(9, 12) .. '-' .. h:sub(13, 16) .. '-'"
+    " .. h:sub(17, 20) .. '-' .. h:sub(21, 32)\n"
+    "end\n"
+)
+
+
+def lua_script(run_ids: list[str], batch: int, token: str, *, keyed: bool = False) -> str:
     bodies = []
     for run_id in run_ids:
         events = [
@@ -65,9 +83,11 @@ def lua_script(run_ids: list[str], batch: int, token: str) -> str:
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-        "request = function()\n"
+        + (f"math.randomseed({secrets.randbits(31)})\n" + _LUA_KEY if keyed else "")
+        + "request = function()\n"
         "  i = i % #bodies + 1\n"
-        '  return wrk.format("POST", "/events/batch", nil, bodies[i])\n'
+        + ('  wrk.headers["Idempotency-Key"] = key()\n' if keyed else "")
+        + '  return wrk.format("POST", "/events/batch", nil, bodies[i])\n'
         "end\n"
     )
 
@@ -129,7 +149,7 @@ def measure(tree: Path, label: str, url: str, postmaster: int | None, args: Any)
             for n in range(args.runs)
         ]
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(lua_script(run_ids, args.batch, controller.token))
+            script.write(lua_script(run_ids, args.batch, controller.token, keyed=args.keyed))
         cpu_before = tree_cpu_seconds(controller.pid)
         pg_before = 0.0 if postmaster is None else tree_cpu_seconds(postmaster)
         out = subprocess.run(
@@ -189,6 +209,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--compare-with", type=Path, help="another checkout, measured too")
     parser.add_argument("--pg-url", help="use this PostgreSQL database instead of a fresh one")
+    parser.add_argument("--keyed", action="store_true", help="an Idempotency-Key per batch")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
