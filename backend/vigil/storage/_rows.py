@@ -105,14 +105,16 @@ def step_rows(
     """Rows of steps numbered ``first_seq``, ``first_seq + 1``..., encoded lazily; a
     ``StepRecord``'s data is JSON text already, its time seconds since the epoch."""
     run_hex = run_id.hex
+    now_text = timestamp_text(now)  # the time of every step without its own: formatted once
     for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True)):
         if isinstance(step, StepRecord):
             data = step.data_json
-            at = step.created_at
-            created = epoch_text(at) if at is not None else timestamp_text(now)
+            epoch = step.created_at
+            created = now_text if epoch is None else epoch_text(epoch)
         else:
             data = json_text(step.data)
-            created = timestamp_text(step.created_at if step.created_at is not None else now)
+            at = step.created_at
+            created = now_text if at is None else timestamp_text(at)
         yield (
             f"{step_id:032x}", run_hex, first_seq + offset, step.step_type._value_, step.name,
             data, step.request_id, step.trace_id, created,
