@@ -68,6 +68,10 @@ class _FileWriter(ObjectWriter):
         self._temporary.unlink(missing_ok=True)
 
 
+def _object_info(key: str, stat: os.stat_result) -> ObjectInfo:
+    return ObjectInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+
+
 class _FileReader(ObjectReader):
     def __init__(self, info: ObjectInfo, file: IO[bytes]) -> None:
         super().__init__(info)
@@ -118,7 +122,7 @@ class FilesystemArtifactStore(ArtifactStore):
             raise ObjectNotFound(f"no object {key}") from None
         if not path.is_file():
             raise ObjectNotFound(f"no object {key}")
-        return ObjectInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+        return _object_info(key, stat)
 
     def head(self, key: str) -> ObjectInfo:
         return self._info(key, self.path_of(key))
@@ -136,8 +140,7 @@ class FilesystemArtifactStore(ArtifactStore):
         except BaseException:
             file.close()
             raise
-        info = ObjectInfo(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
-        return _FileReader(info, file)
+        return _FileReader(_object_info(key, stat), file)
 
     def list_objects(
         self, prefix: str = "", *, limit: int = 1000, cursor: str | None = None

@@ -48,28 +48,16 @@ class AccessLog:
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        plain_records = logging.getLogRecordFactory() is logging.LogRecord
-        if plain_records:
-            sole = _sole_json_handler(logger)
-            if sole is not None:  # the line straight from the observation: no record, no fields
-                handler, formatter = sole
-                handler.emit_access(
-                    formatter, observation, logger.name, self._template["levelname"]
-                )
-                return
-        fields = AccessFields(
-            message=f"{observation.method} {observation.path} {observation.status}",
-            method=observation.method,
-            path=observation.path,
-            route=observation.endpoint,
-            status=observation.status,
-            duration_ms=duration_ms(observation.duration_s),
-            client=observation.client,
-        )
-        if plain_records:
-            logger.handle(self._record(fields))
-        else:
+        if logging.getLogRecordFactory() is not logging.LogRecord:
+            fields = _fields(observation)
             logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, fields, (), None))
+            return
+        sole = _sole_json_handler(logger)
+        if sole is not None:  # the line straight from the observation: no record, no fields
+            handler, formatter = sole
+            handler.emit_access(formatter, observation, logger.name, self._template["levelname"])
+        else:
+            logger.handle(self._record(_fields(observation)))
 
     def _record(self, fields: AccessFields) -> logging.LogRecord:
         record: logging.LogRecord = logging.LogRecord.__new__(logging.LogRecord)
@@ -91,6 +79,18 @@ class AccessLog:
             attributes["taskName"] = _task_name() if tasks else None
         record.__dict__ = attributes
         return record
+
+
+def _fields(observation: RequestObservation) -> AccessFields:
+    return AccessFields(
+        message=f"{observation.method} {observation.path} {observation.status}",
+        method=observation.method,
+        path=observation.path,
+        route=observation.endpoint,
+        status=observation.status,
+        duration_ms=duration_ms(observation.duration_s),
+        client=observation.client,
+    )
 
 
 def _sole_json_handler(
