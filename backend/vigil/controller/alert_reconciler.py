@@ -16,9 +16,9 @@ import logging
 from datetime import timedelta
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.metrics import ControllerMetrics
+from vigil.controller.threads import finish_in_thread
 from vigil.models import Alert, utc_now
 from vigil.secret_files import read_secret
 from vigil.settings import Settings
@@ -77,7 +77,7 @@ class AlertReconciler:
         if active is None:
             return []
         grace = timedelta(seconds=2 * self.settings.alert_reconcile_interval_s)
-        resolved = await run_in_threadpool(
+        resolved = await finish_in_thread(
             self.store.resolve_alerts_missing_from, active, utc_now() - grace
         )
         for alert in resolved:

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from starlette.concurrency import run_in_threadpool
-
 from vigil.artifacts import ArtifactStore
 from vigil.backups import (
     BackupInProgress,
@@ -36,6 +34,7 @@ from vigil.backups import (
 )
 from vigil.backups._location import set_uri
 from vigil.controller.metrics import ControllerMetrics
+from vigil.controller.threads import finish_in_thread
 from vigil.settings import Settings
 
 logger = logging.getLogger("vigil.controller.backups")
@@ -170,7 +169,7 @@ class BackupRunner:
         last-success metric up to date)."""
         while True:
             try:
-                newest = await run_in_threadpool(self.refresh)
+                newest = await finish_in_thread(self.refresh)
                 if self.due(newest, datetime.now(UTC)) and self.running() is None:
                     run = self.start("schedule")
                     logger.info("Scheduled backup started: %s", run.location)

@@ -17,9 +17,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from starlette.concurrency import run_in_threadpool
-
 from vigil.controller.metrics import ControllerMetrics
+from vigil.controller.threads import finish_in_thread
 from vigil.models import utc_now
 from vigil.settings import Settings
 from vigil.storage import EventStore
@@ -61,7 +60,7 @@ class Maintenance:
     async def run_forever(self) -> None:
         while True:
             try:
-                await run_in_threadpool(self.run_once)
+                await finish_in_thread(self.run_once)
             except Exception:  # the store may be down now; the next round tries again
                 logger.exception("maintenance round failed")
             await asyncio.sleep(self.settings.maintenance_interval_s)

@@ -26,8 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
-
+from vigil.controller.threads import finish_in_thread
 from vigil.models import MAX_PAGE_SIZE, TERMINAL_RUN_STATUSES, RunStatus, Step
 from vigil.storage import EventStore
 
@@ -115,7 +114,7 @@ class StepFeed:
             await asyncio.sleep(self.poll_interval_s)
             watched = list(self._waiters)
             with contextlib.suppress(Exception):  # a store hiccup: the next poll tries again
-                progress = await run_in_threadpool(store.run_progress, watched)
+                progress = await finish_in_thread(store.run_progress, watched)
                 for run_id, now in progress.items():
                     if self._progress.get(run_id) != now:
                         self._progress[run_id] = now
@@ -159,7 +158,7 @@ class StepFeed:
         try:
             while True:
                 event.clear()  # before reading: a wake-up during the read is not lost
-                steps = await run_in_threadpool(
+                steps = await finish_in_thread(
                     store.list_steps, run_id, after_seq=after_seq, limit=MAX_PAGE_SIZE
                 )
                 for step in steps:
