@@ -29,6 +29,7 @@ from vigil.controller.auth import KeyRing, authenticate, bearer
 from vigil.controller.backends import describe_backends
 from vigil.controller.backup_runner import BackupRunner
 from vigil.controller.bootstrap import provision_keys
+from vigil.controller.heap import startup_heap_frozen
 from vigil.controller.maintenance import Maintenance
 from vigil.controller.metrics import ControllerMetrics
 from vigil.controller.pg_listener import StepNotificationListener
@@ -95,10 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ):
             probes.startup_task_done("migrations")
             probes.lifespan_started()  # also when instrumentation (which would say so) is off
-            try:
-                yield
-            finally:
-                logger.info("Vigil controller stopping")
+            with startup_heap_frozen():
+                try:
+                    yield
+                finally:
+                    logger.info("Vigil controller stopping")
         # A backup under way finishes (its thread holds the store's and the stores' URLs).
         await run_in_threadpool(backups.wait, BACKUP_SHUTDOWN_WAIT_S)
         await run_in_threadpool(location.close)

@@ -12,6 +12,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Admin, Read, check_bearer_token
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
@@ -26,7 +27,7 @@ from vigil.models._types import NO_NUL, JsonInteger, StrictModel
 from vigil.settings import Settings
 
 # Alert ids are matched as UUIDs in the path so that /alerts/webhook never reads as an alert id.
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = APIRouter(route_class=JsonBodyRoute, prefix="/alerts", tags=["alerts"])
 logger = logging.getLogger("vigil.alerts")
 
 # Alertmanager caps a notification at max_alerts (0 = unlimited); we refuse absurd ones.

@@ -41,6 +41,7 @@ from vigil.artifacts import (
 )
 from vigil.artifacts._digest import StreamDigest
 from vigil.controller.api._deps import AUTH_RESPONSES, Cursor, Limit, Store, error_responses
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Ingest, Read
 from vigil.controller.upload_form import FileData, FileStart, FormError, UploadForm
 from vigil.instrumentation.errors import error_response
@@ -66,7 +67,7 @@ from vigil.storage import Conflict, EventStore, NotFound
 
 logger = logging.getLogger("vigil.controller.artifacts")
 
-router = APIRouter(tags=["artifacts"], responses=AUTH_RESPONSES)
+router = APIRouter(route_class=JsonBodyRoute, tags=["artifacts"], responses=AUTH_RESPONSES)
 
 UPLOAD_PATH: Final = r"/runs/[^/]+/artifacts"
 """The path whose body limit is ``VIGIL_ARTIFACTS_MAX_UPLOAD_BYTES`` (plus the form's own)."""

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Header, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.api._deps import AUTH_RESPONSES, Store, error_responses
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Ingest, owned_project
 from vigil.controller.event_batch import IngestBatch
 from vigil.controller.step_feed import StepFeed
@@ -18,7 +19,9 @@ from vigil.models import BatchWriteResult, RunFinishEvent, StepEvent, StepRecord
 _OF_A_RUN: Final = (StepRecord, StepEvent, RunFinishEvent)
 """Events without a project of their own: theirs is their run's (checked by the store)."""
 
-router = APIRouter(prefix="/events", tags=["events"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute, prefix="/events", tags=["events"], responses=AUTH_RESPONSES
+)
 
 
 def _uuid_header(schema: dict[str, Any]) -> None:

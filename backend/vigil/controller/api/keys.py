@@ -9,10 +9,13 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.auth import create_key
 from vigil.controller.api._deps import AUTH_RESPONSES, Store, error_responses
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Admin, KeyRing, owned_project
 from vigil.models import KEY_ID_PATTERN, ApiKey, ApiKeyCreate, ApiKeyCreated
 
-router = APIRouter(prefix="/keys", tags=["keys"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute, prefix="/keys", tags=["keys"], responses=AUTH_RESPONSES
+)
 
 KeyIdPath = Annotated[str, Path(pattern=KEY_ID_PATTERN, description="the key's public id")]
 

@@ -16,10 +16,13 @@ from vigil.controller.api._deps import (
     Store,
     error_responses,
 )
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Read, project_filter
 from vigil.models import DEFAULT_PAGE_SIZE, LogLevel, LogRecord, Page, UtcDatetime
 
-router = APIRouter(prefix="/logs", tags=["logs"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute, prefix="/logs", tags=["logs"], responses=AUTH_RESPONSES
+)
 
 
 @router.get("", response_model=Page[LogRecord], responses=error_responses(400, 503))

@@ -18,6 +18,7 @@ from vigil.controller.api._deps import (
     Store,
     error_responses,
 )
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
@@ -29,7 +30,12 @@ from vigil.models import (
 )
 from vigil.models._types import StrictModel
 
-router = APIRouter(prefix="/measurements", tags=["measurements"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute,
+    prefix="/measurements",
+    tags=["measurements"],
+    responses=AUTH_RESPONSES,
+)
 
 LabelFilter = Annotated[str, StringConstraints(pattern=r"^[^=\x00]+=[^\x00]*$", max_length=300)]
 MetricNameFilter = Annotated[

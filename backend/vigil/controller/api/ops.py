@@ -26,10 +26,16 @@ from vigil.backups import (
 from vigil.backups._location import set_uri
 from vigil.backups._manifest import ID_PATTERN
 from vigil.controller.api._deps import error_responses
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import require_ops_token
 from vigil.controller.backup_runner import BackupRun, BackupRunner
 
-router = APIRouter(prefix="/ops", tags=["operations"], dependencies=[Depends(require_ops_token)])
+router = APIRouter(
+    route_class=JsonBodyRoute,
+    prefix="/ops",
+    tags=["operations"],
+    dependencies=[Depends(require_ops_token)],
+)
 
 OPS_RESPONSES = error_responses(401)
 BackupId = Annotated[str, Path(pattern=ID_PATTERN, description="a backup id")]

@@ -19,6 +19,7 @@ from vigil.controller.api._deps import (
     Store,
     error_responses,
 )
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.controller.sse import STREAM_HEADERS, EventStream, step_events
 from vigil.controller.step_feed import StepFeed, TooManyStreams
@@ -41,7 +42,9 @@ from vigil.models._types import StrictModel
 from vigil.sdk import run_context
 from vigil.storage import NotFound
 
-router = APIRouter(prefix="/runs", tags=["runs"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute, prefix="/runs", tags=["runs"], responses=AUTH_RESPONSES
+)
 
 
 def _string_header(schema: dict[str, Any]) -> None:

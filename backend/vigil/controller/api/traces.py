@@ -9,10 +9,13 @@ from fastapi import APIRouter, HTTPException, Path, status
 from starlette.concurrency import run_in_threadpool
 
 from vigil.controller.api._deps import AUTH_RESPONSES, Store, error_responses
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Read
 from vigil.models import MAX_TRACE_SPANS, TraceTree
 
-router = APIRouter(prefix="/traces", tags=["traces"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute, prefix="/traces", tags=["traces"], responses=AUTH_RESPONSES
+)
 
 TraceIdPath = Annotated[
     str, Path(pattern=r"^[0-9a-f]{32}$", description="W3C trace id: 32 lowercase hex digits")

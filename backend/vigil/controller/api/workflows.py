@@ -17,6 +17,7 @@ from vigil.controller.api._deps import (
     Store,
     error_responses,
 )
+from vigil.controller.api._json_body import JsonBodyRoute
 from vigil.controller.auth import Ingest, Read, owned_project, project_filter
 from vigil.models import (
     DEFAULT_PAGE_SIZE,
@@ -29,7 +30,9 @@ from vigil.models import (
 )
 from vigil.storage import NotFound
 
-router = APIRouter(prefix="/workflows", tags=["workflows"], responses=AUTH_RESPONSES)
+router = APIRouter(
+    route_class=JsonBodyRoute, prefix="/workflows", tags=["workflows"], responses=AUTH_RESPONSES
+)
 
 
 @router.post(
