@@ -18,10 +18,14 @@ from contextlib import contextmanager
 
 @contextmanager
 def startup_heap_frozen() -> Iterator[None]:
-    """Freeze what is alive now (after collecting what is already garbage, which would
-    otherwise never be freed); unfreeze on exit, so that an embedding process (a test
-    session creating controller after controller) keeps a collectable heap."""
-    gc.collect()
+    """Freeze what is alive now; unfreeze on exit, so that an embedding process (a test
+    session creating controller after controller) keeps a collectable heap.
+
+    The young generations are collected first: most of startup's garbage is there, and would
+    otherwise be kept until the exit. Not a full collection: with a test session's heap
+    behind it, one took ~180 ms, at every controller's start.
+    """
+    gc.collect(1)
     gc.freeze()
     try:
         yield
