@@ -67,7 +67,7 @@ def count_variant(
     name: str, requests: int, store: SpanStore | None, before: Path | None, scratch: Path
 ) -> float:
     """Instructions per request of one variant."""
-    target, extra = VARIANTS["instrumented" if name == BEFORE else name]
+    variant = VARIANTS["instrumented" if name == BEFORE else name]
     tree = before if name == BEFORE and before is not None else ROOT
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
     if name == "tracing":
@@ -78,8 +78,7 @@ def count_variant(
     out = scratch / f"{name}.callgrind"
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         sys.executable, "-m", "uvicorn", target, "--port", str(port), "--log-level",
-         "warning", *extra],
+         *variant.command(), "--port", str(port)],
         cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

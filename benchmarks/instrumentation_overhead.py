@@ -4,7 +4,8 @@ Each app is served by uvicorn pinned to CPU 0; wrk, pinned to CPU 1, drives it. 
 alternated (A B A B ...) in one run so drift on the machine hits them alike. Prints each round,
 the median requests/s per variant and the ratios; also the server's CPU time per request (from
 /proc), which a VM's steal time does not blur the way it blurs throughput.
-Targets: instrumented >= 0.90 x bare (issue 2); tracing >= 0.80 x bare (issue 11).
+Targets, against ``bare-quiet``: instrumented >= 0.90 x bare (issue 16); tracing >= 0.80
+(issue 11).
 
 Variants:
 - ``bare``: uvicorn defaults, so its own plain-text access log is on (what users run);
@@ -15,17 +16,25 @@ Variants:
   with wrk); after each round the spans stored and the drops counted are checked.
 Logs go to /dev/null in every variant.
 
+``--peers`` adds the peers of the issue's table (``peer_apps``): starlette-exporter,
+prometheus-fastapi-instrumentator with asgi-correlation-id and python-json-logger, and
+opentelemetry-instrumentation-fastapi; they are served from their own virtual environment,
+``benchmarks/.peers-venv``, which this script makes (or remakes, when
+``peers-requirements.txt`` changed) with the very FastAPI stack Vigil runs on. Then a table
+of every variant against ``bare-quiet`` closes the output.
+
 ``--compare-with DIR`` adds ``instrumented-before``: the instrumented app of another checkout
 of Vigil (say ``git archive main | tar -x -C DIR``), alternated with this one's, to tell what
 a change does to the instrumented figure.
 
 Usage: python benchmarks/instrumentation_overhead.py [--rounds 3] [--seconds 10]
-       [--variants bare,instrumented,tracing] [--compare-with DIR]
+       [--variants bare,instrumented,tracing] [--peers] [--compare-with DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -46,13 +55,62 @@ from tests.ports import free_port  # noqa: E402 - after the path set-up
 STORE_URL_VARIABLE = "VIGIL_BENCH_STORE_URL"
 """Where the ``tracing`` variant's app exports its spans (``overhead_apps.build_traced``)."""
 
+PEERS_VENV = ROOT / "benchmarks" / ".peers-venv"
+PEERS_REQUIREMENTS = ROOT / "benchmarks" / "peers-requirements.txt"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How uvicorn serves one variant: the app, uvicorn's options, and where from."""
+
+    target: str
+    label: str
+    extra: tuple[str, ...] = ("--no-access-log",)
+    log_level: str = "warning"
+    peer: bool = False
+    """Served from the peers' virtual environment (``--peers``)."""
+
+    def command(self) -> list[str]:
+        python = str(PEERS_VENV / "bin" / "python") if self.peer else sys.executable
+        return [python, "-m", "uvicorn", self.target, "--log-level", self.log_level, *self.extra]
+
+
 VARIANTS = {
-    "bare": ("benchmarks.overhead_apps:bare", []),
-    "bare-quiet": ("benchmarks.overhead_apps:bare", ["--no-access-log"]),
-    "instrumented": ("benchmarks.overhead_apps:instrumented", ["--no-access-log"]),
-    "tracing": ("benchmarks.overhead_apps:traced", ["--no-access-log"]),
+    "bare": Variant(
+        "benchmarks.overhead_apps:bare",
+        "bare FastAPI with uvicorn's plain access log",
+        extra=(),
+        log_level="info",
+    ),
+    "bare-quiet": Variant("benchmarks.overhead_apps:bare", "bare FastAPI, no access log"),
+    "instrumented": Variant(
+        "benchmarks.overhead_apps:instrumented",
+        "vigil.instrument (request id, RED metrics, JSON access record, JSON errors)",
+    ),
+    "tracing": Variant(
+        "benchmarks.overhead_apps:traced", "vigil.instrument, tracing=True, spans into the store"
+    ),
 }
+PEERS = {
+    "starlette-exporter": Variant(
+        "benchmarks.peer_apps:starlette_exporter", "starlette-exporter (metrics only)", peer=True
+    ),
+    "instrumentator-stack": Variant(
+        "benchmarks.peer_apps:instrumentator_stack",
+        "prometheus-fastapi-instrumentator + asgi-correlation-id + python-json-logger",
+        extra=(),
+        log_level="info",
+        peer=True,
+    ),
+    "otel-fastapi": Variant(
+        "benchmarks.peer_apps:otel_fastapi",
+        "opentelemetry-instrumentation-fastapi, null exporter",
+        peer=True,
+    ),
+}
+ALL_VARIANTS = {**VARIANTS, **PEERS}
 TARGETS = {"instrumented": 0.90, "tracing": 0.80}
+BASELINE = "bare-quiet"
 BEFORE = "instrumented-before"
 
 
@@ -131,12 +189,11 @@ def _dropped_spans(port: int) -> float:
 
 
 def start_server(
-    target: str, extra: list[str], port: int, tree: Path, env: dict[str, str]
+    variant: Variant, port: int, tree: Path, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
-    """uvicorn serving ``target`` from ``tree``, pinned to CPU 0, its logs to /dev/null."""
-    command = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", target]
+    """uvicorn serving ``variant`` from ``tree``, pinned to CPU 0, its logs to /dev/null."""
     return subprocess.Popen(
-        [*command, "--port", str(port), "--log-level", "warning", *extra],
+        ["taskset", "-c", "0", *variant.command(), "--port", str(port)],
         cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -144,10 +201,24 @@ def start_server(
     )
 
 
+def ensure_peers_venv() -> None:
+    """The peers' virtual environment, made from ``peers-requirements.txt`` (again when the
+    file changed: its digest is kept in the environment)."""
+    digest = hashlib.sha256(PEERS_REQUIREMENTS.read_bytes()).hexdigest()
+    stamp = PEERS_VENV / "requirements.sha256"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"making {PEERS_VENV.relative_to(ROOT)} from {PEERS_REQUIREMENTS.name}", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(PEERS_VENV)], check=True)
+    pip = [str(PEERS_VENV / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-r", str(PEERS_REQUIREMENTS)], check=True)
+    stamp.write_text(digest)
+
+
 def run_variant(
     name: str, seconds: int, connections: int, store: SpanStore | None, before: Path | None = None
 ) -> Round:
-    target, extra = VARIANTS["instrumented" if name == BEFORE else name]
+    variant = ALL_VARIANTS["instrumented" if name == BEFORE else name]
     port = free_port()
     tree = before if name == BEFORE and before is not None else ROOT
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
@@ -156,7 +227,7 @@ def run_variant(
         if store is None:
             raise ValueError("the tracing variant needs its span store")
         url = env[STORE_URL_VARIABLE] = store.fresh_url()
-    server = start_server(target, extra, port, tree, env)
+    server = start_server(variant, port, tree, env)
     dropped = None
     try:
         wait_ready(port)
@@ -196,15 +267,18 @@ def require_tools(tools: tuple[str, ...], hint: str) -> None:
             sys.exit(f"{tool} is missing: {hint}")
 
 
-def variant_names(listed: str, compare_with: Path | None) -> list[str]:
+def variant_names(listed: str, compare_with: Path | None, *, peers: bool = False) -> list[str]:
     """The variants asked for (comma-separated), with ``instrumented-before`` after
-    ``instrumented`` when another checkout is compared; exits on an unknown one."""
+    ``instrumented`` when another checkout is compared and the peers last with ``peers``;
+    exits on an unknown one."""
     names = [name for name in listed.split(",") if name]
     if compare_with is not None:
         names.insert(names.index("instrumented") + 1 if "instrumented" in names else 1, BEFORE)
-    unknown = set(names) - set(VARIANTS) - {BEFORE}
+    if peers:
+        names += [name for name in PEERS if name not in names]
+    unknown = set(names) - set(ALL_VARIANTS) - {BEFORE}
     if unknown:
-        sys.exit(f"variants: any of {sorted(VARIANTS)}; unknown: {sorted(unknown)}")
+        sys.exit(f"variants: any of {sorted(ALL_VARIANTS)}; unknown: {sorted(unknown)}")
     return names
 
 
@@ -215,11 +289,16 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
+    parser.add_argument(
+        "--peers", action="store_true", help="also the peers of the issue's table (own venv)"
+    )
     args = parser.parse_args()
     require_tools(("wrk", "taskset"), "apt-get install wrk util-linux")
-    names = variant_names(args.variants, args.compare_with)
-    if "bare" not in names:
-        sys.exit(f"variants: 'bare' and any of {sorted(VARIANTS)}")
+    names = variant_names(args.variants, args.compare_with, peers=args.peers)
+    if BASELINE not in names:
+        sys.exit(f"variants: {BASELINE!r} and any of {sorted(ALL_VARIANTS)}")
+    if any(ALL_VARIANTS[name].peer for name in names if name != BEFORE):
+        ensure_peers_venv()
 
     store = SpanStore() if "tracing" in names else None
     rounds: dict[str, list[Round]] = {name: [] for name in names}
@@ -271,10 +350,20 @@ def main() -> int:
                     r.rps / b.rps for r, b in zip(rounds[name], rounds[base], strict=True)
                 )
                 print(f"{name} / {base:<10}: median of the rounds' throughput ratios {paired:.3f}")
+    print(f"\n| stack on the same endpoint | req/s | x {BASELINE} | us CPU/request |")
+    print("| --- | --- | --- | --- |")
+    for name in names:
+        label = (
+            "the other checkout's instrumented app" if name == BEFORE else ALL_VARIANTS[name].label
+        )
+        print(
+            f"| {label} | {median[name]:,.0f} | {median[name] / median[BASELINE]:.2f} "
+            f"| {cost[name]:.1f} |"
+        )
     for name, target in TARGETS.items():
         if name in names:
-            ratio = median[name] / median["bare"]
-            print(f"target: {name} >= {target:.2f} x bare (throughput): {ratio:.3f}")
+            ratio = median[name] / median[BASELINE]
+            print(f"target: {name} >= {target:.2f} x {BASELINE} (throughput): {ratio:.3f}")
     return 0
 
 

@@ -5,8 +5,10 @@ and instrumented with tracing on.
 ``vigil.instrument``; ``traced`` adds ``tracing=True`` and ``setup_tracing`` with every
 request sampled and exported to the store at ``$VIGIL_BENCH_STORE_URL`` (the benchmark
 starts a PostgreSQL for it). Served by uvicorn as ``benchmarks.overhead_apps:bare`` /
-``:instrumented`` / ``:traced``; ``traced`` is built on first access, so the other variants
-never set a TracerProvider (FastAPI would then trace them itself).
+``:instrumented`` / ``:traced``. The instrumented apps are built on first access: building
+one configures logging for the process (Vigil's JSON handler, uvicorn's access log off), which
+made ``bare`` quiet too, and ``traced`` sets a TracerProvider (FastAPI would then trace
+the other variants itself).
 """
 
 from __future__ import annotations
@@ -18,22 +20,16 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import vigil
-
-
-def build() -> FastAPI:
-    """The app under test: a path-parameter endpoint returning a small JSON object."""
-    app = FastAPI()
-
-    @app.get("/items/{item_id}")
-    async def get_item(item_id: str) -> dict[str, str]:
-        return {"item_id": item_id, "status": "ok"}
-
-    return app
-
+from benchmarks.endpoint_app import build
 
 bare = build()
-instrumented = build()
-vigil.instrument(instrumented, service="bench", registry=CollectorRegistry())
+
+
+def build_instrumented() -> FastAPI:
+    """The app after ``vigil.instrument`` with every default feature."""
+    app = build()
+    vigil.instrument(app, service="bench", registry=CollectorRegistry())
+    return app
 
 
 def build_traced() -> FastAPI:
@@ -52,8 +48,12 @@ def build_traced() -> FastAPI:
     return app
 
 
+_BUILDERS = {"instrumented": build_instrumented, "traced": build_traced}
+
+
 def __getattr__(name: str) -> Any:
-    if name == "traced":
-        app = globals()["traced"] = build_traced()
-        return app
-    raise AttributeError(name)
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        raise AttributeError(name)
+    app = globals()[name] = builder()
+    return app
