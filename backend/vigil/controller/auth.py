@@ -29,9 +29,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from vigil._run_context import bind_project
 from vigil.auth import Principal, parse_token
 from vigil.models import Scope
-from vigil.sdk._context import bind_project
 from vigil.settings import Settings
 from vigil.storage import EventStore, NotFound
 

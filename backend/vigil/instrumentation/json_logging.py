@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
+from vigil._run_context import current_run_id
 from vigil.instrumentation._records import AccessFields, duration_ms, record_extras
 from vigil.instrumentation.project_label import current_project_id
 from vigil.instrumentation.request_id import current_request_id
 from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
-from vigil.sdk._context import current_run_id
 from vigil.tracing._ids import current_trace_ids
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from vigil._run_context import as_uuid
 from vigil.models import (
     MAX_PAGE_SIZE,
     JsonObject,
@@ -26,7 +27,6 @@ from vigil.models import (
     WorkflowTransitionCreate,
 )
 from vigil.observability._store import StoreUser
-from vigil.sdk._context import as_uuid
 from vigil.storage import EventStore
 from vigil.tracing import generate_correlation_id
 

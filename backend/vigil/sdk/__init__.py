@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vigil._run_context import current_project, current_run_id, current_step_id, run_context
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, ArtifactUploadError
-from vigil.sdk._context import current_project, current_run_id, current_step_id, run_context
 from vigil.sdk._http_sink import HttpSink
 from vigil.sdk._log_handler import ExecutionLogHandler
 from vigil.sdk._metrics import DropReason, SdkMetrics

@@ -20,9 +20,9 @@ import threading
 from typing import Any, Final, Literal
 from uuid import UUID
 
+from vigil._run_context import current_run_id, current_step_id
 from vigil.instrumentation._records import record_extras
 from vigil.models import LogLevel
-from vigil.sdk._context import current_run_id, current_step_id
 from vigil.sdk._recorder import AgentRecorder
 
 SDK_LOGGER: Final = "vigil.sdk"

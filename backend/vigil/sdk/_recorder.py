@@ -32,6 +32,13 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from vigil._closing import ClosedOnExit
+from vigil._run_context import (
+    as_uuid,
+    current_project,
+    current_run_id,
+    current_step_id,
+    run_context,
+)
 from vigil.instrumentation.request_id import current_request_id
 from vigil.models import (
     MAX_BATCH_EVENTS,
@@ -55,13 +62,6 @@ from vigil.models import (
 from vigil.models._runs import CLIENT_FINISH_STATUSES, STEP_TYPES
 from vigil.models._types import is_identifier
 from vigil.sdk._artifacts import ArtifactUpload, ArtifactUploader, Source
-from vigil.sdk._context import (
-    as_uuid,
-    current_project,
-    current_run_id,
-    current_step_id,
-    run_context,
-)
 from vigil.sdk._drops import DropAccount
 from vigil.sdk._events import (
     LATER,

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import get_current_span
 
-from vigil.sdk._context import current_project, current_run_id
+from vigil._run_context import current_project, current_run_id
 from vigil.sdk._metrics import DropReason
 from vigil.tracing._attributes import PROJECT_ID, RUN_ID
 

@@ -49,10 +49,10 @@ from opentelemetry.util import types
 from starlette.types import Scope
 
 import vigil
+from vigil._run_context import current_project
 from vigil.instrumentation._headers import header_value
 from vigil.instrumentation.request_id import current_request_id
 from vigil.instrumentation.route_template import UNMATCHED_ENDPOINT
-from vigil.sdk._context import current_project
 from vigil.tracing._attributes import PROJECT_ID, REQUEST_ID
 from vigil.tracing._context import HTTP_SCOPE
 from vigil.tracing._ids import TRACEPARENT_HEADER, TRACESTATE_HEADER, parse_traceparent

@@ -29,7 +29,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from vigil.tracing._context import get_tracer
 from vigil.tracing._otel import INSTALL_HINT, SDK_INSTALLED, otel_trace
 
 if TYPE_CHECKING:
@@ -96,6 +95,8 @@ def setup_tracing(
             logger.warning(
                 "OpenTelemetry SDK not installed (%s): tracing calls are no-ops", INSTALL_HINT
             )
+        from vigil.tracing._context import get_tracer  # (it loads vigil.models)
+
         return get_tracer(service)
     if sample_ratio is not None and not 0.0 <= sample_ratio <= 1.0:
         raise ValueError("sample_ratio must be between 0 and 1")

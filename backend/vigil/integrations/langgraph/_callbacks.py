@@ -47,11 +47,11 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
+from vigil._run_context import current_project
 from vigil.instrumentation.request_id import current_request_id
 from vigil.integrations.langgraph import _payloads as payloads
 from vigil.models import MeasurementKind, RunStatus, StepType
 from vigil.sdk import AgentRecorder, current_run_id
-from vigil.sdk._context import current_project
 from vigil.sdk._events import MEASUREMENT, QueuedEvent, step_item
 
 if TYPE_CHECKING:
