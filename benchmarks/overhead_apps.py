@@ -14,13 +14,12 @@ the other variants itself).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import vigil
-from benchmarks.endpoint_app import build
+from benchmarks.endpoint_app import build, built_on_first_use
 
 bare = build()
 
@@ -51,9 +50,4 @@ def build_traced() -> FastAPI:
 _BUILDERS = {"instrumented": build_instrumented, "traced": build_traced}
 
 
-def __getattr__(name: str) -> Any:
-    builder = _BUILDERS.get(name)
-    if builder is None:
-        raise AttributeError(name)
-    app = globals()[name] = builder()
-    return app
+__getattr__ = built_on_first_use(_BUILDERS, globals())

@@ -16,11 +16,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from fastapi import FastAPI
 
-from benchmarks.endpoint_app import build
+from benchmarks.endpoint_app import build, built_on_first_use
 
 
 def build_starlette_exporter() -> FastAPI:
@@ -80,9 +79,4 @@ _BUILDERS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    builder = _BUILDERS.get(name)
-    if builder is None:
-        raise AttributeError(name)
-    app = globals()[name] = builder()
-    return app
+__getattr__ = built_on_first_use(_BUILDERS, globals())

@@ -159,6 +159,9 @@ def test_a_port_in_use_is_refused_before_starting(state_dir: Path) -> None:
             with pytest.raises(StackError, match=rf"port {settings.controller_port} is already"):
                 stack.up()
             assert [s.state for s in stack.status()] == ["stopped"] * len(PARTS)
+            # Refused before any part started (it found the controller's port taken only
+            # after starting the others; CI once failed there on a SeaweedFS port race).
+            assert [c.name for c in stack.components if c.log_file.exists()] == []
         finally:
             squatter.terminate()
             squatter.wait(timeout=10)

@@ -128,13 +128,17 @@ class Component(ABC):
         """The pid of this part's live process, or None."""
         return _process.running_pid(self.pid_file, self.owns)
 
-    def start(self) -> int:
-        """Prepare and launch the process; returns its pid (call :meth:`wait_ready` next)."""
+    def check_port(self) -> None:
+        """A ``StackError`` naming the option to change if this part's port is taken."""
         if port_in_use(self.port):
             raise StackError(
                 f"{self.name}: port {self.port} is already in use by another process; stop it or"
                 f" choose another port (vigil stack up --{self.port_option or self.name}-port N)"
             )
+
+    def start(self) -> int:
+        """Prepare and launch the process; returns its pid (call :meth:`wait_ready` next)."""
+        self.check_port()  # again: taken since ``Stack.up`` looked, the start would fail
         self.prepare()
         rotation = LogRotation(self.settings.log_max_bytes, self.settings.log_backups)
         return _process.spawn(self.launch_spec(), self.log_file, self.pid_file, rotation)

@@ -137,6 +137,11 @@ class Stack:
         usable = self._usable()
         for component in usable:
             component.check_state()
+        # Every port before any start: the controller's, checked when its turn came, was found
+        # taken only after the other parts had started (and were stopped again).
+        for component in usable:
+            if component.running_pid() is None:
+                component.check_port()
         ensure_secret(self.layout.webhook_token)
         self.layout.settings_file.write_text(json.dumps(self._saved_settings(), indent=2) + "\n")
         waves: list[list[Component]] = [
