@@ -10,6 +10,7 @@ are left out: what the controller is told is exactly ``settings`` over the defau
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -78,10 +80,12 @@ class ControllerProcess:
             env["PYTHONPATH"] = f"{self.tree / 'backend'}{os.pathsep}{self.tree}"
         command = self.command or [sys.executable, "-m", "vigil", "serve", "--port", str(self.port)]
         self._starts += 1
-        log_file = self.data_dir / f"controller-{self._starts}.log"
-        log = log_file.open("wb") if self.keep_output else subprocess.DEVNULL
         began = time.monotonic()
-        try:
+        with contextlib.ExitStack() as files:
+            log: IO[bytes] | int = subprocess.DEVNULL
+            if self.keep_output:
+                log_file = self.data_dir / f"controller-{self._starts}.log"
+                log = files.enter_context(log_file.open("wb"))
             self._process = subprocess.Popen(
                 [*self.prefix, *command],
                 cwd=self.tree or self.data_dir,
@@ -89,9 +93,6 @@ class ControllerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        finally:
-            if not isinstance(log, int):
-                log.close()
         while True:
             try:
                 if httpx.get(f"{self.url}{self.probe}", timeout=1.0).status_code == 200:

@@ -8,6 +8,7 @@ callgrind when it shared a process with them)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,14 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 _PROBE = """
 import gc, json, sys
-import fastapi, prometheus_client
-from fastapi import FastAPI
-def build():
-    app = FastAPI()
-    @app.get("/items/{item_id}")
-    async def get_item(item_id: str) -> dict[str, str]:
-        return {"item_id": item_id}
-    return app
+import prometheus_client
+from benchmarks.endpoint_app import build
 build()
 gc.collect()
 before, modules = len(gc.get_objects()), set(sys.modules)
@@ -39,7 +34,7 @@ def test_instrument_loads_neither_the_sdk_nor_the_models() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE],
         cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT / "backend"), "PATH": ""},
+        env={"PYTHONPATH": f"{ROOT / 'backend'}{os.pathsep}{ROOT}", "PATH": ""},
         capture_output=True,
         text=True,
         check=True,

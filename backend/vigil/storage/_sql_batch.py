@@ -248,11 +248,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             ).first()
         if row is None:
             return None
+        # The columns ``_claim_batch`` wrote from ``result.model_dump()``.
         return BatchWriteResult(
-            steps=row.steps,
-            logs=row.logs,
-            measurements=row.measurements,
-            spans=row.spans,
-            runs_started=row.runs_started,
-            runs_finished=row.runs_finished,
+            **{name: row._mapping[name] for name in BatchWriteResult.model_fields}
         )

@@ -54,6 +54,8 @@ class JsonBodyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        if self.body_field is None:  # no body to decode: FastAPI's handler as it is
+            return handle
 
         async def handle_with_fast_json(request: Request) -> Response:
             return await handle(JsonBodyRequest(request.scope, request.receive))
