@@ -6,12 +6,15 @@ import io
 import json
 import logging
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.instrumentation.conftest import InstrumentedApp
+from vigil.instrumentation._records import duration_ms
 from vigil.instrumentation.json_logging import (
     REDACTED,
+    _Rfc3339Clock,
     configure_logging,
     flush_logs,
     redact,
@@ -144,3 +147,26 @@ def test_unhandled_exception_is_logged_with_stack(instrumented: InstrumentedApp)
     assert len(errors) == 1
     assert "RuntimeError" in str(errors[0]["exception"])
     assert "hunter2" not in json.dumps(errors[0])
+
+
+@pytest.mark.parametrize(
+    "created",
+    [0.0, 0.999, 1.0, 1_764_000_000.0, 1_764_000_000.9995, 1_764_000_059.999, 1_780_000_000.5],
+)
+def test_record_times_are_rfc3339_truncated_to_the_millisecond(created: float) -> None:
+    """The clock's text is the record time in UTC, to the millisecond below it, whether
+    its cached second or millisecond is reused or not."""
+    clock = _Rfc3339Clock()
+    expected = datetime.fromtimestamp(int(created * 1000) / 1000, tz=UTC)
+    for _ in range(2):  # made, then from the cache
+        assert clock.format(created) == expected.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_duration_ms_is_to_the_microsecond() -> None:
+    """The access record's milliseconds: three decimals, rounded half up."""
+    assert duration_ms(0.0) == 0.0
+    assert duration_ms(0.0123) == 12.3
+    assert duration_ms(0.0000006) == 0.001
+    assert duration_ms(0.0000004) == 0.0
+    assert duration_ms(1.0000004) == 1000.0
+    assert duration_ms(2.5) == 2500.0

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.instrumentation.conftest import InstrumentedApp
-from vigil.instrumentation.request_id import is_valid_request_id, new_request_id
+from vigil.instrumentation.request_id import (
+    is_valid_request_id,
+    new_request_id,
+    with_request_id,
+)
 
 
 @pytest.mark.parametrize(
@@ -114,3 +120,41 @@ def test_an_applications_seed_does_not_repeat_ids() -> None:
     first = new_request_id()
     random.seed(1)
     assert new_request_id() != first
+
+
+def test_a_forked_child_mints_ids_of_its_own() -> None:
+    """Ids are cut from a block made ahead: a forked child drops the parent's block and
+    reseeds, so neither process hands out an id the other does."""
+    new_request_id()  # the parent holds a block now
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, through the pipe
+        try:
+            os.write(write_end, ",".join(new_request_id() for _ in range(300)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child_ids = set(pipe.read().split(","))
+    os.waitpid(pid, 0)
+    parent_ids = {new_request_id() for _ in range(300)}
+    assert len(child_ids) == 300
+    assert not child_ids & parent_ids
+
+
+def test_the_id_header_replaces_the_apps_own_and_leaves_its_list_alone() -> None:
+    """A response's own X-Request-Id (any case) gives way to the request's; the message
+    gets a new list, so a response object sent twice does not collect headers."""
+    own = [(b"content-type", b"text/plain"), (b"X-Request-Id", b"app's")]
+    message = {"type": "http.response.start", "status": 200, "headers": own}
+    with_request_id(message, (b"x-request-id", b"abc"))
+    assert message["headers"] == [(b"content-type", b"text/plain"), (b"x-request-id", b"abc")]
+    assert own == [(b"content-type", b"text/plain"), (b"X-Request-Id", b"app's")]
+    plain = [(b"content-length", b"2")]
+    message = {"type": "http.response.start", "status": 200, "headers": plain}
+    with_request_id(message, (b"x-request-id", b"abc"))
+    assert message["headers"] == [(b"content-length", b"2"), (b"x-request-id", b"abc")]
+    assert plain == [(b"content-length", b"2")]
+    bare = {"type": "http.response.start", "status": 204}
+    with_request_id(bare, (b"x-request-id", b"abc"))
+    assert bare["headers"] == [(b"x-request-id", b"abc")]

@@ -39,5 +39,6 @@ class AccessFields(dict[str, Any]):
 
 
 def duration_ms(duration_s: float) -> float:
-    """An access record's ``duration_ms``: milliseconds, to the microsecond."""
-    return round(duration_s * 1000, 3)
+    """An access record's ``duration_ms``: milliseconds, to the microsecond (half up; a
+    duration is never negative). Integer arithmetic: ``round(x, 3)`` costs ~0.3 us more."""
+    return int(duration_s * 1_000_000 + 0.5) / 1000

@@ -82,21 +82,22 @@ BUFFER_BYTES: Final = 64 * 1024
 
 
 class _Rfc3339Clock:
-    """``2026-11-22T15:30:00.123Z`` for a record time; the seconds part is cached (~4x
-    faster), and the last millisecond's text (records come several per millisecond)."""
+    """``2026-11-22T15:30:00.123Z`` for a record time (truncated to the millisecond, as
+    ``LogRecord.msecs`` is). The last millisecond's text is kept (records come several per
+    millisecond), and the date-and-seconds part of the last second's: one multiplication
+    and a compare for a record in the same millisecond as the one before."""
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
         self._millisecond = -1
         self._text = ""
+        self._second = -1
+        self._prefix = ""
 
     def format(self, created: float) -> str:
-        second = int(created)
-        fraction = int((created - second) * 1000)
-        millisecond = second * 1000 + fraction
+        millisecond = int(created * 1000)
         if millisecond == self._millisecond:
             return self._text
+        second, fraction = divmod(millisecond, 1000)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second

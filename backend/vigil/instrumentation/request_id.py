@@ -41,16 +41,42 @@ def is_valid_request_id(value: str) -> bool:
 def new_request_id() -> str:
     """A fresh random id: 32 hex characters, the same shape proxies such as nginx mint.
 
-    An id, not a secret: a Mersenne Twister of this module's own (seeded from the OS, again
-    in a forked child) rather than ``os.urandom``, whose system call costs ~1 us per
-    request; OpenTelemetry's trace ids are made the same way."""
-    return f"{_ids.getrandbits(128):032x}"
+    An id, not a secret: made by a Mersenne Twister of this module's own (seeded from the
+    OS, again in a forked child) rather than ``os.urandom``, whose system call costs ~1 us
+    per request; OpenTelemetry's trace ids are made the same way. Ids are cut from one
+    block of random bytes made for ``_IDS_PER_BLOCK`` of them at once (one ``randbytes``
+    and one ``hex`` per block): taking one is a list pop, ~0.3 us a request less than a
+    ``getrandbits`` formatted each time. ``list.pop`` is atomic, so threads never share an
+    id; a forked child drops the parent's block."""
+    try:
+        return _take_id()
+    except IndexError:
+        _refill_ids()
+        return _take_id()
+
+
+_IDS_PER_BLOCK = 256
+_ID_BYTES = 16
+
+
+def _refill_ids() -> None:
+    block = _ids.randbytes(_ID_BYTES * _IDS_PER_BLOCK).hex()
+    width = 2 * _ID_BYTES
+    _minted.extend([block[i : i + width] for i in range(0, len(block), width)])
+
+
+def _reseed_in_child() -> None:
+    _ids.seed()
+    _minted.clear()  # the parent's ids are the parent's
 
 
 # The module's own generator: an application's random.seed(n) must not make ids repeat
 # across runs or replicas, nor be advanced by them. Seeded from the OS, again in a child.
 _ids = random.Random()  # noqa: S311 - an id, not a secret
-os.register_at_fork(after_in_child=_ids.seed)
+_minted: list[str] = []
+"""Ids made and not handed out yet; cleared in place, never replaced (``_take_id``)."""
+_take_id = _minted.pop
+os.register_at_fork(after_in_child=_reseed_in_child)
 
 
 def request_id_of(scope: Scope, incoming: str | None) -> tuple[str, tuple[bytes, bytes]]:
@@ -73,10 +99,20 @@ def reset_request_id(token: Token[str | None]) -> None:
 
 
 def with_request_id(message: Message, header: tuple[bytes, bytes]) -> None:
-    """Put the id header on an ``http.response.start`` message (replacing the app's own)."""
-    headers = [h for h in message.get("headers", ()) if h[0].lower() != HEADER_BYTES]
-    headers.append(header)
-    message["headers"] = headers
+    """Put the id header on an ``http.response.start`` message (replacing the app's own).
+
+    The headers are copied, never changed in place: a response object may be sent again."""
+    headers = message.get("headers", ())
+    for key, _ in headers:  # names are lower-case as Starlette sends them, or compared so
+        if len(key) == _HEADER_LENGTH and key.lower() == HEADER_BYTES:
+            kept = [h for h in headers if h[0].lower() != HEADER_BYTES]
+            kept.append(header)
+            message["headers"] = kept
+            return
+    message["headers"] = [*headers, header]
+
+
+_HEADER_LENGTH = len(HEADER_BYTES)
 
 
 def sending_request_id(send: Send, header: tuple[bytes, bytes]) -> Send:
