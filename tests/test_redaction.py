@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
+from vigil.redaction import (
+    _MAY_HOLD_SECRET,
+    REDACTED,
+    _may_hold_secret,
+    is_sensitive_key,
+    redact,
+    redact_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +73,25 @@ def test_structures_are_redacted_at_any_depth() -> None:
         "a": [{"Password": REDACTED, "ok": f"password={REDACTED}"}],
         "usage": {"prompt_tokens": 5},
     }
+
+
+_WORDS = ["key", "KEY", "Api_Key", "token", "TOKEN", "passw", "PassPhrase", "secret",
+          "Credential", "COOKIE", "authorization", "://u:p@h", "@", "=", ":", "/", " ",
+          "\u017fecret", "\u212aey", "x", "1"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS) | st.text(max_size=4), max_size=8).map("".join))
+@example("127.0.0.1:5555")
+@example("Private-KEY: x")
+@example("\u017fecret=x")  # a long s: the regex's case-insensitive match finds "secret"
+def test_the_cheap_pre_check_misses_nothing_the_regex_finds(text: str) -> None:
+    """The pre-check may say "maybe" more often than the regex, never less."""
+    if _MAY_HOLD_SECRET.search(text) is not None:
+        assert _may_hold_secret(text)
+
+
+def test_secrets_are_masked_in_any_letter_case() -> None:
+    assert redact_text("PASSWORD=hunter2") == f"PASSWORD={REDACTED}"
+    assert redact_text("X-Api-Key: abc") == f"X-Api-Key: {REDACTED}"
+    assert redact_text("client 127.0.0.1:5555") == "client 127.0.0.1:5555"

@@ -44,11 +44,35 @@ _SECRET_IN_TEXT = re.compile(
 )
 # Credentials in URLs: scheme://user:password@host
 _URL_CREDENTIALS = re.compile(r"(\w+://[^/\s:@]+):[^@\s/]+@")
-# A cheap pre-check: most text holds neither a sensitive word nor a URL with credentials.
+# A pre-check for text that is not ASCII: most text holds neither a sensitive word nor a URL
+# with credentials.
 _MAY_HOLD_SECRET = re.compile(
     r"(?i)authorization|passw|passphrase|secret|credential|cookie|token|api[_-]?key"
     r"|private[_-]?key|access[_-]?key|://[^/\s]*@"
 )
+
+
+def _may_hold_secret(text: str) -> bool:
+    """False only for text that neither pattern below can match. For ASCII text, substring
+    tests of the lower-cased text for their key words (``key`` stands for the three kinds
+    of key) and for the ``@`` of URL credentials: ~0.3 us against ~1.8 us for
+    ``_MAY_HOLD_SECRET`` on ``127.0.0.1:5555`` here (a case-insensitive search of
+    alternatives tries each at every position). Other text takes the regex: a
+    case-insensitive match also finds the long s (U+017F) for ``s``, which ``lower`` keeps."""
+    if not text.isascii():
+        return _MAY_HOLD_SECRET.search(text) is not None
+    lower = text.lower()
+    return (
+        "key" in lower
+        or "token" in lower
+        or "passw" in lower
+        or "passphrase" in lower
+        or "secret" in lower
+        or "credential" in lower
+        or "cookie" in lower
+        or "authorization" in lower
+        or "@" in lower
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,7 +108,7 @@ def redact_text(text: str) -> str:
     # Both patterns need a separator (``key=value``, ``key: value``, ``scheme://u:p@``):
     # text without ``=`` or ``:`` (a URL path, most messages) holds none, and two
     # substring tests cost ~60 ns against ~1.6 us for the pre-check's scan.
-    if ("=" not in text and ":" not in text) or _MAY_HOLD_SECRET.search(text) is None:
+    if ("=" not in text and ":" not in text) or not _may_hold_secret(text):
         return text
     text = _SECRET_IN_TEXT.sub(_mask, text)
     return _URL_CREDENTIALS.sub(rf"\1:{REDACTED}@", text)
@@ -102,6 +126,8 @@ def redact(value: Any) -> Any:
             if isinstance(k, str) and is_sensitive_key(k)
             else v
             if type(v) in _SCALARS  # most attribute values: no call, no isinstance chain
+            else redact_text(v)
+            if type(v) is str
             else redact(v)
             for k, v in value.items()
         }

@@ -56,6 +56,7 @@ def test_exported_names_are_pinned() -> None:
         "KEY_ID_PATTERN",
         "LOG_LEVEL_ORDER",
         "LogCreate",
+        "LogEntry",
         "LogLevel",
         "LogRecord",
         "MAX_ANNOTATION_VALUE_LENGTH",

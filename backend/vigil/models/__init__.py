@@ -40,7 +40,14 @@ from vigil.models._limits import (
     MAX_TRACE_SPANS,
     MAX_URI_LENGTH,
 )
-from vigil.models._logs import LOG_LEVEL_ORDER, LogCreate, LogLevel, LogRecord, levels_at_least
+from vigil.models._logs import (
+    LOG_LEVEL_ORDER,
+    LogCreate,
+    LogEntry,
+    LogLevel,
+    LogRecord,
+    levels_at_least,
+)
 from vigil.models._measurements import (
     PERCENTILES,
     MeasurementCreate,
@@ -124,6 +131,7 @@ __all__ = [
     "BatchWriteResult",
     "JsonObject",
     "LogCreate",
+    "LogEntry",
     "LogLevel",
     "LogRecord",
     "MeasurementCreate",

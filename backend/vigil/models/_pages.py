@@ -4,7 +4,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import Discriminator, Tag
 
-from vigil.models._logs import LogCreate
+from vigil.models._logs import LogCreate, LogEntry
 from vigil.models._measurements import MeasurementCreate
 from vigil.models._runs import RunFinishEvent, RunStartEvent, StepEvent, StepRecord
 from vigil.models._spans import SpanCreate
@@ -53,8 +53,9 @@ BatchEvent = Annotated[
 ]
 """One event of a ``write_batch``: ``event`` tells which kind it is (inferred when absent)."""
 
-BatchItem = BatchEvent | StepRecord
-"""What ``write_batch`` takes: events, and steps the SDK checked already (``StepRecord``)."""
+BatchItem = BatchEvent | StepRecord | LogEntry
+"""What ``write_batch`` takes: events, and steps and log records the SDK checked already
+(``StepRecord``, ``LogEntry``)."""
 
 
 class BatchWriteResult(StrictModel):

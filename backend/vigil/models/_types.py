@@ -122,6 +122,7 @@ TraceId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 # with \Z semantics: Python's "$" would also match before a final newline, pydantic's not.
 _IDENTIFIER_TEXT: Final = re.compile(IDENTIFIER_PATTERN.removeprefix("^").removesuffix("$"))
 _TRACE_ID_TEXT: Final = re.compile(r"[0-9a-f]{32}")
+_SPAN_ID_TEXT: Final = re.compile(r"[0-9a-f]{16}")
 
 
 def is_identifier(value: object) -> bool:
@@ -132,6 +133,11 @@ def is_identifier(value: object) -> bool:
 def is_trace_id(value: object) -> bool:
     """True for a str that ``TraceId`` accepts."""
     return type(value) is str and _TRACE_ID_TEXT.fullmatch(value) is not None
+
+
+def is_span_id(value: object) -> bool:
+    """True for a str that ``SpanId`` accepts."""
+    return type(value) is str and _SPAN_ID_TEXT.fullmatch(value) is not None
 
 
 def is_name(value: object) -> bool:

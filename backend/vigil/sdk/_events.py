@@ -35,12 +35,20 @@ from vigil.models import (
     BatchEvent,
     BatchItem,
     JsonObject,
+    LogEntry,
+    LogLevel,
     SpanRecord,
     StepRecord,
     StepType,
 )
 from vigil.models._runs import STEP_TYPES
-from vigil.models._types import is_identifier, is_name, is_trace_id
+from vigil.models._types import (
+    REPLACEMENT_CHARACTER,
+    is_identifier,
+    is_name,
+    is_span_id,
+    is_trace_id,
+)
 from vigil.redaction import redact, redact_text
 
 QueuedEvent = tuple[Any, ...]
@@ -166,16 +174,12 @@ def encode_log(item: QueuedEvent, service: str) -> Document:
         project_id,
         timestamp,
     ) = item
-    # Execution logs are stored and shown; the same redaction as the JSON log lines applies.
-    message = redact_text(message)
-    if len(message) > MAX_LOG_MESSAGE_LENGTH:
-        message = message[: MAX_LOG_MESSAGE_LENGTH - len(TRUNCATED)] + TRUNCATED
     return {
         "event": "log",
         "timestamp": _at(timestamp),
         "level": level,
         "logger": logger_name,
-        "message": message,
+        "message": _stored_message(message),
         "service": service,
         "request_id": request_id,
         "run_id": run_id,
@@ -184,6 +188,93 @@ def encode_log(item: QueuedEvent, service: str) -> Document:
         "span_id": span_id,
         "attributes": bounded_attributes(attributes),
         "project_id": project_id,
+    }
+
+
+def _stored_message(message: str) -> str:
+    # Execution logs are stored and shown; the same redaction as the JSON log lines applies.
+    message = redact_text(message)
+    if len(message) > MAX_LOG_MESSAGE_LENGTH:
+        message = message[: MAX_LOG_MESSAGE_LENGTH - len(TRUNCATED)] + TRUNCATED
+    return message
+
+
+def log_entry(item: QueuedEvent, service: str) -> LogEntry | None:
+    """The ``LogEntry`` of a ``LOG`` item, or None if some value needs the model's judgment
+    (a check below fails; the model then says which rule, or repairs the value).
+
+    The checks are ``LogCreate``'s, rule by rule: the message is redacted and truncated as
+    ``encode_log`` does and U+0000 replaced as the model replaces it; what the model would
+    refuse (a lone surrogate, a bad id) or repair in the attributes (``\\u0000``) takes the
+    model's path. The attributes are redacted and bounded (``bounded_json``) either way."""
+    (
+        _,
+        level,
+        logger_name,
+        message,
+        run_id,
+        step_id,
+        request_id,
+        trace_id,
+        span_id,
+        attributes,
+        project_id,
+        timestamp,
+    ) = item
+    if type(level) is not LogLevel or type(timestamp) is not float or type(message) is not str:
+        return None
+    if not is_name(logger_name) or not is_name(service):
+        return None
+    if (run_id is not None and type(run_id) is not UUID) or (
+        step_id is not None and type(step_id) is not UUID
+    ):
+        return None
+    if request_id is not None and not is_identifier(request_id):
+        return None
+    if project_id is not None and not is_identifier(project_id):
+        return None
+    if trace_id is not None and not is_trace_id(trace_id):
+        return None
+    if span_id is not None and not is_span_id(span_id):
+        return None
+    message = _stored_message(message)
+    if not message.isascii():
+        try:
+            message.encode()
+        except UnicodeEncodeError:  # a lone surrogate: the model refuses it
+            return None
+    if "\x00" in message:
+        message = message.replace("\x00", REPLACEMENT_CHARACTER)
+    if attributes:
+        attributes_json = bounded_json(attributes)
+        if b"\\u0000" in attributes_json:
+            return None  # the model replaces U+0000 in keys and strings
+        attributes_text = attributes_json.decode()
+    else:
+        attributes_text = "{}"
+    fields = (
+        level, logger_name, message, service, request_id, run_id, step_id, trace_id,
+        span_id, attributes_text, project_id, timestamp,
+    )  # fmt: skip
+    return LogEntry._make(fields)
+
+
+def log_document(entry: LogEntry) -> Document:
+    """The ``LogCreate`` an entry stands for, as ``dump_batch`` writes it."""
+    return {
+        "event": "log",
+        "timestamp": None if entry.timestamp is None else _at(entry.timestamp),
+        "level": entry.level,
+        "logger": entry.logger,
+        "message": entry.message,
+        "service": entry.service,
+        "request_id": entry.request_id,
+        "run_id": entry.run_id,
+        "step_id": entry.step_id,
+        "trace_id": entry.trace_id,
+        "span_id": entry.span_id,
+        "attributes": orjson.Fragment(entry.attributes_json),
+        "project_id": entry.project_id,
     }
 
 
@@ -307,15 +398,20 @@ def build_batch(
 ) -> tuple[list[BatchItem], list[str]]:
     """The events of ``items`` in order, and one error text per item that failed validation.
 
-    ``records``: steps become ``StepRecord``s where their checks pass, not models."""
+    ``records``: steps become ``StepRecord``s and log records ``LogEntry``s where their
+    checks pass, not models."""
     built: list[BatchItem | None] = []  # None: the model of the next document goes there
     documents: list[Document] = []
 
     def add(item: QueuedEvent, out: list[BatchItem | None], docs: list[Document]) -> None:
         if item[0] == STEP_LATER:
             item = built_step(item)
-        if records and item[0] == STEP:
-            record = step_record(item)
+        if records:
+            record: BatchItem | None = None
+            if item[0] == STEP:
+                record = step_record(item)
+            elif item[0] == LOG:
+                record = log_entry(item, service)
             if record is not None:
                 out.append(record)
                 return
@@ -368,15 +464,24 @@ def dump_batch(events: Sequence[BatchItem]) -> bytes:
 
     pydantic's Python-mode dump keeps UUIDs, datetimes and enums, which orjson serializes
     natively: ~1.5 us per step event against ~2.8 us for pydantic's own ``dump_json`` here.
-    A ``StepRecord`` is written as the ``StepEvent`` it stands for."""
-    if not any(type(event) is StepRecord for event in events):
+    A ``StepRecord`` is written as the ``StepEvent`` it stands for, a ``LogEntry`` as the
+    ``LogCreate``."""
+    if not any(type(event) in _RECORD_DOCUMENTS for event in events):
         return orjson.dumps(_BATCH.dump_python(cast("list[BatchEvent]", list(events))))
-    return orjson.dumps(
-        [
-            step_document(event) if isinstance(event, StepRecord) else _EVENT.dump_python(event)
-            for event in events
-        ]
-    )
+    return orjson.dumps([_document_of(event) for event in events])
+
+
+def _document_of(event: BatchItem) -> Document:
+    document = _RECORD_DOCUMENTS.get(type(event))
+    if document is None:
+        return cast("Document", _EVENT.dump_python(cast("BatchEvent", event)))
+    return document(event)
+
+
+_RECORD_DOCUMENTS: Final[dict[type, Callable[[Any], Document]]] = {
+    StepRecord: step_document,
+    LogEntry: log_document,
+}
 
 
 def load_batch(body: bytes) -> list[BatchEvent]:

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
-from vigil.models import LogCreate, MeasurementCreate, StepCreate, StepRecord
+import orjson
+
+from vigil.models import LogCreate, LogEntry, MeasurementCreate, StepCreate, StepRecord
 from vigil.models._ids import id_values
 from vigil.models._types import json_text
 from vigil.redaction import redact, redact_text
@@ -122,22 +124,37 @@ def step_rows(
 
 
 def log_rows(
-    logs: Sequence[LogCreate],
+    logs: Sequence[LogCreate | LogEntry],
     now: datetime,
     timestamp_text: TimestampText,
+    epoch_text: EpochText,
     *,
     project_id: str | None = None,
     ingested_by: str | None = None,
 ) -> Iterator[EncodedRow]:
-    """Rows of log records; ``project_id`` (a project key's) replaces each record's own.
+    """Rows of log records; ``project_id`` (a project key's) replaces each record's own. A
+    ``LogEntry``'s attributes are JSON text already, its time seconds since the epoch.
 
     Records with an ``ingested_by`` came from outside the controller: they get the same
     redaction as the controller's own records got from the SDK before they were queued.
     """
-    return (
-        (
+    now_text = timestamp_text(now)
+    for log_id, log in zip(id_values(len(logs)), logs, strict=True):
+        if isinstance(log, LogEntry):
+            at = log.timestamp
+            stamp = now_text if at is None else epoch_text(at)
+            attributes = (
+                log.attributes_json
+                if ingested_by is None
+                else json_text(redact(orjson.loads(log.attributes_json)))
+            )
+        else:
+            stamp = timestamp_text(log.timestamp if log.timestamp is not None else now)
+            kept = log.attributes
+            attributes = json_text(kept if ingested_by is None else redact(kept))
+        yield (
             f"{log_id:032x}",
-            timestamp_text(log.timestamp if log.timestamp is not None else now),
+            stamp,
             log.level._value_,
             log.logger,
             log.message if ingested_by is None else redact_text(log.message),
@@ -147,12 +164,10 @@ def log_rows(
             None if log.step_id is None else log.step_id.hex,
             log.trace_id,
             log.span_id,
-            json_text(log.attributes if ingested_by is None else redact(log.attributes)),
+            attributes,
             log.project_id if project_id is None else project_id,
             ingested_by,
         )
-        for log_id, log in zip(id_values(len(logs)), logs, strict=True)
-    )
 
 
 def measurement_rows(

@@ -18,6 +18,7 @@ from vigil.models import (
     BatchItem,
     BatchWriteResult,
     LogCreate,
+    LogEntry,
     MeasurementCreate,
     RunFinishEvent,
     RunStartEvent,
@@ -72,7 +73,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
             raise ValueError(f"at most {MAX_BATCH_EVENTS} events per batch")
         now = utc_now()
         steps_by_run: dict[UUID, list[StepEvent | StepRecord]] = {}
-        logs_in: list[LogCreate] = []
+        logs_in: list[LogCreate | LogEntry] = []
         points: list[MeasurementCreate] = []
         spans_in: list[SpanCreate] = []
         starts: list[RunStartEvent] = []
@@ -80,7 +81,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         for event in events:
             if type(event) is StepRecord or isinstance(event, StepEvent):
                 steps_by_run.setdefault(event.run_id, []).append(event)
-            elif isinstance(event, LogCreate):
+            elif type(event) is LogEntry or isinstance(event, LogCreate):
                 logs_in.append(event)
             elif isinstance(event, MeasurementCreate):
                 points.append(event)
@@ -119,7 +120,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         self,
         conn: Connection,
         steps_by_run: dict[UUID, list[StepEvent | StepRecord]],
-        logs_in: Sequence[LogCreate],
+        logs_in: Sequence[LogCreate | LogEntry],
         points: Sequence[MeasurementCreate],
         spans_in: Sequence[SpanCreate],
         starts: Sequence[RunStartEvent],
@@ -161,6 +162,7 @@ class BatchIngestion(RunQueries, MeasurementQueries):
                     logs_in,
                     now,
                     timestamp_text,
+                    epoch_text,
                     project_id=project_id,
                     ingested_by=ingested_by,
                 ),
