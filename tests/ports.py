@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import random
 import socket
-from contextlib import ExitStack
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free at the time of the call (another process may still take
-    one before it is used: callers that bind late retry or fail loudly)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+def free_ports(count: int, *, low: int = 10_000, high: int = 32_000) -> list[int]:
+    """``count`` distinct ports free at the time of the call, below Linux's ephemeral range
+    (32768 and up), as ``free_port_block`` picks them: a port the kernel handed out for
+    ``bind(0)`` is exactly the kind it hands out again, to an outgoing connection or to a
+    server picking its own internal ports (Temporal's dev server gave its worker service
+    the HTTP port a test had been given that way, and failed to start). Another process may
+    still take one before it is used: callers that bind late retry or fail loudly."""
+    ports: list[int] = []
+    for _ in range(200 * count):
+        port = random.randrange(low, high)  # noqa: S311 - not for security
+        if port not in ports and _is_free(port):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    raise RuntimeError(f"no {count} free ports found")
 
 
 def free_port() -> int:

@@ -151,15 +151,18 @@ def test_unhandled_exception_is_logged_with_stack(instrumented: InstrumentedApp)
 
 @pytest.mark.parametrize(
     "created",
-    [0.0, 0.999, 1.0, 1_764_000_000.0, 1_764_000_000.9995, 1_764_000_059.999, 1_780_000_000.5],
-)
-def test_record_times_are_rfc3339_truncated_to_the_millisecond(created: float) -> None:
-    """The clock's text is the record time in UTC, to the millisecond below it, whether
-    its cached second or millisecond is reused or not."""
+    [0.0, 0.999, 1.0, 1_764_000_000.0, 1_764_000_000.9995, 1_764_000_059.999, 1_780_000_000.5,
+     1_700_000_199.998],  # (the last: int(created * 1000) would round it up to .998)
+)  # fmt: skip
+def test_record_times_are_rfc3339_to_the_millisecond_of_msecs(created: float) -> None:
+    """The clock's text is the record time in UTC, with the millisecond ``LogRecord.msecs``
+    gives it, whether its cached second or millisecond is reused or not."""
     clock = _Rfc3339Clock()
-    expected = datetime.fromtimestamp(int(created * 1000) / 1000, tz=UTC)
+    second = datetime.fromtimestamp(int(created), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    msecs = int((created - int(created)) * 1000)  # logging.LogRecord.__init__, Python 3.11
     for _ in range(2):  # made, then from the cache
-        assert clock.format(created) == expected.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        assert clock.format(created) == f"{second}.{msecs:03d}Z"
+    assert clock.format(1_700_000_199.998) == "2023-11-14T22:16:39.997Z"
 
 
 def test_duration_ms_is_to_the_microsecond() -> None:

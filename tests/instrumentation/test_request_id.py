@@ -155,6 +155,10 @@ def test_the_id_header_replaces_the_apps_own_and_leaves_its_list_alone() -> None
     with_request_id(message, (b"x-request-id", b"abc"))
     assert message["headers"] == [(b"content-length", b"2"), (b"x-request-id", b"abc")]
     assert plain == [(b"content-length", b"2")]
+    streamed = {"type": "http.response.start", "status": 200,
+                "headers": (h for h in [(b"content-type", b"text/plain")])}  # fmt: skip
+    with_request_id(streamed, (b"x-request-id", b"abc"))  # ASGI: any iterable, read once
+    assert streamed["headers"] == [(b"content-type", b"text/plain"), (b"x-request-id", b"abc")]
     bare = {"type": "http.response.start", "status": 204}
     with_request_id(bare, (b"x-request-id", b"abc"))
     assert bare["headers"] == [(b"x-request-id", b"abc")]

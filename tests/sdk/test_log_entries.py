@@ -154,3 +154,35 @@ def test_the_recorder_stores_its_logs_as_entries(
         (LogLevel.ERROR, "two\ufffd", {}),
     ]
     assert all(isinstance(r.run_id, UUID) for r in stored)
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), 1.7e12, -1.0])
+def test_a_time_a_datetime_may_not_hold_takes_the_models_path(timestamp: float) -> None:
+    """Out of 1970..9999 (milliseconds passed as seconds, NaN): the model judges it, so the
+    store never gets a time it cannot read back."""
+    events, errors = build_batch([log("t", timestamp=timestamp), log("ok")], "svc",
+                                 records=True)  # fmt: skip
+    assert [type(event) for event in events][-1] is LogEntry
+    if timestamp == -1.0:  # 1969: a datetime, so the model keeps it
+        assert errors == []
+        assert type(events[0]) is LogCreate
+    else:
+        assert [event.message for event in events] == ["ok"]
+        assert len(errors) == 1
+
+
+def test_deeply_nested_attributes_are_left_to_the_models_parser() -> None:
+    """Nesting deeper than the model's JSON parser reads is refused as the model refuses
+    it; many objects side by side are kept (by the model's path, which accepts them)."""
+    deep: dict[str, object] = {}
+    for _ in range(210):
+        deep = {"a": deep}
+    wide = {f"k{i}": {"v": i} for i in range(130)}
+    events, errors = build_batch(
+        [log("deep", attributes=deep), log("wide", attributes=wide), log("ok")], "svc",
+        records=True,
+    )  # fmt: skip
+    assert [(type(e).__name__, e.message) for e in events] == [
+        ("LogCreate", "wide"), ("LogEntry", "ok"),
+    ]  # fmt: skip
+    assert len(errors) == 1

@@ -82,10 +82,11 @@ BUFFER_BYTES: Final = 64 * 1024
 
 
 class _Rfc3339Clock:
-    """``2026-11-22T15:30:00.123Z`` for a record time (truncated to the millisecond, as
-    ``LogRecord.msecs`` is). The last millisecond's text is kept (records come several per
-    millisecond), and the date-and-seconds part of the last second's: one multiplication
-    and a compare for a record in the same millisecond as the one before."""
+    """``2026-11-22T15:30:00.123Z`` for a record time (the millisecond as ``LogRecord.msecs``
+    works it out: ``int(created * 1000)`` would round a time just below a millisecond up).
+    The last millisecond's text is kept (records come several per millisecond), and the
+    date-and-seconds part of the last second's: a little arithmetic and a compare for a
+    record in the same millisecond as the one before."""
 
     def __init__(self) -> None:
         self._millisecond = -1
@@ -94,10 +95,11 @@ class _Rfc3339Clock:
         self._prefix = ""
 
     def format(self, created: float) -> str:
-        millisecond = int(created * 1000)
+        second = int(created)
+        fraction = int((created - second) * 1000)
+        millisecond = second * 1000 + fraction
         if millisecond == self._millisecond:
             return self._text
-        second, fraction = divmod(millisecond, 1000)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second

@@ -48,11 +48,11 @@ def new_request_id() -> str:
     and one ``hex`` per block): taking one is a list pop, ~0.3 us a request less than a
     ``getrandbits`` formatted each time. ``list.pop`` is atomic, so threads never share an
     id; a forked child drops the parent's block."""
-    try:
-        return _take_id()
-    except IndexError:
-        _refill_ids()
-        return _take_id()
+    while True:  # (other threads may empty a block between its refill and this pop)
+        try:
+            return _take_id()
+        except IndexError:
+            _refill_ids()
 
 
 _IDS_PER_BLOCK = 256
@@ -101,15 +101,17 @@ def reset_request_id(token: Token[str | None]) -> None:
 def with_request_id(message: Message, header: tuple[bytes, bytes]) -> None:
     """Put the id header on an ``http.response.start`` message (replacing the app's own).
 
-    The headers are copied, never changed in place: a response object may be sent again."""
-    headers = message.get("headers", ())
+    The headers are copied (read once: ASGI allows any iterable), never changed in place: a
+    response object may be sent again."""
+    headers = list(message.get("headers", ()))
     for key, _ in headers:  # names are lower-case as Starlette sends them, or compared so
         if len(key) == _HEADER_LENGTH and key.lower() == HEADER_BYTES:
             kept = [h for h in headers if h[0].lower() != HEADER_BYTES]
             kept.append(header)
             message["headers"] = kept
             return
-    message["headers"] = [*headers, header]
+    headers.append(header)
+    message["headers"] = headers
 
 
 _HEADER_LENGTH = len(HEADER_BYTES)

@@ -199,6 +199,13 @@ def _stored_message(message: str) -> str:
     return message
 
 
+_YEAR_10000: Final = 253_402_300_800.0
+"""Seconds since the epoch of 10000-01-01: a ``datetime`` ends before it."""
+_NESTING_CHECKED: Final = 128
+"""Attributes with fewer objects and arrays than this, at any depth, are nested less deeply
+than the model's JSON parser allows (200 levels, the batch around them included)."""
+
+
 def log_entry(item: QueuedEvent, service: str) -> LogEntry | None:
     """The ``LogEntry`` of a ``LOG`` item, or None if some value needs the model's judgment
     (a check below fails; the model then says which rule, or repairs the value).
@@ -222,6 +229,8 @@ def log_entry(item: QueuedEvent, service: str) -> LogEntry | None:
         timestamp,
     ) = item
     if type(level) is not LogLevel or type(timestamp) is not float or type(message) is not str:
+        return None
+    if not 0.0 <= timestamp < _YEAR_10000:  # (NaN too) the model refuses or judges it
         return None
     if not is_name(logger_name) or not is_name(service):
         return None
@@ -249,6 +258,8 @@ def log_entry(item: QueuedEvent, service: str) -> LogEntry | None:
         attributes_json = bounded_json(attributes)
         if b"\\u0000" in attributes_json:
             return None  # the model replaces U+0000 in keys and strings
+        if attributes_json.count(b"{") + attributes_json.count(b"[") >= _NESTING_CHECKED:
+            return None  # maybe nested deeper than the model's parser reads: its judgment
         attributes_text = attributes_json.decode()
     else:
         attributes_text = "{}"
