@@ -24,7 +24,6 @@ import functools
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry  # noqa: E402
 
+from benchmarks.sdk_ingest import run_producers  # noqa: E402
 from vigil.models import BatchItem, LogLevel, RunCreate  # noqa: E402
 from vigil.sdk import AgentRecorder, StoreSink  # noqa: E402
 from vigil.sdk._events import LOG, QueuedEvent, build_batch  # noqa: E402
@@ -111,27 +111,13 @@ def sdk_rate(store: EventStore, form: str, producers: int, records: int) -> tupl
     ]
     sink = StoreSink(store) if form == "entries" else ModelStoreSink(store)
     recorder = AgentRecorder(sink, service="bench", registry=CollectorRegistry(), put_timeout=60.0)
-    start = threading.Barrier(producers + 1)
 
     def produce(run_id: UUID) -> None:
-        start.wait()
         log = recorder.log
         for i in range(records):
             log("info", f"GET /runs/{i} 200", run_id=run_id, attributes=access_attributes(i))
 
-    threads = [threading.Thread(target=produce, args=(run_id,)) for run_id in runs]
-    for thread in threads:
-        thread.start()
-    cpu = time.process_time()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    if not recorder.flush(timeout=600.0):
-        raise RuntimeError("flush timed out")
-    elapsed = time.perf_counter() - began
-    cpu = time.process_time() - cpu
-    recorder.close()
+    elapsed, cpu = run_producers(recorder, runs, produce)
     stored = sum(len(store.query_logs(run_id=run_id, limit=1).items) for run_id in runs)
     if stored != producers:
         raise RuntimeError("records missing from the store")

@@ -103,15 +103,35 @@ def sdk_throughput(
     recorder = AgentRecorder(
         sink, service="bench", registry=registry, put_timeout=60.0, spool=spool
     )
-    start = threading.Barrier(len(run_ids) + 1)
 
     def produce(run_id: UUID) -> None:
-        start.wait()
         log_step = recorder.log_step
         for i in range(events):
             log_step(run_id, StepType.TOOL_CALL, "search", step_data(i))
 
-    threads = [threading.Thread(target=produce, args=(run_id,)) for run_id in run_ids]
+    elapsed, cpu = run_producers(recorder, run_ids, produce)
+    dropped = sum(
+        registry.get_sample_value(
+            "sdk_events_dropped_total", {"service": "bench", "reason": reason.value}
+        )
+        or 0.0
+        for reason in DropReason
+    )
+    return len(run_ids) * events / elapsed, cpu, dropped
+
+
+def run_producers(
+    recorder: AgentRecorder, run_ids: list[UUID], produce: Callable[[UUID], None]
+) -> tuple[float, float]:
+    """(wall s, CPU s) of one thread per run calling ``produce(run_id)``, all released at
+    once, until ``recorder`` has flushed everything; the recorder is closed after."""
+    start = threading.Barrier(len(run_ids) + 1)
+
+    def released(run_id: UUID) -> None:
+        start.wait()
+        produce(run_id)
+
+    threads = [threading.Thread(target=released, args=(run_id,)) for run_id in run_ids]
     for thread in threads:
         thread.start()
     cpu = time.process_time()
@@ -124,14 +144,7 @@ def sdk_throughput(
     elapsed = time.perf_counter() - began
     cpu = time.process_time() - cpu
     recorder.close()
-    dropped = sum(
-        registry.get_sample_value(
-            "sdk_events_dropped_total", {"service": "bench", "reason": reason.value}
-        )
-        or 0.0
-        for reason in DropReason
-    )
-    return len(run_ids) * events / elapsed, cpu, dropped
+    return elapsed, cpu
 
 
 def store_ceiling(store: EventStore, run_id: UUID, events: int) -> tuple[float, float, int]:
