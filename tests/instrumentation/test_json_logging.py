@@ -165,6 +165,24 @@ def test_record_times_are_rfc3339_to_the_millisecond_of_msecs(created: float) ->
     assert clock.format(1_700_000_199.998) == "2023-11-14T22:16:39.997Z"
 
 
+@pytest.mark.parametrize(
+    "created_ns",
+    [0, 999_999, 1_000_000, 1_764_000_000_999_999_999, 1_764_000_059_999_000_000,
+     1_780_000_000_500_000_000],
+)  # fmt: skip
+def test_access_times_in_nanoseconds_are_truncated_to_the_millisecond(created_ns: int) -> None:
+    """The access line's clock (``time.time_ns()``): the same text as a record's, the
+    millisecond truncated, made or from the cache; the float clock's text for the same
+    millisecond."""
+    clock = _Rfc3339Clock()
+    second, nanoseconds = divmod(created_ns, 1_000_000_000)
+    text = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    for _ in range(2):
+        assert clock.format_ns(created_ns) == f"{text}.{nanoseconds // 1_000_000:03d}Z"
+    mid_millisecond = created_ns - created_ns % 1_000_000 + 500_000
+    assert clock.format(mid_millisecond / 1e9) == clock.format_ns(mid_millisecond)
+
+
 def test_duration_ms_is_to_the_microsecond() -> None:
     """The access record's milliseconds: three decimals, rounded half up."""
     assert duration_ms(0.0) == 0.0

@@ -100,6 +100,18 @@ class _Rfc3339Clock:
         millisecond = second * 1000 + fraction
         if millisecond == self._millisecond:
             return self._text
+        return self._made(millisecond, second, fraction)
+
+    def format_ns(self, created_ns: int) -> str:
+        """The text for a time in nanoseconds (``time.time_ns()``, the access line's clock):
+        one integer division where a float time takes ~0.3 us of arithmetic."""
+        millisecond = created_ns // 1_000_000
+        if millisecond == self._millisecond:
+            return self._text
+        second, fraction = divmod(millisecond, 1000)
+        return self._made(millisecond, second, fraction)
+
+    def _made(self, millisecond: int, second: int, fraction: int) -> str:
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
@@ -128,13 +140,14 @@ class VigilJsonFormatter(OrjsonFormatter):
 
     def _access_line(self, record: logging.LogRecord, fields: AccessFields) -> str:
         return self.access_line(
-            record.created, record.levelname, record.name, fields["method"], fields["path"],
-            fields["route"], fields["status"], fields["duration_ms"], fields["client"],
+            self._clock.format(record.created), record.levelname, record.name, fields["method"],
+            fields["path"], fields["route"], fields["status"], fields["duration_ms"],
+            fields["client"],
         )  # fmt: skip
 
     def access_line(
         self,
-        created: float,
+        timestamp: str,
         level: str,
         logger: str,
         method: str,
@@ -145,10 +158,11 @@ class VigilJsonFormatter(OrjsonFormatter):
         client: str | None,
     ) -> str:
         """An access record's line: the fields ``add_fields`` would give it, in the same
-        order, with its path redacted as free text (the rest of its fields are not)."""
+        order, with its path redacted as free text (the rest of its fields are not).
+        ``timestamp`` is the text of :meth:`access_time` or of the record's time."""
         path = redact_text(path)  # the message is "METHOD path status"
         line: dict[str, Any] = {
-            "timestamp": self._clock.format(created),
+            "timestamp": timestamp,
             "service": self.service,
             "level": level,
             "logger": logger,
@@ -162,6 +176,10 @@ class VigilJsonFormatter(OrjsonFormatter):
         line["duration_ms"] = duration_ms
         line["client"] = client
         return orjson.dumps(line).decode()
+
+    def access_time(self) -> str:
+        """The text of the time now, for an access line made without a record."""
+        return self._clock.format_ns(time.time_ns())
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
@@ -265,7 +283,7 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         try:
             with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
                 line = formatter.access_line(
-                    time.time(), level, logger, request.method, request.path,
+                    formatter.access_time(), level, logger, request.method, request.path,
                     request.endpoint, request.status, duration_ms(request.duration_s),
                     request.client,
                 )  # fmt: skip

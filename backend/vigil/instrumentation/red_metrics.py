@@ -2,13 +2,18 @@
 
 Names and labels are a contract with ``prometheus/rules/*.yml`` and the Grafana dashboards:
 ``request_count`` is exposed as ``request_count_total`` and so on (prometheus_client appends
-``_total`` to counters). Label children are cached per label tuple: ``labels()`` costs ~2 us, a
-cached child ~0.5 us, and every label is bounded so the cache is too.
+``_total`` to counters). Every label is bounded, so the series are too.
+
+``request_duration_seconds`` is a ``LatencyHistogram`` (``latency_histogram``): a request
+appends its duration to its series' deque, and the durations are put in buckets in batches
+(at a scrape, or every ``FOLD_AT`` requests of a series), where prometheus_client's
+``Histogram.observe`` took two locks and walked the buckets on every request. The
+exposition is the one a ``Histogram`` gave.
 
 ``request_count`` and ``response_status_count`` have the duration histogram's labels and
 count exactly its observations, so they are not counted a second and third time per request:
-a collector (``_ObservationCounts``) reads them off the histogram's ``_count`` (and
-``_created``) samples at each scrape. The exposition is the one two ``Counter`` objects gave.
+a collector (``_ObservationCounts``) reads them off the histogram's counts (and creation
+times) at each scrape. The exposition is the one two ``Counter`` objects gave.
 
 ``requests_in_progress`` is a collector too (``_RequestsInProgress``): a request appends to
 its (service, method) deque on entry and pops on exit, and a scrape reads the lengths.
@@ -24,15 +29,19 @@ supported; run one scrape target per process.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import metrics as _prometheus_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from vigil.instrumentation.latency_histogram import FOLD_AT, LatencyHistogram
 
 REQUEST_LABELS = ("service", "endpoint", "method", "status", "project_id")
 
@@ -68,13 +77,13 @@ class RedMetrics:
     """The request metrics of one registry; use :meth:`for_registry` to get the shared instance."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.request_duration_seconds = Histogram(
+        self.request_duration_seconds = LatencyHistogram(
             "request_duration_seconds",
             "HTTP request duration, from the first byte received to the last byte sent.",
             REQUEST_LABELS,
             buckets=DURATION_BUCKETS,
-            registry=registry,
         )
+        registry.register(self.request_duration_seconds)
         registry.register(
             _ObservationCounts(
                 self.request_duration_seconds,
@@ -92,7 +101,7 @@ class RedMetrics:
             ("service", "endpoint", "exception_type"),
             registry=registry,
         )
-        self._children: dict[tuple[str, ...], Histogram] = {}
+        self._waiting: dict[tuple[str, ...], deque[float | tuple[float, str, float]]] = {}
 
     _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, RedMetrics]] = (
         weakref.WeakKeyDictionary()
@@ -124,13 +133,15 @@ class RedMetrics:
             str(observation.status),
             observation.project_id,
         )
-        duration = self._children.get(key)
-        if duration is None:
-            duration = self._children[key] = self.request_duration_seconds.labels(*key)
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            waiting = self._waiting[key] = self.request_duration_seconds.waiting(key)
         if observation.trace_id is None:
-            duration.observe(observation.duration_s)
+            waiting.append(observation.duration_s)
         else:  # rendered in the OpenMetrics exposition only (prometheus_client's rule)
-            duration.observe(observation.duration_s, {"trace_id": observation.trace_id})
+            waiting.append((observation.duration_s, observation.trace_id, time.time()))
+        if len(waiting) >= FOLD_AT:
+            self.request_duration_seconds.fold()
 
     def count_exception(self, service: str, endpoint: str, exc: BaseException) -> None:
         """Count an exception that escaped the application."""
@@ -139,9 +150,9 @@ class RedMetrics:
 
 class _ObservationCounts(Collector):
     """Counters that count a histogram's observations, by its labels: each family's value
-    (and ``_created``) is the histogram's ``_count`` (and ``_created``) of those labels."""
+    (and ``_created``) is the histogram's count (and creation time) of those labels."""
 
-    def __init__(self, histogram: Histogram, counters: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, histogram: LatencyHistogram, counters: Iterable[tuple[str, str]]) -> None:
         self._histogram = histogram
         self._counters = tuple(counters)
 
@@ -150,18 +161,12 @@ class _ObservationCounts(Collector):
             yield CounterMetricFamily(name, documentation, labels=REQUEST_LABELS)
 
     def collect(self) -> Iterator[Metric]:
-        counts: dict[tuple[str, ...], float] = {}
-        created: dict[tuple[str, ...], float] = {}
-        for metric in self._histogram.collect():
-            for sample in metric.samples:
-                if sample.name.endswith("_count"):
-                    counts[tuple(sample.labels[label] for label in REQUEST_LABELS)] = sample.value
-                elif sample.name.endswith("_created"):
-                    created[tuple(sample.labels[label] for label in REQUEST_LABELS)] = sample.value
+        counts = list(self._histogram.counts())
+        created_series = _prometheus_metrics._use_created
         for name, documentation in self._counters:
             family = CounterMetricFamily(name, documentation, labels=REQUEST_LABELS)
-            for labels, value in counts.items():
-                family.add_metric(labels, value, created=created.get(labels))
+            for labels, value, created in counts:
+                family.add_metric(labels, value, created=created if created_series else None)
             yield family
 
 
