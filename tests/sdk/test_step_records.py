@@ -104,6 +104,24 @@ def test_a_nul_in_the_data_is_repaired_by_the_model() -> None:
     assert event.data == {"text": "x\ufffdy"}
 
 
+def test_deeply_nested_data_is_left_to_the_models_parser() -> None:
+    """Data nested deeper than the model's JSON parser reads is refused as the model refuses
+    it, alone; a record of it would be stored (or, through HttpSink, fail the batch it is
+    sent in at the controller). Many objects side by side are kept, by the model's path."""
+    deep: dict[str, object] = {}
+    for _ in range(210):
+        deep = {"a": deep}
+    wide = {f"k{i}": {"v": i} for i in range(130)}
+    events, errors = build_batch([step("deep", deep), step("wide", wide), step("ok")], "svc",
+                                 records=True)  # fmt: skip
+    assert [(type(e).__name__, e.name) for e in events] == [
+        ("StepEvent", "wide"), ("StepRecord", "ok"),
+    ]  # fmt: skip
+    assert len(errors) == 1
+    assert "recursion limit" in errors[0]
+    assert load_batch(dump_batch(events)) == build_batch([step("wide", wide), step("ok")], "svc")[0]
+
+
 def test_a_later_item_mixes_records_and_models_in_order() -> None:
     built = [step("a"), step("b", {"text": "\x00"}), step("c")]
     events, errors = build_batch([(LATER, lambda: built, 3), step("d")], "svc", records=True)

@@ -110,8 +110,8 @@ def step_record(item: QueuedEvent) -> StepRecord | None:
 
     The queued layout guarantees the rest: the run id an int of a UUID, the step type a
     member's value, data at most ``MAX_STEP_DATA_BYTES`` as serialized by orjson, which
-    refuses what is not valid Unicode. Name, data shape and time are checked here too: a
-    ``record_later`` build makes its steps without a producer call's checks."""
+    refuses what is not valid Unicode. Name, data shape, nesting and time are checked here
+    too: a ``record_later`` build makes its steps without a producer call's checks."""
     name = item[3]
     if not is_name(name):  # (a ``record_later`` build's name was not checked by a producer call)
         return None
@@ -120,6 +120,8 @@ def step_record(item: QueuedEvent) -> StepRecord | None:
         data_text = "{}"
     elif data_json[:1] != b"{" or b"\\u0000" in data_json:
         # Not an object (a build may return anything), or U+0000 the model replaces.
+        return None
+    elif _maybe_too_deep(data_json):
         return None
     else:
         data_text = data_json.decode()
@@ -202,8 +204,17 @@ def _stored_message(message: str) -> str:
 _YEAR_10000: Final = 253_402_300_800.0
 """Seconds since the epoch of 10000-01-01: a ``datetime`` ends before it."""
 _NESTING_CHECKED: Final = 128
-"""Attributes with fewer objects and arrays than this, at any depth, are nested less deeply
-than the model's JSON parser allows (200 levels, the batch around them included)."""
+"""Step data and log attributes with fewer objects and arrays than this, at any depth, are
+nested less deeply than the model's JSON parser allows (200 levels, the batch around them
+included)."""
+
+
+def _maybe_too_deep(document: bytes) -> bool:
+    """Whether a JSON document may be nested deeper than the model's parser reads (two
+    C-speed counts; conservative: a wide document of many objects is left to the model,
+    which accepts it). Such a value takes the model's path, which refuses it alone: a
+    record of it would be stored, or fail the whole batch it is sent in."""
+    return document.count(b"{") + document.count(b"[") >= _NESTING_CHECKED
 
 
 def log_entry(item: QueuedEvent, service: str) -> LogEntry | None:
@@ -258,8 +269,8 @@ def log_entry(item: QueuedEvent, service: str) -> LogEntry | None:
         attributes_json = bounded_json(attributes)
         if b"\\u0000" in attributes_json:
             return None  # the model replaces U+0000 in keys and strings
-        if attributes_json.count(b"{") + attributes_json.count(b"[") >= _NESTING_CHECKED:
-            return None  # maybe nested deeper than the model's parser reads: its judgment
+        if _maybe_too_deep(attributes_json):
+            return None
         attributes_text = attributes_json.decode()
     else:
         attributes_text = "{}"
