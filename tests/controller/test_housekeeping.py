@@ -115,7 +115,8 @@ def test_readiness_fails_when_the_store_refuses_writes(
         ) as admin:
             admin.execute(f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on')
             # New connections take the new default: end the controller's, which its pool
-            # (pre-ping) then replaces. Not engine.dispose(): connections checked out by its
+            # replaces (the probes try once more on a connection found dead, _liveness.py).
+            # Not engine.dispose(): connections checked out by its
             # background tasks at that moment would be left to the garbage collector, open.
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -125,6 +126,7 @@ def test_readiness_fails_when_the_store_refuses_writes(
         ready = client.get("/health/ready").json()
     assert ready["checks"]["store"]["status"] == "ok"
     assert ready["checks"]["store_writes"]["status"] == "fail"
+    assert "read-only" in ready["checks"]["store_writes"]["error"]  # not a dead connection
     assert ready["status"] == "not_ready"
 
 

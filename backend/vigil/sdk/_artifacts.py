@@ -27,12 +27,10 @@ from uuid import UUID
 
 import httpx
 
-import vigil
 from vigil.models import ArtifactRecord, new_id
 from vigil.models._artifacts import ARTIFACT_KIND_PATTERN
+from vigil.sdk._controller import ControllerAddress
 
-URL_VARIABLE: Final = "VIGIL_URL"
-KEY_VARIABLE: Final = "VIGIL_API_KEY"
 RETRYABLE: Final = frozenset({408, 429})
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
@@ -81,20 +79,12 @@ class ArtifactUploader:
         retry_backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base_url = base_url or os.environ.get(URL_VARIABLE)
-        if not base_url:
-            raise ValueError(f"no controller URL: pass base_url or set {URL_VARIABLE}")
-        token = token or os.environ.get(KEY_VARIABLE) or None
-        headers = {"User-Agent": f"vigil-sdk/{vigil.__version__}"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
         if max_attempts < 1 or retry_backoff < 0:
             raise ValueError("max_attempts must be >= 1 and retry_backoff >= 0")
+        self.address = ControllerAddress.resolve(base_url, token)
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
-        self._client = httpx.Client(
-            base_url=base_url, headers=headers, timeout=timeout, transport=transport
-        )
+        self._client = self.address.client(timeout=timeout, transport=transport)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="vigil-sdk-artifacts")
         self._closed = threading.Event()
 
@@ -102,11 +92,9 @@ class ArtifactUploader:
     def for_sink(cls, sink: object) -> ArtifactUploader:
         """An uploader to the controller an ``HttpSink`` posts to (same URL and key), else
         to ``VIGIL_URL`` with ``VIGIL_API_KEY``."""
-        client = getattr(sink, "_client", None)
-        if isinstance(client, httpx.Client):
-            authorization = client.headers.get("Authorization", "")
-            token = authorization.removeprefix("Bearer ") or None
-            return cls(str(client.base_url), token=token)
+        address = getattr(sink, "address", None)
+        if isinstance(address, ControllerAddress):
+            return cls(address.base_url, token=address.token)
         return cls()
 
     def upload(

@@ -22,7 +22,6 @@ any other status outside 2xx raises ``SinkRejected``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Final
@@ -30,7 +29,6 @@ from uuid import UUID
 
 import httpx
 
-import vigil
 from vigil.models import (
     BatchItem,
     BatchWriteResult,
@@ -41,13 +39,12 @@ from vigil.models import (
     WorkflowCreate,
     WorkflowTransitionCreate,
 )
+from vigil.sdk._controller import ControllerAddress
 from vigil.sdk._events import dump_batch
 from vigil.sdk._sink import EventSink, SinkRejected, SinkUnavailable
 
 RETRYABLE_STATUSES: Final = frozenset({HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS})
 ERROR_DETAIL_CHARS: Final = 500
-URL_VARIABLE: Final = "VIGIL_URL"
-KEY_VARIABLE: Final = "VIGIL_API_KEY"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 
 
@@ -66,20 +63,13 @@ class HttpSink(EventSink):
         runs_path: str = "/runs",
         workflows_path: str = "/workflows",
     ) -> None:
-        base_url = base_url or os.environ.get(URL_VARIABLE)
-        if not base_url:
-            raise ValueError(f"no controller URL: pass base_url or set {URL_VARIABLE}")
-        token = token or os.environ.get(KEY_VARIABLE) or None
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"vigil-sdk/{vigil.__version__}",
-        }
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+        self.address = ControllerAddress.resolve(base_url, token)
         self.batch_path = batch_path
         self.runs_path = runs_path.rstrip("/")
         self.workflows_path = workflows_path.rstrip("/")
-        self._client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
+        self._client = self.address.client(
+            timeout=timeout, headers={"Content-Type": "application/json"}
+        )
 
     def write(
         self, events: Sequence[BatchItem], *, batch_id: UUID | None = None

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.exc import DBAPIError
 
 from vigil.storage._backend import STEP_NOTIFY_CHANNEL, Backend, json_dumps, json_loads
+from vigil.storage._liveness import ping_when_idle
 from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter
 from vigil.storage._schema import PG_SCHEMA
 
@@ -62,7 +63,6 @@ class PostgresBackend(Backend):
             # Bound values never appear in exception text, hence never in a log line: a body
             # the database refused once put a password from its metadata into GET /logs.
             hide_parameters=True,
-            pool_pre_ping=True,  # survive a server restart without failing one request each
             # Up to as many connections as the controller has threads that may use one at
             # once (AnyIO's default thread pool: 40); SQLAlchemy's default 5 + 10 overflow
             # opens and closes a server connection (a backend fork) per request beyond 15.
@@ -73,6 +73,8 @@ class PostgresBackend(Backend):
                 "options": f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}",
             },
         )
+        # In place of pool_pre_ping (a round trip per checkout): survive a server restart.
+        ping_when_idle(engine)
         return engine.execution_options(schema_translate_map={None: PG_SCHEMA})
 
     def start(self) -> None:

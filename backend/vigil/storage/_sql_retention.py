@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Column, MetaData, String, Table, delete, select, tuple_, update
 
 from vigil.storage._schema import ingested_batches, logs
-from vigil.storage._sql_base import SqlStoreBase
+from vigil.storage._sql_base import SqlStoreBase, once_more_if_reconnected
 
 # Alembic's own table, known here only for the write probe (on a MetaData of its own: the
 # schema's tables are compared with the migrations, and this one is Alembic's, not ours).
@@ -45,7 +45,12 @@ class RetentionQueries(SqlStoreBase):
     def write_probe(self) -> None:
         # Rewrites the one row of Alembic's version table with itself: a real committed
         # write (WAL, locks, a read-only or full store refuses it) that changes nothing.
-        with self._write() as conn:
-            conn.execute(
-                update(alembic_version_stub).values(version_num=alembic_version_stub.c.version_num)
-            )
+        def rewrite() -> None:
+            with self._write() as conn:
+                conn.execute(
+                    update(alembic_version_stub).values(
+                        version_num=alembic_version_stub.c.version_num
+                    )
+                )
+
+        once_more_if_reconnected(rewrite)

@@ -34,19 +34,20 @@ class SpanQueries(SqlStoreBase):
                 taken.append(record)
                 yield record
 
-        with self._write() as conn:
-            try:
-                # COPY has no ON CONFLICT: a batch holding a span stored before (an exporter
-                # retrying after a lost commit) fails the savepoint and takes the slower
-                # path, which skips such spans.
-                with conn.begin_nested():
-                    self._backend.bulk_insert(
-                        conn, spans, SPAN_COLUMNS,
-                        span_record_rows(counted(), timestamp_text, project_id),
-                    )  # fmt: skip
-            except IntegrityError:
-                for _ in counted():  # the rest of the records, into ``taken`` (bounded)
-                    pass
+        try:
+            with self._write() as conn:
+                self._backend.bulk_insert(
+                    conn, spans, SPAN_COLUMNS,
+                    span_record_rows(counted(), timestamp_text, project_id),
+                )  # fmt: skip
+        except IntegrityError:
+            # COPY has no ON CONFLICT: a batch holding a span stored before (an exporter
+            # retrying after a lost commit) rolls its transaction back and is written again
+            # by the slower statement, which skips such spans. No savepoint around the COPY:
+            # it would cost every batch two round trips for a case this rare.
+            for _ in counted():  # the rest of the records, into ``taken`` (bounded)
+                pass
+            with self._write() as conn:
                 conn.execute(
                     self._backend.insert(spans).on_conflict_do_nothing(
                         index_elements=[spans.c.trace_id, spans.c.span_id]

@@ -1,4 +1,5 @@
-"""run_context: the ContextVars behind execution-log attribution."""
+"""vigil._run_context (public as vigil.sdk.run_context): the ContextVars behind execution-log
+attribution."""
 
 from __future__ import annotations
 
