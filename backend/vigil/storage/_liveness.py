@@ -11,15 +11,21 @@ the pool replaces the connection and every connection older than it.
 The trade: a connection used within the window before the server went away fails the one
 statement it runs next (the store raises ``StoreUnavailable``, which the controller answers
 with a 503 and clients retry); that failure invalidates the pool, so the requests after it
-reconnect.
+reconnect. The readiness probes, which must report the store as it is now, not a
+connection that died with its last restart, try once more (``once_more_if_reconnected``).
 """
 
 import time
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+from vigil.storage.errors import StoreUnavailable
+
+T = TypeVar("T")
 
 IDLE_BEFORE_PING_S: Final = 0.5
 """HikariCP's ``aliveBypassWindowMs`` default."""
@@ -48,3 +54,15 @@ def ping_when_idle(engine: Engine, idle_s: float = IDLE_BEFORE_PING_S) -> None:
             dialect.do_ping(dbapi_connection)
         except dialect.loaded_dbapi.Error as exc:
             raise InvalidatePoolError("connection failed its liveness check") from exc
+
+
+def once_more_if_reconnected(probe: Callable[[], T]) -> T:
+    """``probe()``, and once more if it failed on a pooled connection the server had closed
+    (raw, or as the store's ``StoreUnavailable``): the pool holds new connections by then."""
+    try:
+        return probe()
+    except (DBAPIError, StoreUnavailable) as exc:
+        failed = exc if isinstance(exc, DBAPIError) else exc.__cause__
+        if not (isinstance(failed, DBAPIError) and failed.connection_invalidated):
+            raise
+    return probe()

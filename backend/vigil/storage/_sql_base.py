@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from vigil.models import (
@@ -31,6 +31,7 @@ from vigil.storage._cursor import (
     CursorKey,
     encode_cursor,
 )
+from vigil.storage._liveness import once_more_if_reconnected
 from vigil.storage._schema import runs
 from vigil.storage.errors import InvalidData, NotFound, StoreUnavailable
 
@@ -160,20 +161,3 @@ def of_project(project_id: str | None) -> list[ColumnElement[bool]]:
 def the_run(run_id: UUID, project_id: str | None) -> list[ColumnElement[bool]]:
     """The conditions selecting one run, in one project when one is given."""
     return [runs.c.id == run_id, *of_project(project_id)]
-
-
-def once_more_if_reconnected(probe: Callable[[], T]) -> T:
-    """``probe()``, and once more if it failed on a pooled connection that the server had
-    closed: the pool then holds new connections (``_liveness``: a connection used moments
-    ago is not checked before use). For the probes, which must report the store as it is
-    now, not a connection that died with the server's last restart."""
-    try:
-        return probe()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-    except StoreUnavailable as exc:
-        cause = exc.__cause__
-        if not (isinstance(cause, DBAPIError) and cause.connection_invalidated):
-            raise
-    return probe()

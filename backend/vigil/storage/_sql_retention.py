@@ -4,8 +4,9 @@ from datetime import datetime
 
 from sqlalchemy import Column, MetaData, String, Table, delete, select, tuple_, update
 
+from vigil.storage._liveness import once_more_if_reconnected
 from vigil.storage._schema import ingested_batches, logs
-from vigil.storage._sql_base import SqlStoreBase, once_more_if_reconnected
+from vigil.storage._sql_base import SqlStoreBase
 
 # Alembic's own table, known here only for the write probe (on a MetaData of its own: the
 # schema's tables are compared with the migrations, and this one is Alembic's, not ours).
