@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # Python files we own; generated and third-party files stay out.
 PY_PATHS := backend benchmarks scripts tests load-tests alert-testing elasticsearch
 
-.PHONY: up down status serve test check lint typecheck pytest native-deps bench-overhead bench-instructions load clean
+.PHONY: up down status serve test check lint typecheck pytest native-deps bench-deps bench-overhead bench-instructions load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,12 +52,16 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-## bench-overhead: instrumentation overhead benchmark (needs wrk; prints the ratio)
-bench-overhead: $(STAMP)
+## bench-deps: the native stack's Debian packages and the benchmarks' tools, wrk and valgrind
+bench-deps:
+	bash scripts/install-native-deps.sh --bench
+
+## bench-overhead: instrumentation overhead benchmark (wrk; prints the ratio)
+bench-overhead: $(STAMP) bench-deps
 	$(BIN)/python benchmarks/instrumentation_overhead.py
 
-## bench-instructions: instructions per request under callgrind, bare vs instrumented (needs valgrind)
-bench-instructions: $(STAMP)
+## bench-instructions: instructions per request under callgrind, bare vs instrumented (valgrind)
+bench-instructions: $(STAMP) bench-deps
 	$(BIN)/python benchmarks/instructions_per_request.py --variants bare-quiet,instrumented,tracing
 
 ## load: the locust mix against the controller on PostgreSQL, instrumented vs bare, alternated;

@@ -212,7 +212,7 @@ def main() -> int:
     parser.add_argument("--keyed", action="store_true", help="an Idempotency-Key per batch")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
+        sys.exit("wrk is missing: make bench-deps (or apt-get install wrk)")
     trees = [("this", ROOT)]
     if args.compare_with is not None:
         trees.insert(0, ("before", args.compare_with.resolve()))

@@ -91,7 +91,7 @@ def main() -> int:
         return 0
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
-            sys.exit(f"{tool} is missing: apt-get install wrk util-linux")
+            sys.exit(f"{tool} is missing: make bench-deps (or apt-get install wrk util-linux)")
     rps: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for round_no in range(1, args.rounds + 1):

@@ -105,7 +105,7 @@ def main() -> int:
     parser.add_argument("--variants", default="bare-quiet,instrumented")
     parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
     args = parser.parse_args()
-    require_tools(("valgrind", "callgrind_control"), "apt-get install valgrind")
+    require_tools(("valgrind", "callgrind_control"), "make bench-deps (or apt-get install valgrind)")
     names = variant_names(args.variants, args.compare_with)
     store = SpanStore() if "tracing" in names else None
     counts: dict[str, float] = {}

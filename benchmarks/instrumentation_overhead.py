@@ -293,7 +293,7 @@ def main() -> int:
         "--peers", action="store_true", help="also the peers of the issue's table (own venv)"
     )
     args = parser.parse_args()
-    require_tools(("wrk", "taskset"), "apt-get install wrk util-linux")
+    require_tools(("wrk", "taskset"), "make bench-deps (or apt-get install wrk util-linux)")
     names = variant_names(args.variants, args.compare_with, peers=args.peers)
     if BASELINE not in names:
         sys.exit(f"variants: {BASELINE!r} and any of {sorted(ALL_VARIANTS)}")

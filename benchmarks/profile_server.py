@@ -77,7 +77,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--match", default="", help="only functions whose location has this")
     args = parser.parse_args()
-    require_tools(("wrk", "taskset"), "apt-get install wrk util-linux")
+    require_tools(("wrk", "taskset"), "make bench-deps (or apt-get install wrk util-linux)")
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
         sys.exit("py-spy is missing: pip install -e '.[dev]'")

@@ -4,6 +4,9 @@
 #   prometheus-alertmanager -> prometheus-alertmanager, amtool
 #   postgresql              -> initdb, pg_ctl, postgres (only when no server binaries are found:
 #                              some images ship them outside the Debian package)
+# With --bench, also the tools the benchmarks drive (make bench-deps):
+#   wrk                     -> the HTTP load generator of bench-overhead and http_ingest.py
+#   valgrind                -> callgrind, for bench-instructions
 #
 # Idempotent: installed packages are left alone and `apt-get update` runs only when
 # something is missing. Without root it prints what is missing and exits 0, so a
@@ -19,6 +22,11 @@ PACKAGES=(prometheus prometheus-alertmanager)
 if ! command -v initdb >/dev/null && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   PACKAGES+=(postgresql)
 fi
+case "${1:-}" in
+  "") ;;
+  --bench) PACKAGES+=(wrk valgrind) ;;
+  *) echo "usage: install-native-deps.sh [--bench]" >&2; exit 2 ;;
+esac
 readonly PACKAGES
 readonly POLICY=/usr/sbin/policy-rc.d
 
