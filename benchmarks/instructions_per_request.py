@@ -13,7 +13,8 @@ so it complements the throughput figures rather than replacing them.
 
 Variants as in ``instrumentation_overhead.py`` (``bare`` with uvicorn's access log,
 ``bare-quiet``, ``instrumented``, ``tracing``, with ``--compare-with DIR`` also
-``instrumented-before``: the instrumented app of another checkout).
+``instrumented-before`` and ``tracing-before``, for those asked for: the same app served from
+another checkout).
 
 Usage: python benchmarks/instructions_per_request.py [--requests 2000]
        [--variants bare-quiet,instrumented] [--compare-with DIR]
@@ -38,10 +39,13 @@ from tests.ports import free_port  # noqa: E402 - after the path set-up
 
 from benchmarks.instrumentation_overhead import (  # noqa: E402
     BEFORE,
+    COMPARED,
     STORE_URL_VARIABLE,
     VARIANTS,
     SpanStore,
+    measured,
     require_tools,
+    tree_of,
     variant_names,
     wait_ready,
 )
@@ -67,10 +71,10 @@ def count_variant(
     name: str, requests: int, store: SpanStore | None, before: Path | None, scratch: Path
 ) -> float:
     """Instructions per request of one variant."""
-    variant = VARIANTS["instrumented" if name == BEFORE else name]
-    tree = before if name == BEFORE and before is not None else ROOT
+    variant = VARIANTS[measured(name)]
+    tree = tree_of(name, before)
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
-    if name == "tracing":
+    if measured(name) == "tracing":
         if store is None:
             raise ValueError("the tracing variant needs its span store")
         env[STORE_URL_VARIABLE] = store.fresh_url()
@@ -103,11 +107,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--variants", default="bare-quiet,instrumented")
-    parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
+    parser.add_argument(
+        "--compare-with", type=Path, help="another checkout (its instrumented, tracing apps)"
+    )
     args = parser.parse_args()
-    require_tools(("valgrind", "callgrind_control"), "make bench-deps (or apt-get install valgrind)")
+    hint = "make bench-deps (or apt-get install valgrind)"
+    require_tools(("valgrind", "callgrind_control"), hint)
     names = variant_names(args.variants, args.compare_with)
-    store = SpanStore() if "tracing" in names else None
+    store = SpanStore() if any(measured(name) == "tracing" for name in names) else None
     counts: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory() as scratch:
@@ -126,9 +133,11 @@ def main() -> int:
             if name != base:
                 print(f"{name} / {base}: x{count / counts[base]:.3f} the instructions"
                       f" ({count - counts[base]:+,.0f} per request)")  # fmt: skip
-    if BEFORE in counts and "instrumented" in counts:
-        change = counts["instrumented"] / counts[BEFORE]
-        print(f"instrumented / {BEFORE}: x{change:.3f}")
+    for name in COMPARED:
+        if name in counts and name + BEFORE in counts:
+            change = counts[name] / counts[name + BEFORE]
+            print(f"{name} / {name}{BEFORE}: x{change:.3f}"
+                  f" ({counts[name] - counts[name + BEFORE]:+,.0f} per request)")  # fmt: skip
     return 0
 
 

@@ -23,9 +23,9 @@ opentelemetry-instrumentation-fastapi; they are served from their own virtual en
 ``peers-requirements.txt`` changed) with the very FastAPI stack Vigil runs on. Then a table
 of every variant against ``bare-quiet`` closes the output.
 
-``--compare-with DIR`` adds ``instrumented-before``: the instrumented app of another checkout
-of Vigil (say ``git archive main | tar -x -C DIR``), alternated with this one's, to tell what
-a change does to the instrumented figure.
+``--compare-with DIR`` adds ``instrumented-before`` (and ``tracing-before`` when ``tracing`` is
+asked for): the same app served from another checkout of Vigil (say ``git worktree add DIR
+main``), alternated with this one's, to tell what a change does to the figure.
 
 Usage: python benchmarks/instrumentation_overhead.py [--rounds 3] [--seconds 10]
        [--variants bare,instrumented,tracing] [--peers] [--compare-with DIR]
@@ -111,7 +111,20 @@ PEERS = {
 ALL_VARIANTS = {**VARIANTS, **PEERS}
 TARGETS = {"instrumented": 0.90, "tracing": 0.80}
 BASELINE = "bare-quiet"
-BEFORE = "instrumented-before"
+BEFORE = "-before"
+"""The suffix of a variant served from the checkout of ``--compare-with``."""
+COMPARED = ("instrumented", "tracing")
+"""The variants that get a ``-before`` twin when another checkout is compared."""
+
+
+def measured(name: str) -> str:
+    """The variant ``name`` runs: ``tracing`` for ``tracing-before``."""
+    return name.removesuffix(BEFORE)
+
+
+def tree_of(name: str, before: Path | None) -> Path:
+    """The checkout a variant is served from."""
+    return before if name.endswith(BEFORE) and before is not None else ROOT
 
 
 def wait_ready(port: int, timeout_s: float = 15.0) -> None:
@@ -218,12 +231,12 @@ def ensure_peers_venv() -> None:
 def run_variant(
     name: str, seconds: int, connections: int, store: SpanStore | None, before: Path | None = None
 ) -> Round:
-    variant = ALL_VARIANTS["instrumented" if name == BEFORE else name]
+    variant = ALL_VARIANTS[measured(name)]
     port = free_port()
-    tree = before if name == BEFORE and before is not None else ROOT
+    tree = tree_of(name, before)
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
     url = None
-    if name == "tracing":
+    if measured(name) == "tracing":
         if store is None:
             raise ValueError("the tracing variant needs its span store")
         url = env[STORE_URL_VARIABLE] = store.fresh_url()
@@ -242,7 +255,7 @@ def run_variant(
         wrk = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url_items]
         out = subprocess.run(wrk, check=True, capture_output=True, text=True).stdout
         cpu_used = cpu_seconds(server.pid) - cpu_before
-        if name == "tracing":
+        if measured(name) == "tracing":
             dropped = _dropped_spans(port)
     finally:
         server.terminate()
@@ -268,15 +281,19 @@ def require_tools(tools: tuple[str, ...], hint: str) -> None:
 
 
 def variant_names(listed: str, compare_with: Path | None, *, peers: bool = False) -> list[str]:
-    """The variants asked for (comma-separated), with ``instrumented-before`` after
-    ``instrumented`` when another checkout is compared and the peers last with ``peers``;
-    exits on an unknown one."""
+    """The variants asked for (comma-separated), each of ``COMPARED`` followed by its
+    ``-before`` twin when another checkout is compared (``instrumented-before`` second when
+    neither is asked for) and the peers last with ``peers``; exits on an unknown one."""
     names = [name for name in listed.split(",") if name]
     if compare_with is not None:
-        names.insert(names.index("instrumented") + 1 if "instrumented" in names else 1, BEFORE)
+        twins = [name for name in COMPARED if name in names]
+        for name in twins:
+            names.insert(names.index(name) + 1, name + BEFORE)
+        if not twins:
+            names.insert(1, "instrumented" + BEFORE)
     if peers:
         names += [name for name in PEERS if name not in names]
-    unknown = set(names) - set(ALL_VARIANTS) - {BEFORE}
+    unknown = {measured(name) for name in names} - set(ALL_VARIANTS)
     if unknown:
         sys.exit(f"variants: any of {sorted(ALL_VARIANTS)}; unknown: {sorted(unknown)}")
     return names
@@ -288,7 +305,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--compare-with", type=Path, help="another checkout's instrumented app")
+    parser.add_argument(
+        "--compare-with", type=Path, help="another checkout (its instrumented, tracing apps)"
+    )
     parser.add_argument(
         "--peers", action="store_true", help="also the peers of the issue's table (own venv)"
     )
@@ -297,10 +316,10 @@ def main() -> int:
     names = variant_names(args.variants, args.compare_with, peers=args.peers)
     if BASELINE not in names:
         sys.exit(f"variants: {BASELINE!r} and any of {sorted(ALL_VARIANTS)}")
-    if any(ALL_VARIANTS[name].peer for name in names if name != BEFORE):
+    if any(ALL_VARIANTS[measured(name)].peer for name in names):
         ensure_peers_venv()
 
-    store = SpanStore() if "tracing" in names else None
+    store = SpanStore() if any(measured(name) == "tracing" for name in names) else None
     rounds: dict[str, list[Round]] = {name: [] for name in names}
     try:
         for round_no in range(1, args.rounds + 1):
@@ -353,9 +372,9 @@ def main() -> int:
     print(f"\n| stack on the same endpoint | req/s | x {BASELINE} | us CPU/request |")
     print("| --- | --- | --- | --- |")
     for name in names:
-        label = (
-            "the other checkout's instrumented app" if name == BEFORE else ALL_VARIANTS[name].label
-        )
+        label = ALL_VARIANTS[measured(name)].label
+        if name.endswith(BEFORE):
+            label += ", the other checkout"
         print(
             f"| {label} | {median[name]:,.0f} | {median[name] / median[BASELINE]:.2f} "
             f"| {cost[name]:.1f} |"

@@ -15,6 +15,7 @@ from benchmarks.instrumentation_overhead import (
     PEERS_REQUIREMENTS,
     PEERS_VENV,
     VARIANTS,
+    tree_of,
     variant_names,
 )
 
@@ -68,6 +69,15 @@ def test_peers_come_last_and_are_served_from_their_environment() -> None:
     for name in PEERS:
         assert PEERS[name].command()[0] == str(PEERS_VENV / "bin" / "python")
     assert all(variant.command()[0] == sys.executable for variant in VARIANTS.values())
+
+
+def test_another_checkout_is_measured_beside_each_compared_variant(tmp_path: Path) -> None:
+    names = variant_names("bare-quiet,instrumented,tracing", tmp_path)
+    assert names == [
+        "bare-quiet", "instrumented", "instrumented-before", "tracing", "tracing-before",
+    ]  # fmt: skip
+    assert [tree_of(name, tmp_path) for name in names] == [ROOT, ROOT, tmp_path, ROOT, tmp_path]
+    assert variant_names("bare-quiet", tmp_path) == ["bare-quiet", "instrumented-before"]
 
 
 def test_bare_keeps_uvicorns_access_log() -> None:

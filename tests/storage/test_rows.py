@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from vigil.storage._rows import EPOCH_CACHE_SECONDS, datetime_formatter, epoch_formatter
+from vigil.models._spans import span_time
+from vigil.storage._rows import (
+    EPOCH_CACHE_SECONDS,
+    datetime_formatter,
+    epoch_formatter,
+    nanos_formatter,
+)
 
 
 def expected(seconds: float) -> str:
@@ -61,3 +67,19 @@ def test_datetimes_are_written_as_isoformat_writes_them() -> None:
         v.astimezone(UTC).isoformat(" ", "microseconds") for v in values
     ]
     assert datetime_formatter("")(values[0]) == text(values[0]).removesuffix("+00:00")
+
+
+def test_span_nanoseconds_are_written_as_span_time_gives_them() -> None:
+    """OpenTelemetry's nanoseconds: the microsecond they fall in, the text of the ``datetime``
+    the conflict path stores (``span_time``), across cache resets, second edges, the epoch."""
+    text = nanos_formatter("+00:00")
+    rng = random.Random(3)  # noqa: S311  (test data, not secrets)
+    now = time.time_ns()
+    values = [now + rng.randint(-(10**15), 10**15) for _ in range(3 * EPOCH_CACHE_SECONDS)]
+    values += [rng.randint(0, 4 * 10**18) for _ in range(5_000)]
+    values += [now // 10**9 * 10**9 + edge for edge in (0, 999, 1_000, 999_999_999)]
+    values += [0, -1, -1_000, -1_000_000_001]  # before the epoch: still the floor
+    assert [text(v) for v in values] == [
+        span_time(v).isoformat(" ", "microseconds") for v in values
+    ]
+    assert nanos_formatter("")(1_500_000_999) == "1970-01-01 00:00:01.500000"

@@ -20,6 +20,8 @@ from vigil.storage import EventStore
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+T0_NS = int(T0.timestamp()) * 1_000_000_000
+MS = 1_000_000
 
 
 def record(
@@ -38,8 +40,8 @@ def record(
         f"span-{span_id}",
         SpanKind.SERVER,
         "svc",
-        T0 + timedelta(milliseconds=at),
-        T0 + timedelta(milliseconds=at + 5),
+        T0_NS + at * MS,
+        T0_NS + (at + 5) * MS,
         SpanStatus.ERROR if span_id == 2 else SpanStatus.UNSET,
         "boom" if span_id == 2 else None,
         '{"http.route":"/runs/{run_id}","n":'
@@ -95,6 +97,22 @@ def test_a_stored_span_early_in_a_long_lazy_batch_is_skipped_once(store: EventSt
     store.write_spans([record(1)])
     assert store.write_spans(record(n, at=n) for n in range(1, 3001)) == 3000
     assert len(store.get_trace(TRACE)) == 3000
+
+
+@pytest.mark.parametrize("stored_before", [False, True], ids=["copy", "conflict-path"])
+def test_times_are_kept_at_the_microsecond_the_nanosecond_falls_in(
+    store: EventStore, stored_before: bool
+) -> None:
+    """Nanoseconds (OpenTelemetry's unit) truncated, by both write paths, so a span that
+    ends 1 ns after it starts does not end before it."""
+    if stored_before:
+        store.write_spans([record(9)])
+    start = T0_NS + 999_999_999  # 08:00:00.999999999
+    span = record(1)._replace(start_time=start, end_time=start + 1)
+    store.write_spans([span, record(9)] if stored_before else [span])
+    (stored,) = (s for s in store.get_trace(TRACE) if s.span_id.endswith("1"))
+    last = T0 + timedelta(microseconds=999_999)
+    assert (stored.start_time, stored.end_time) == (last, T0 + timedelta(seconds=1))
 
 
 def test_a_projects_key_names_the_project(store: EventStore) -> None:

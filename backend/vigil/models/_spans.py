@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, NamedTuple
 from uuid import UUID
@@ -80,8 +80,10 @@ class SpanRecord(NamedTuple):
     what a span may cost at 50,000 spans/s. The producer guarantees what the model would
     check: ids of 32 and 16 lowercase hex digits, ``name`` and ``service`` of 1..200
     characters without U+0000, ``attributes_json`` a redacted JSON object of at most
-    ``MAX_METADATA_BYTES``, ``status_message`` at most ``MAX_REASON_LENGTH``, aware UTC
-    datetimes.
+    ``MAX_METADATA_BYTES``, ``status_message`` at most ``MAX_REASON_LENGTH``, ``end_time`` not
+    before ``start_time``. The times are nanoseconds since the epoch, as OpenTelemetry keeps
+    them: the store writes them as text at the microsecond (``span_time``) without making a
+    ``datetime`` of each (~0.7 us a timestamp here).
     """
 
     trace_id: str
@@ -90,13 +92,22 @@ class SpanRecord(NamedTuple):
     name: str
     kind: SpanKind
     service: str
-    start_time: datetime
-    end_time: datetime
+    start_time: int
+    end_time: int
     status: SpanStatus
     status_message: str | None
     attributes_json: str
     run_id: UUID | None
     project_id: str | None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def span_time(nanoseconds: int) -> datetime:
+    """A ``SpanRecord`` time as the aware UTC ``datetime`` it is stored as: the microsecond
+    the nanosecond falls in (truncated, so an end never comes before its start)."""
+    return _EPOCH + timedelta(microseconds=nanoseconds // 1_000)
 
 
 class SpanNode(Span):

@@ -42,6 +42,7 @@ from vigil.models import (
     StepType,
 )
 from vigil.models._runs import STEP_TYPES
+from vigil.models._spans import span_time
 from vigil.models._types import (
     REPLACEMENT_CHARACTER,
     is_identifier,
@@ -327,8 +328,8 @@ def encode_span(item: QueuedEvent, service: str) -> Document:
         "name": record.name,
         "kind": record.kind,
         "service": record.service,
-        "start_time": record.start_time,
-        "end_time": record.end_time,
+        "start_time": span_time(record.start_time),
+        "end_time": span_time(record.end_time),
         "status": record.status,
         "status_message": record.status_message,
         "attributes": orjson.Fragment(record.attributes_json),

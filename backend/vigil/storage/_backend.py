@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 from vigil.models._types import json_text
-from vigil.storage._rows import EncodedRow, EpochText, TimestampText
+from vigil.storage._rows import EncodedRow, EpochText, NanosText, TimestampText
 
 STEP_NOTIFY_CHANNEL: Final = "vigil_steps"
 """PostgreSQL channel on which the store announces the runs that got steps (payload: run id),
@@ -67,6 +67,9 @@ class Backend(abc.ABC):
 
     epoch_text: EpochText
     """Seconds since the epoch in the same text form (``_rows.epoch_formatter``)."""
+
+    nanos_text: NanosText
+    """Nanoseconds since the epoch in the same text form (``_rows.nanos_formatter``)."""
 
     @abc.abstractmethod
     def bulk_insert(

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from vigil.storage._backend import STEP_NOTIFY_CHANNEL, Backend, json_dumps, json_loads
 from vigil.storage._liveness import ping_when_idle
-from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter
+from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter, nanos_formatter
 from vigil.storage._schema import PG_SCHEMA
 
 CONNECT_TIMEOUT_S: Final = 5
@@ -49,6 +49,7 @@ class PostgresBackend(Backend):
     name = "postgresql"
     epoch_text = staticmethod(epoch_formatter("+00:00"))
     timestamp_text = staticmethod(datetime_formatter("+00:00"))
+    nanos_text = staticmethod(nanos_formatter("+00:00"))
 
     def __init__(self, url: URL) -> None:
         self._url = url.set(drivername="postgresql+psycopg")

@@ -27,6 +27,8 @@ EncodedRow = tuple[Any, ...]
 TimestampText = Callable[[datetime], str]
 EpochText = Callable[[float], str]
 """Seconds since the epoch (``time.time()``) in the text form of ``TimestampText``."""
+NanosText = Callable[[int], str]
+"""Nanoseconds since the epoch (OpenTelemetry's span times) in the same text form."""
 
 EPOCH_CACHE_SECONDS: Final = 4096
 
@@ -71,6 +73,22 @@ def epoch_formatter(suffix: str) -> EpochText:
         return f"{prefix}.{micro:06d}{suffix}"
 
     return epoch_text
+
+
+def nanos_formatter(suffix: str) -> NanosText:
+    """``NanosText`` for ``YYYY-MM-DD HH:MM:SS.ffffff`` + ``suffix``: the microsecond the
+    nanosecond falls in, as ``vigil.models._spans.span_time`` (integer arithmetic: exact, and
+    an end never before its start). ~0.3 us against ~1.4 us for a ``datetime`` made and
+    formatted (``datetime_formatter``) here."""
+    seconds_text: dict[int, str] = {}
+    gmtime = time.gmtime
+
+    def nanos_text(nanoseconds: int) -> str:
+        whole, rest = divmod(nanoseconds, 1_000_000_000)
+        prefix = seconds_text.get(whole) or _second_text(seconds_text, whole, gmtime(whole)[:6])
+        return f"{prefix}.{rest // 1_000:06d}{suffix}"
+
+    return nanos_text
 
 
 def datetime_formatter(suffix: str) -> TimestampText:

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from vigil.models import MAX_BATCH_EVENTS, Span, SpanCreate, SpanRecord
+from vigil.models._spans import span_time
 from vigil.storage._backend import json_loads
-from vigil.storage._rows import EncodedRow, TimestampText
+from vigil.storage._rows import EncodedRow, NanosText
 from vigil.storage._schema import spans
 from vigil.storage._sql_base import RowDict, SqlStoreBase, to_model
 
@@ -21,7 +22,7 @@ SPAN_COLUMNS: Final = (
 
 class SpanQueries(SqlStoreBase):
     def write_spans(self, records: Iterable[SpanRecord], *, project_id: str | None = None) -> int:
-        timestamp_text = self._backend.timestamp_text
+        nanos_text = self._backend.nanos_text
         source = iter(records)
         taken: list[SpanRecord] = []
 
@@ -38,7 +39,7 @@ class SpanQueries(SqlStoreBase):
             with self._write() as conn:
                 self._backend.bulk_insert(
                     conn, spans, SPAN_COLUMNS,
-                    span_record_rows(counted(), timestamp_text, project_id),
+                    span_record_rows(counted(), nanos_text, project_id),
                 )  # fmt: skip
         except IntegrityError:
             # COPY has no ON CONFLICT: a batch holding a span stored before (an exporter
@@ -104,13 +105,15 @@ def record_row(record: SpanRecord, project_id: str | None = None) -> RowDict:
     row["attributes"] = json_loads(row.pop("attributes_json"))
     row["kind"] = record.kind.value
     row["status"] = record.status.value
+    row["start_time"] = span_time(record.start_time)
+    row["end_time"] = span_time(record.end_time)
     if project_id is not None:
         row["project_id"] = project_id
     return row
 
 
 def span_record_rows(
-    records: Iterable[SpanRecord], timestamp_text: TimestampText, project_id: str | None = None
+    records: Iterable[SpanRecord], nanos_text: NanosText, project_id: str | None = None
 ) -> Iterator[EncodedRow]:
     """Rows of span records for ``Backend.bulk_insert``, encoded lazily (``_rows``);
     ``project_id`` (a project key's) replaces each record's own."""
@@ -122,8 +125,8 @@ def span_record_rows(
             record.name,
             record.kind._value_,
             record.service,
-            timestamp_text(record.start_time),
-            timestamp_text(record.end_time),
+            nanos_text(record.start_time),
+            nanos_text(record.end_time),
             record.status._value_,
             record.status_message,
             record.attributes_json,

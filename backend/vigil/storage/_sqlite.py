@@ -30,7 +30,7 @@ from sqlalchemy.dialects.sqlite import Insert, insert
 from sqlalchemy.exc import DBAPIError
 
 from vigil.storage._backend import Backend, json_dumps, json_loads
-from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter
+from vigil.storage._rows import EncodedRow, datetime_formatter, epoch_formatter, nanos_formatter
 from vigil.storage._wal_checkpointer import WalCheckpointer
 
 BUSY_TIMEOUT_MS: Final = 5_000
@@ -57,6 +57,7 @@ class SqliteBackend(Backend):
     name = "sqlite"
     epoch_text = staticmethod(epoch_formatter(""))
     timestamp_text = staticmethod(datetime_formatter(""))
+    nanos_text = staticmethod(nanos_formatter(""))
 
     def __init__(self, url: URL) -> None:
         database = url.database

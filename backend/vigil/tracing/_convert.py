@@ -13,7 +13,6 @@ become the ``exception.*`` attributes of the stored span.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
@@ -68,6 +67,7 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
                     attributes[key] = value
     status = span.status
     message = status.description
+    start = span.start_time or 0
     fields = (
         hex_ids[0],
         hex_ids[1],
@@ -75,8 +75,8 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
         _name(span.name),
         KINDS.get(span.kind._value_, SpanKind.INTERNAL),
         _service(span.resource, service),
-        _at(span.start_time),
-        _at(span.end_time or span.start_time),
+        start,
+        span.end_time or start,
         STATUSES.get(status.status_code._value_, SpanStatus.UNSET),
         None if not message else message[:MAX_REASON_LENGTH].replace("\x00", ""),
         _attributes_json(attributes),
@@ -130,10 +130,6 @@ def _service(resource: Any, default: str) -> str:
 def _name(value: object) -> str:
     text = str(value)[:MAX_NAME_LENGTH].replace("\x00", "\ufffd")
     return text or "unnamed"
-
-
-def _at(nanoseconds: int | None) -> datetime:
-    return datetime.fromtimestamp((nanoseconds or 0) / 1e9, UTC)
 
 
 def _uuid(value: object) -> UUID | None:
