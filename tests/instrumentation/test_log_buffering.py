@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from vigil.instrumentation._records import AccessFields
-from vigil.instrumentation.access_log import AccessLog, _sole_json_handler
+from vigil.instrumentation.access_log import AccessLog, _direct_handlers
 from vigil.instrumentation.json_logging import (
     BUFFER_BYTES,
     JsonLineHandler,
@@ -298,16 +298,16 @@ def test_access_records_skip_the_log_record_and_write_the_same_line(
     emit_access = JsonLineHandler.emit_access
 
     def counted(handler: JsonLineHandler, *args: Any) -> None:
-        direct_writes.append(args[2])
+        direct_writes.append(args[1])
         emit_access(handler, *args)
 
     monkeypatch.setattr(JsonLineHandler, "emit_access", counted)
     with only_vigils_handler():
-        assert _sole_json_handler(access_logger) is not None
+        assert _direct_handlers(access_logger) is not None
         access.emit(hit)
         access_logger.addFilter(passing)
         try:
-            assert _sole_json_handler(access_logger) is None
+            assert _direct_handlers(access_logger) is None
             access.emit(hit)
         finally:
             access_logger.removeFilter(passing)
@@ -360,6 +360,6 @@ def test_a_failing_access_write_is_reported_as_handlers_report_it(
     json_handler.flush_level = 0  # write at once, into a closed stream
     stream.close()
     with only_vigils_handler():
-        assert _sole_json_handler(logging.getLogger("vigil.access")) is not None
+        assert _direct_handlers(logging.getLogger("vigil.access")) is not None
         AccessLog().emit(RequestObservation("GET", "/", "/", 200, 0.001, "", None))
     assert "ValueError" in capsys.readouterr().err

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.sdk.conftest import SERVICE, RecorderFactory, ScriptedSink, dropped
 from vigil.instrumentation.access_log import AccessLog
+from vigil.instrumentation.json_logging import JsonLineHandler, VigilJsonFormatter
 from vigil.instrumentation.red_metrics import RequestObservation
+from vigil.instrumentation.request_id import bind_request_id, reset_request_id
 from vigil.models import LogLevel, Run, new_id
 from vigil.sdk import AgentRecorder, ExecutionLogHandler, StoreSink, run_context
 from vigil.storage import EventStore
@@ -138,3 +143,59 @@ def test_scope_all_keeps_every_record_with_its_request_id(
     assert logs[1].attributes["route"] == "/runs"
     assert logs[1].attributes["status"] == 200
     assert logs[0].run_id is None
+
+
+def test_access_records_stored_directly_are_those_a_record_would_store(
+    store: EventStore, run: Run, recorder: AgentRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Vigil's JSON line handler and this handler the only ones an access record
+    reaches (the controller's logging), the record is made by neither: each handler takes
+    the request's observation. A filter on the access logger sends the record the usual way
+    (a ``LogRecord`` through ``handle``): the stored logs and the JSON lines are the same but
+    for their time; ids of the run, step and request context are kept; the path redacted."""
+    out = io.StringIO()
+    json_handler = JsonLineHandler(out, flush_interval=0)
+    json_handler.setFormatter(VigilJsonFormatter("svc"))
+    handler = ExecutionLogHandler(recorder, level=logging.INFO, scope="all")
+    log = logging.getLogger("tests.sdk.access-direct")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.addHandler(json_handler)
+    log.addHandler(handler)
+    direct: list[str] = []
+    emit_access = ExecutionLogHandler.emit_access
+
+    def counted(self: ExecutionLogHandler, *args: Any) -> None:
+        direct.append(args[1])
+        emit_access(self, *args)
+
+    monkeypatch.setattr(ExecutionLogHandler, "emit_access", counted)
+    hit = RequestObservation("POST", "/reset/password=hunter2", "/reset", 201, 0.0042, "p", "h:1")
+    access = AccessLog(log)
+    step_id = new_id()
+    token = bind_request_id("req-direct-1")
+    try:
+        with run_context(run.id, step_id=step_id):
+            access.emit(hit)
+            log.addFilter(logging.Filter())
+            access.emit(hit)
+    finally:
+        reset_request_id(token)
+        log.filters.clear()
+        log.removeHandler(handler)
+        log.removeHandler(json_handler)
+        log.propagate = True
+    assert direct == [log.name], "only the first record took the direct path"
+    assert recorder.flush()
+    first, second = store.query_logs(run_id=run.id).items
+    fields = ("level", "message", "logger", "service", "run_id", "step_id", "request_id",
+              "attributes", "project_id")  # fmt: skip
+    assert [getattr(first, f) for f in fields] == [getattr(second, f) for f in fields]
+    assert (first.step_id, first.request_id) == (step_id, "req-direct-1")
+    assert first.attributes["route"] == "/reset"
+    assert "hunter2" not in first.model_dump_json()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        assert line.pop("timestamp")
+    assert list(lines[0].items()) == list(lines[1].items())

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Container
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
+
+if TYPE_CHECKING:
+    from vigil.instrumentation.red_metrics import RequestObservation
 
 # Attributes every record has (or gets from formatting); anything else came in ``extra=``.
 _STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"message", "asctime", "color_message", "taskName"}
@@ -42,3 +45,16 @@ def duration_ms(duration_s: float) -> float:
     """An access record's ``duration_ms``: milliseconds, to the microsecond (half up; a
     duration is never negative). Integer arithmetic: ``round(x, 3)`` costs ~0.3 us more."""
     return int(duration_s * 1_000_000 + 0.5) / 1000
+
+
+def access_fields(request: RequestObservation) -> AccessFields:
+    """The fields of a request's access record: its message, then what it is made of."""
+    return AccessFields(
+        message=f"{request.method} {request.path} {request.status}",
+        method=request.method,
+        path=request.path,
+        route=request.endpoint,
+        status=request.status,
+        duration_ms=duration_ms(request.duration_s),
+        client=request.client,
+    )

@@ -9,13 +9,27 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, Protocol
 
-from vigil.instrumentation._records import AccessFields, duration_ms
-from vigil.instrumentation.json_logging import JsonLineHandler, VigilJsonFormatter
+from vigil.instrumentation._records import AccessFields, access_fields
 from vigil.instrumentation.red_metrics import RequestObservation
 
 ACCESS_LOGGER = "vigil.access"
+
+
+class AccessHandler(Protocol):
+    """A ``logging.Handler`` that can take a request's observation in place of its access
+    record (Vigil's ``JsonLineHandler`` and the SDK's ``ExecutionLogHandler``)."""
+
+    def takes_access(self) -> bool:
+        """Whether ``emit_access`` now does what ``handle`` of the record would (no filter
+        on the handler, its own class and formatter)."""
+        ...
+
+    def emit_access(self, request: RequestObservation, logger: str, level: str) -> None:
+        """What ``handle`` of the INFO record (``level``, its name) from ``logger`` for
+        ``request`` would do, with no ``LogRecord`` made."""
+        ...
 
 
 class AccessLog:
@@ -49,15 +63,16 @@ class AccessLog:
         if not logger.isEnabledFor(logging.INFO):
             return
         if logging.getLogRecordFactory() is not logging.LogRecord:
-            fields = _fields(observation)
+            fields = access_fields(observation)
             logger.handle(logger.makeRecord(logger.name, logging.INFO, "", 0, fields, (), None))
             return
-        sole = _sole_json_handler(logger)
-        if sole is not None:  # the line straight from the observation: no record, no fields
-            handler, formatter = sole
-            handler.emit_access(formatter, observation, logger.name, self._template["levelname"])
+        direct = _direct_handlers(logger)
+        if direct is not None:  # each handler takes the observation: no record
+            level = self._template["levelname"]
+            for handler in direct:
+                handler.emit_access(observation, logger.name, level)
         else:
-            logger.handle(self._record(_fields(observation)))
+            logger.handle(self._record(access_fields(observation)))
 
     def _record(self, fields: AccessFields) -> logging.LogRecord:
         record: logging.LogRecord = logging.LogRecord.__new__(logging.LogRecord)
@@ -81,42 +96,28 @@ class AccessLog:
         return record
 
 
-def _fields(observation: RequestObservation) -> AccessFields:
-    return AccessFields(
-        message=f"{observation.method} {observation.path} {observation.status}",
-        method=observation.method,
-        path=observation.path,
-        route=observation.endpoint,
-        status=observation.status,
-        duration_ms=duration_ms(observation.duration_s),
-        client=observation.client,
-    )
-
-
-def _sole_json_handler(
-    logger: logging.Logger,
-) -> tuple[JsonLineHandler, VigilJsonFormatter] | None:
-    """Vigil's JSON handler, if it is the only handler ``logger``'s records reach (on the
-    root logger, as ``configure_logging`` puts it) and no filter sees them on the way:
-    then a ``LogRecord`` would be made only to be formatted, ~6 us here. A few attribute
-    reads per request, so a handler or filter added later is seen at once."""
+def _direct_handlers(logger: logging.Logger) -> list[AccessHandler] | None:
+    """The handlers ``logger``'s INFO records reach, as ``Logger.callHandlers`` finds them,
+    if every one takes the observation (``AccessHandler.takes_access``) and no filter of
+    the logger sees the record first; None otherwise, or when none would be reached (then
+    ``logging.lastResort`` decides, through the record). A ``LogRecord`` would be made only
+    to be read, ~6 us here (and in the controller, whose records reach its JSON lines and
+    its stored logs, python-json-logger's generic path besides). A few attribute reads per
+    request, so a handler or filter added later is seen at once."""
     if logger.filters or type(logger) is not logging.Logger:
         return None  # (a logger class of the application's may handle records its own way)
-    node = logger
-    while node.parent is not None:  # up to the root, whose parent is None
-        if node.handlers or not node.propagate:
-            return None
-        node = node.parent
-    handlers = node.handlers
-    if len(handlers) != 1:
-        return None
-    handler = handlers[0]
-    if type(handler) is not JsonLineHandler or handler.filters or handler.level > logging.INFO:
-        return None
-    formatter = handler.formatter
-    if type(formatter) is not VigilJsonFormatter:
-        return None
-    return handler, formatter
+    found: list[AccessHandler] = []
+    node: logging.Logger | None = logger
+    while node is not None:
+        for handler in node.handlers:
+            if handler.level > logging.INFO:
+                continue  # it would not handle the record
+            takes = getattr(handler, "takes_access", None)
+            if takes is None or not takes():
+                return None
+            found.append(handler)  # type: ignore[arg-type]  # it has takes_access
+        node = node.parent if node.propagate else None
+    return found or None
 
 
 _in_forked_children: weakref.WeakSet[AccessLog] = weakref.WeakSet()

@@ -21,10 +21,11 @@ line at once.
 The access record (``access_log.AccessLog``, one per request) takes a fast path: its fields
 are known, so the line is built in one dict and serialized by orjson without
 python-json-logger's generic steps; every other record goes through python-json-logger.
-While this module's handler is the only one an access record would reach, and no filter
-would see it, the line is written with no ``LogRecord`` at all (``JsonLineHandler.emit_access``;
-~14,000 instructions a request less, callgrind); a handler or filter added later, or a
-record factory of the application's, is seen on the next request and gets records again.
+While every handler an access record would reach takes its observation instead (this
+module's, the SDK's ``ExecutionLogHandler``) and no filter would see it, the line is written
+with no ``LogRecord`` at all (``JsonLineHandler.emit_access``; ~14,000 instructions a request
+less, callgrind); a handler or filter added later, or a record factory of the application's,
+is seen on the next request and gets records again.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO, cast
 
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
@@ -273,13 +274,20 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
         except Exception:
             self.handleError(record)
 
-    def emit_access(
-        self, formatter: VigilJsonFormatter, request: RequestObservation, logger: str, level: str
-    ) -> None:
+    def takes_access(self) -> bool:
+        """``AccessLog`` may hand this handler observations (``emit_access``): no filter,
+        and this class and formatter, whose line ``emit_access`` writes."""
+        return (
+            type(self) is JsonLineHandler
+            and not self.filters
+            and type(self.formatter) is VigilJsonFormatter
+        )
+
+    def emit_access(self, request: RequestObservation, logger: str, level: str) -> None:
         """A request's access line, without a ``LogRecord``: what ``handle`` of an INFO
         record (``level``, its name) from ``logger`` would write, formatted under the lock as
-        ``handle`` formats (``AccessLog`` calls this only when this handler, without filters,
-        is the only one its records reach)."""
+        ``handle`` formats (``AccessLog`` calls this only while ``takes_access``)."""
+        formatter = cast(VigilJsonFormatter, self.formatter)  # as takes_access checked
         try:
             with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
                 line = formatter.access_line(

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Final, Literal
+import time
+from typing import TYPE_CHECKING, Any, Final, Literal
 from uuid import UUID
 
 from vigil._run_context import current_run_id, current_step_id
-from vigil.instrumentation._records import record_extras
+from vigil.instrumentation._records import access_fields, record_extras
 from vigil.models import LogLevel
 from vigil.sdk._recorder import AgentRecorder
+
+if TYPE_CHECKING:
+    from vigil.instrumentation.red_metrics import RequestObservation
 
 SDK_LOGGER: Final = "vigil.sdk"
 # Carried as columns of the stored record, not as attributes.
@@ -92,6 +96,43 @@ class ExecutionLogHandler(logging.Handler):
             )
         except Exception:
             self.handleError(record)
+        finally:
+            self._local.busy = False
+
+    def takes_access(self) -> bool:
+        """The instrumentation's ``AccessLog`` may hand this handler a request's observation
+        in place of its access record (``emit_access``): no filter, and this very class."""
+        return type(self) is ExecutionLogHandler and not self.filters
+
+    def emit_access(self, request: RequestObservation, logger: str, level: str) -> None:
+        """What ``emit`` of the request's INFO access record from ``logger`` would queue
+        (its message, and its fields as attributes), with no ``LogRecord``: in the
+        controller every request's record reaches this handler."""
+        run_id = current_run_id()
+        if run_id is None and not self.keep_all:
+            return
+        if logger.startswith(SDK_LOGGER) or getattr(self._local, "busy", False):
+            return
+        if self.recorder.in_writer_thread():
+            return
+        self._local.busy = True
+        try:
+            attributes = access_fields(request)
+            message = attributes.pop("message")
+            self.recorder.log(
+                LogLevel.INFO,
+                message,
+                run_id=run_id,
+                step_id=current_step_id(),
+                logger=logger,
+                attributes=attributes,
+                timestamp=time.time(),
+                wait=False,
+            )
+        except Exception:
+            # The route template, not the path: the record's text reaches stderr unredacted.
+            text = f"access record of {request.method} {request.endpoint}"
+            self.handleError(logging.makeLogRecord({"name": logger, "msg": text}))
         finally:
             self._local.busy = False
 
