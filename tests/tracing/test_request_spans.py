@@ -91,6 +91,18 @@ def test_one_server_span_per_request_with_the_route(traced: TracedApp) -> None:
     assert span.end_time >= span.start_time
 
 
+def test_a_secret_in_the_path_is_redacted_as_in_the_access_line(traced: TracedApp) -> None:
+    """Every exporter gets the span's attributes (and the store skips redacting what the
+    request span sets itself): its path is redacted at the source, as the access line's."""
+    traced.client.get("/v1/runs/password=hunter2")
+    traced.finish()
+    (span,) = traced.spans.spans
+    path = (span.attributes or {})["url.path"]
+    assert "hunter2" not in str(path)
+    (access,) = [line for line in traced.logs() if line.get("logger") == "vigil.access"]
+    assert path == access["path"]
+
+
 def test_a_valid_traceparent_is_continued(traced: TracedApp) -> None:
     traced.client.get("/items/1", headers={"traceparent": TRACEPARENT})
     traced.finish()

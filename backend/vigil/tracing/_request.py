@@ -53,6 +53,7 @@ from vigil._run_context import current_project
 from vigil.instrumentation._headers import header_value
 from vigil.instrumentation.request_id import current_request_id
 from vigil.instrumentation.route_template import UNMATCHED_ENDPOINT
+from vigil.redaction import redact_text
 from vigil.tracing._attributes import PROJECT_ID, REQUEST_ID
 from vigil.tracing._context import HTTP_SCOPE
 from vigil.tracing._ids import TRACEPARENT_HEADER, TRACESTATE_HEADER, parse_traceparent
@@ -245,7 +246,9 @@ class RequestTracer:
         method = scope["method"]
         attributes: dict[str, Any] = {
             "http.request.method": method,
-            "url.path": scope["path"],
+            # Redacted as the access line redacts it: a path can carry a secret, and every
+            # exporter of the provider (an OTLP backend's too) gets these attributes.
+            "url.path": redact_text(scope["path"]),
             "http.response.status_code": status,
         }
         name = method
