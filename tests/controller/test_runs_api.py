@@ -62,6 +62,15 @@ def test_steps_one_at_a_time_and_in_batches(api: TestClient) -> None:
     assert [s["seq"] for s in page["items"]] == [3]
     assert page["next_after_seq"] == 3
     assert api.get(f"/runs/{run['id']}").json()["step_count"] == 4
+    # Stored with it too; a step naming its own request id keeps it.
+    assert listed["items"][0]["request_id"] == "req-steps-1"
+    assert listed["items"][1]["request_id"] == many.headers["x-request-id"]
+    own = api.post(
+        f"/runs/{run['id']}/steps",
+        json={"steps": [{"step_type": "thought", "name": "mine", "request_id": "agent-req-7"}]},
+    )
+    assert own.json()["items"][0]["request_id"] == "agent-req-7"
+    assert api.get(f"/runs/{run['id']}/steps").json()["items"][4]["request_id"] == "agent-req-7"
 
 
 def test_list_runs_paginates_with_a_cursor(api: TestClient) -> None:

@@ -40,6 +40,16 @@ def test_append_and_list_steps(store: EventStore) -> None:
     assert listed[0].data == {"tool": "search", "args": {"q": "a 0"}}
 
 
+def test_the_callers_request_id_goes_to_steps_that_name_none(store: EventStore) -> None:
+    """The controller passes the id of the request that carried the steps; a step's own
+    request id stays its own."""
+    run = store.create_run(RunCreate(name="r", agent="a", project_id="p"))
+    own, without = _steps(1)[0], StepCreate(step_type=StepType.THOUGHT, name="t")
+    stored = store.append_steps(run.id, [own, without], request_id="req-call")
+    assert [s.request_id for s in stored] == ["req-1", "req-call"]
+    assert store.list_steps(run.id) == stored
+
+
 def test_concurrent_appenders_get_contiguous_unique_seqs(store: EventStore) -> None:
     """Eight threads appending to one run: seq is 1..N with no gap or duplicate, and each
     call's steps are numbered contiguously in the order given."""

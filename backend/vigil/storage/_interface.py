@@ -96,12 +96,18 @@ class EventStore(ClosedOnExit, abc.ABC):
 
     @abc.abstractmethod
     def append_steps(
-        self, run_id: UUID, steps: Sequence[StepCreate], *, project_id: str | None = None
+        self,
+        run_id: UUID,
+        steps: Sequence[StepCreate],
+        *,
+        project_id: str | None = None,
+        request_id: str | None = None,
     ) -> list[Step]:
         """Append steps to a running run, numbering them ``seq`` = last + 1, + 2...
 
         Atomic under concurrent appenders: each call gets a contiguous range of numbers.
         ``Conflict`` if the run has ended (the batch writer, unlike this, accepts late steps).
+        ``request_id`` is that of the steps that name none (the request that carried them).
         """
 
     @abc.abstractmethod

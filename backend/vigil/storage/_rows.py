@@ -121,9 +121,12 @@ def step_rows(
     now: datetime,
     timestamp_text: TimestampText,
     epoch_text: EpochText,
+    *,
+    request_id: str | None = None,
 ) -> Iterator[EncodedRow]:
     """Rows of steps numbered ``first_seq``, ``first_seq + 1``..., encoded lazily; a
-    ``StepRecord``'s data is JSON text already, its time seconds since the epoch."""
+    ``StepRecord``'s data is JSON text already, its time seconds since the epoch.
+    ``request_id`` is that of the steps that name none."""
     run_hex = run_id.hex
     now_text = timestamp_text(now)  # the time of every step without its own: formatted once
     for offset, (step_id, step) in enumerate(zip(ids, steps, strict=True)):
@@ -137,7 +140,7 @@ def step_rows(
             created = now_text if at is None else timestamp_text(at)
         yield (
             f"{step_id:032x}", run_hex, first_seq + offset, step.step_type._value_, step.name,
-            data, step.request_id, step.trace_id, created,
+            data, step.request_id or request_id, step.trace_id, created,
         )  # fmt: skip
 
 

@@ -125,7 +125,12 @@ class RunQueries(SqlStoreBase):
         return page_of(Run, rows, limit, "runs", lambda run: (run.id,))
 
     def append_steps(
-        self, run_id: UUID, steps: Sequence[StepCreate], *, project_id: str | None = None
+        self,
+        run_id: UUID,
+        steps: Sequence[StepCreate],
+        *,
+        project_id: str | None = None,
+        request_id: str | None = None,
     ) -> list[Step]:
         if len(steps) > MAX_STEPS_PER_APPEND:
             raise ValueError(f"at most {MAX_STEPS_PER_APPEND} steps per call")
@@ -143,8 +148,9 @@ class RunQueries(SqlStoreBase):
             if steps:
                 backend = self._backend
                 rows = step_rows(
-                    run_id, steps, ids, first_seq, now, backend.timestamp_text, backend.epoch_text
-                )
+                    run_id, steps, ids, first_seq, now, backend.timestamp_text, backend.epoch_text,
+                    request_id=request_id,
+                )  # fmt: skip
                 self._backend.bulk_insert(conn, steps_table, STEP_COLUMNS, rows)
                 named = step_artifact_pairs(ids, steps)
                 if named:
@@ -158,7 +164,7 @@ class RunQueries(SqlStoreBase):
                 step_type=step.step_type,
                 name=step.name,
                 data=step.data,
-                request_id=step.request_id,
+                request_id=step.request_id or request_id,
                 trace_id=step.trace_id,
                 created_at=step.created_at if step.created_at is not None else now,
                 artifacts=links.get(UUID(int=step_id), []),

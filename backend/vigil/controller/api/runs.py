@@ -164,14 +164,13 @@ async def append_steps(
     run_id: UUID, batch: StepBatch, store: Store, request: Request, principal: Ingest
 ) -> StepList:
     """Append steps to a running run; each gets the next ``seq``."""
-    request_id = current_request_id()
-    new_steps = [
-        s if s.request_id or not request_id else s.model_copy(update={"request_id": request_id})
-        for s in batch.steps
-    ]
     with run_context(run_id):
         steps = await run_in_threadpool(
-            store.append_steps, run_id, new_steps, project_id=principal.project_id
+            store.append_steps,
+            run_id,
+            batch.steps,
+            project_id=principal.project_id,
+            request_id=current_request_id(),  # for the steps that name none
         )
     feed: StepFeed = request.app.state.step_feed
     feed.notify(run_id)
