@@ -104,7 +104,8 @@ class ControllerProcess:
             if self._process.poll() is not None:
                 self._process = None
                 raise AssertionError(f"controller exited at start-up:\n{self.output()}")
-            if time.monotonic() - began > (self.start_timeout_s or START_TIMEOUT_S):
+            timeout = START_TIMEOUT_S if self.start_timeout_s is None else self.start_timeout_s
+            if time.monotonic() - began > timeout:
                 self.kill()  # never left running (a benchmark's pinned one, say)
                 raise AssertionError(f"controller did not start:\n{self.output()}")
             time.sleep(0.1)

@@ -363,3 +363,52 @@ def test_a_failing_access_write_is_reported_as_handlers_report_it(
         assert _direct_handlers(logging.getLogger("vigil.access")) is not None
         AccessLog().emit(RequestObservation("GET", "/", "/", 200, 0.001, "", None))
     assert "ValueError" in capsys.readouterr().err
+
+
+def _json_handler() -> JsonLineHandler:
+    handler = JsonLineHandler(io.StringIO(), flush_interval=0)
+    handler.setFormatter(VigilJsonFormatter("svc"))
+    return handler
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["json-here", "warning-only-skipped", "plain-handler", "propagation-stops", "no-handler",
+     "filtered"],
+)  # fmt: skip
+def test_the_direct_path_reaches_the_handlers_a_record_would(case: str) -> None:
+    """``_direct_handlers`` finds what ``Logger.callHandlers`` would call with an INFO
+    record, or None when one of them needs the record (or none is there: lastResort)."""
+    parent = logging.getLogger("tests.direct-path")
+    child = logging.getLogger("tests.direct-path.access")
+    parent.propagate = False
+    json_handler, plain = _json_handler(), logging.Handler()
+    warning_only = _json_handler()
+    warning_only.setLevel(logging.WARNING)
+    on_child: list[logging.Handler] = []
+    on_parent: list[logging.Handler] = []
+    expected: list[logging.Handler] | None
+    if case == "json-here":
+        on_child, expected = [json_handler], [json_handler]
+    elif case == "warning-only-skipped":  # it would not handle an INFO record
+        on_child, on_parent, expected = [warning_only], [json_handler], [json_handler]
+    elif case == "plain-handler":
+        on_child, on_parent, expected = [json_handler], [plain], None
+    elif case == "propagation-stops":
+        on_child, on_parent, expected = [json_handler], [plain], [json_handler]
+        child.propagate = False
+    elif case == "no-handler":
+        expected = None
+    else:
+        json_handler.addFilter(logging.Filter())
+        on_child, expected = [json_handler], None
+    for handler in on_child:
+        child.addHandler(handler)
+    for handler in on_parent:
+        parent.addHandler(handler)
+    try:
+        assert _direct_handlers(child) == expected
+    finally:
+        child.handlers.clear()
+        parent.handlers.clear()
+        child.propagate = parent.propagate = True

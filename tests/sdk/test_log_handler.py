@@ -199,3 +199,25 @@ def test_access_records_stored_directly_are_those_a_record_would_store(
     for line in lines:
         assert line.pop("timestamp")
     assert list(lines[0].items()) == list(lines[1].items())
+
+
+def test_the_direct_path_keeps_the_runs_scope(
+    store: EventStore, run: Run, recorder: AgentRecorder
+) -> None:
+    """With scope="runs" (agents) an access record outside a run is not stored, one inside
+    is: as for a record."""
+    handler = ExecutionLogHandler(recorder, level=logging.INFO)
+    log = logging.getLogger("tests.sdk.access-runs")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.addHandler(handler)
+    access = AccessLog(log)
+    try:
+        access.emit(RequestObservation("GET", "/outside", "/outside", 200, 0.001, "", None))
+        with run_context(run.id):
+            access.emit(RequestObservation("GET", "/inside", "/inside", 200, 0.001, "", None))
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    assert recorder.flush()
+    assert [entry.message for entry in store.query_logs().items] == ["GET /inside 200"]

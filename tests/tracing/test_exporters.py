@@ -4,11 +4,14 @@ back as a tree, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
 from uuid import UUID
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.trace import SpanContext
 from prometheus_client import CollectorRegistry
 
 from tests.tracing.conftest import CollectingExporter
@@ -147,3 +150,46 @@ def test_a_recorded_span_keeps_its_resources_service(store: EventStore) -> None:
     shutdown_tracing()
     (stored,) = store.get_trace(span.trace_id)
     assert stored.service == "planner"
+
+
+def _finished(name: str, span_id: int, start: object, end: object, **attributes: object) -> Any:
+    context = SpanContext(int(TRACE, 16), span_id, is_remote=False)
+    return ReadableSpan(
+        name,
+        context,
+        attributes=attributes,
+        start_time=start,
+        end_time=end,  # type: ignore[arg-type]
+    )
+
+
+TRACE = "5bd66ef5095369c7b0d1f8f4bd33716a"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [300 * 10**18, 1.7e18, -(10**20)],  # past 9999 (a units mistake), a float, before year 1
+    ids=["after-9999", "float", "before-year-1"],
+)
+def test_a_span_with_a_time_the_store_cannot_hold_costs_itself(
+    store: EventStore, start: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Dropped alone and counted as invalid, as before times became nanoseconds: written, it
+    would fail every later read of its trace (or, past 9999, the batch's conflict path)."""
+    good = _finished("good", 1, 1_700_000_000 * 10**9, 1_700_000_001 * 10**9)
+    bad = _finished("bad", 2, start, start)
+    exporter = StoreSpanExporter(store, service="svc")
+    with caplog.at_level(logging.WARNING, logger="vigil.tracing"):
+        exporter.export([bad, good])
+    assert [span.name for span in store.get_trace(TRACE)] == ["good"]
+    assert "1 spans not stored (invalid)" in caplog.text
+
+
+def test_only_vigils_request_span_skips_redaction(store: EventStore) -> None:
+    """The store trusts the request span's own attributes (its path redacted at the source);
+    another span with the same keys, an agent's, is redacted like any."""
+    at = 1_700_000_000 * 10**9
+    span = _finished("call", 3, at, at + 1, **{"url.path": "/v1/password=hunter2"})
+    StoreSpanExporter(store, service="svc").export([span])
+    (stored,) = store.get_trace(TRACE)
+    assert "hunter2" not in str(stored.attributes["url.path"])

@@ -80,8 +80,9 @@ class SpanRecord(NamedTuple):
     what a span may cost at 50,000 spans/s. The producer guarantees what the model would
     check: ids of 32 and 16 lowercase hex digits, ``name`` and ``service`` of 1..200
     characters without U+0000, ``attributes_json`` a redacted JSON object of at most
-    ``MAX_METADATA_BYTES``, ``status_message`` at most ``MAX_REASON_LENGTH``, ``end_time`` not
-    before ``start_time``. The times are nanoseconds since the epoch, as OpenTelemetry keeps
+    ``MAX_METADATA_BYTES``, ``status_message`` at most ``MAX_REASON_LENGTH``, times inside
+    ``datetime``'s years 1 to 9999 (a clock's skew may put an end before its start, as
+    ``SpanCreate`` allows). The times are nanoseconds since the epoch, as OpenTelemetry keeps
     them: the store writes them as text at the microsecond (``span_time``) without making a
     ``datetime`` of each (~0.7 us a timestamp here).
     """

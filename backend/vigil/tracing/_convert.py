@@ -41,6 +41,8 @@ MAX_EXCEPTION_TEXT: Final = 4_000
 """Characters kept of each ``exception.*`` text, so a deep stack trace still fits the
 attributes' 16 KiB."""
 SERVICE_NAME: Final = "service.name"
+_FIRST_NS: Final = -62_135_596_800 * 10**9  # 0001-01-01T00:00:00Z
+_AFTER_LAST_NS: Final = 253_402_300_800 * 10**9  # 10000-01-01T00:00:00Z
 TRUSTED_ATTRIBUTES: Final = frozenset(
     {"http.request.method", "url.path", "http.route", "http.response.status_code", REQUEST_ID}
 )
@@ -52,6 +54,7 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
     if context is None:
         raise ValueError("a span without a context cannot be stored")
     hex_ids = getattr(span, "hex_ids", None)  # a request span: formatted already
+    request_span = hex_ids is not None
     if hex_ids is None:
         hex_ids = format(context.trace_id, "032x"), format(context.span_id, "016x")
     parent = span.parent
@@ -68,6 +71,9 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
     status = span.status
     message = status.description
     start = span.start_time or 0
+    end = span.end_time or start
+    if not (_storable(start) and _storable(end)):  # a float, or past the year 9999
+        raise ValueError(f"span times a datetime cannot hold: {start!r}, {end!r}")
     fields = (
         hex_ids[0],
         hex_ids[1],
@@ -76,10 +82,10 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
         KINDS.get(span.kind._value_, SpanKind.INTERNAL),
         _service(span.resource, service),
         start,
-        span.end_time or start,
+        end,
         STATUSES.get(status.status_code._value_, SpanStatus.UNSET),
         None if not message else message[:MAX_REASON_LENGTH].replace("\x00", ""),
-        _attributes_json(attributes),
+        _attributes_json(attributes, trusted=request_span),
         run_id,
         project if is_identifier(project) else None,
     )
@@ -99,13 +105,14 @@ def _attributes_of(span: ReadableSpan) -> dict[str, Any]:
     return dict(span.attributes) if span.attributes else {}
 
 
-def _attributes_json(attributes: dict[str, Any]) -> str:
-    """Redacted and bounded JSON; what Vigil's request spans set itself (method, path,
-    route, status, request id: the access record's fields) is not free text, and skips the
-    redaction cost when it is all there is."""
+def _attributes_json(attributes: dict[str, Any], *, trusted: bool) -> str:
+    """Redacted and bounded JSON. What Vigil's request span sets itself (method, the path
+    redacted at the source, route, status, request id: the access record's fields) is not
+    free text, and skips the redaction cost when it is all there is (``trusted``); any other
+    span's attributes are redacted, whatever their keys."""
     if not attributes:
         return "{}"
-    if attributes.keys() <= TRUSTED_ATTRIBUTES:
+    if trusted and attributes.keys() <= TRUSTED_ATTRIBUTES:
         text = orjson.dumps(attributes)
         if len(text) <= MAX_METADATA_BYTES:
             return text.decode()
@@ -125,6 +132,12 @@ def _service(resource: Any, default: str) -> str:
         _services.clear()
     _services[id(resource)] = (resource, name)
     return name
+
+
+def _storable(nanoseconds: object) -> bool:
+    """An int of nanoseconds inside ``datetime``'s years 1 to 9999 (what the SDK makes;
+    what the store can write and read back)."""
+    return type(nanoseconds) is int and _FIRST_NS <= nanoseconds < _AFTER_LAST_NS
 
 
 def _name(value: object) -> str:
