@@ -75,11 +75,7 @@ class ExecutionLogHandler(logging.Handler):
         extras = record.__dict__
         # ``extra={"run_id": ...}`` wins over the enclosing run_context.
         run_id: Any = extras.get("run_id") or current_run_id()
-        if run_id is None and not self.keep_all:
-            return
-        if record.name.startswith(SDK_LOGGER) or getattr(self._local, "busy", False):
-            return
-        if self.recorder.in_writer_thread():
+        if not self._admits(run_id, record.name):
             return
         self._local.busy = True
         try:
@@ -109,32 +105,32 @@ class ExecutionLogHandler(logging.Handler):
         (its message, and its fields as attributes), with no ``LogRecord``: in the
         controller every request's record reaches this handler."""
         run_id = current_run_id()
-        if run_id is None and not self.keep_all:
-            return
-        if logger.startswith(SDK_LOGGER) or getattr(self._local, "busy", False):
-            return
-        if self.recorder.in_writer_thread():
+        if not self._admits(run_id, logger):
             return
         self._local.busy = True
         try:
             attributes = access_fields(request)
             message = attributes.pop("message")
             self.recorder.log(
-                LogLevel.INFO,
-                message,
-                run_id=run_id,
-                step_id=current_step_id(),
-                logger=logger,
-                attributes=attributes,
-                timestamp=time.time(),
-                wait=False,
-            )
+                LogLevel.INFO, message, run_id=run_id, step_id=current_step_id(), logger=logger,
+                attributes=attributes, timestamp=time.time(), wait=False,
+            )  # fmt: skip
         except Exception:
             # The route template, not the path: the record's text reaches stderr unredacted.
             text = f"access record of {request.method} {request.endpoint}"
             self.handleError(logging.makeLogRecord({"name": logger, "msg": text}))
         finally:
             self._local.busy = False
+
+    def _admits(self, run_id: object, logger: str) -> bool:
+        """Whether a record of ``logger`` (in run ``run_id``) is kept, by ``emit`` and by
+        ``emit_access`` alike: in scope, and not one that would feed the queue back (the SDK's
+        own, one emitted while this thread queues another, one of the recorder's writer)."""
+        if run_id is None and not self.keep_all:
+            return False
+        if logger.startswith(SDK_LOGGER) or getattr(self._local, "busy", False):
+            return False
+        return not self.recorder.in_writer_thread()
 
 
 def _message(record: logging.LogRecord) -> str:
