@@ -103,6 +103,14 @@ class SpanRecord(NamedTuple):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST_NS = -62_135_596_800 * 10**9  # 0001-01-01T00:00:00Z
+_AFTER_LAST_NS = 253_402_300_800 * 10**9  # 10000-01-01T00:00:00Z
+
+
+def is_span_time(nanoseconds: object) -> bool:
+    """Whether ``nanoseconds`` can be a ``SpanRecord`` time: an int inside ``datetime``'s
+    years 1 to 9999 (what ``span_time`` and the store's text can hold, and read back)."""
+    return type(nanoseconds) is int and _FIRST_NS <= nanoseconds < _AFTER_LAST_NS
 
 
 def span_time(nanoseconds: int) -> datetime:

@@ -27,6 +27,7 @@ from vigil.models import (
     SpanRecord,
     SpanStatus,
 )
+from vigil.models._spans import is_span_time
 from vigil.models._types import is_identifier
 from vigil.sdk._events import bounded_json
 from vigil.tracing._attributes import PROJECT_ID, REQUEST_ID, RUN_ID
@@ -41,8 +42,6 @@ MAX_EXCEPTION_TEXT: Final = 4_000
 """Characters kept of each ``exception.*`` text, so a deep stack trace still fits the
 attributes' 16 KiB."""
 SERVICE_NAME: Final = "service.name"
-_FIRST_NS: Final = -62_135_596_800 * 10**9  # 0001-01-01T00:00:00Z
-_AFTER_LAST_NS: Final = 253_402_300_800 * 10**9  # 10000-01-01T00:00:00Z
 TRUSTED_ATTRIBUTES: Final = frozenset(
     {"http.request.method", "url.path", "http.route", "http.response.status_code", REQUEST_ID}
 )
@@ -72,7 +71,7 @@ def span_record(span: ReadableSpan, service: str) -> SpanRecord:
     message = status.description
     start = span.start_time or 0
     end = span.end_time or start
-    if not (_storable(start) and _storable(end)):  # a float, or past the year 9999
+    if not (is_span_time(start) and is_span_time(end)):  # a float, or past the year 9999
         raise ValueError(f"span times a datetime cannot hold: {start!r}, {end!r}")
     fields = (
         hex_ids[0],
@@ -132,12 +131,6 @@ def _service(resource: Any, default: str) -> str:
         _services.clear()
     _services[id(resource)] = (resource, name)
     return name
-
-
-def _storable(nanoseconds: object) -> bool:
-    """An int of nanoseconds inside ``datetime``'s years 1 to 9999 (what the SDK makes;
-    what the store can write and read back)."""
-    return type(nanoseconds) is int and _FIRST_NS <= nanoseconds < _AFTER_LAST_NS
 
 
 def _name(value: object) -> str:
