@@ -31,8 +31,6 @@ import argparse
 import http.client
 import json
 import random
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,9 +46,8 @@ from tests.controller_process import ControllerProcess  # noqa: E402 - after the
 from tests.pg_server import PostgresServer  # noqa: E402
 from tests.ports import free_port  # noqa: E402
 
-from benchmarks.instrumentation_overhead import require_tools  # noqa: E402
+from benchmarks import _callgrind as callgrind  # noqa: E402
 
-TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 DILATION = 10
 """Under callgrind the controller serves ~15 requests/s one at a time, about a tenth of
 ``make load``'s 150: its timers (the JSON lines' flush, the stored log records' batches) are
@@ -181,7 +178,7 @@ class Client:
 
 def _dump(pid: int) -> None:
     time.sleep(SETTLE_S)
-    subprocess.run(["callgrind_control", "--dump", str(pid)], check=True, capture_output=True)
+    callgrind.dump(pid)
 
 
 def count_variant(
@@ -203,8 +200,7 @@ def count_variant(
             "VIGIL_PERSIST_LOG_FLUSH_INTERVAL_S": str(PERSIST_FLUSH_S),
             **VARIANTS["instrumented" if name == BEFORE else name],
         },
-        prefix=("valgrind", "--tool=callgrind", "--instr-atstart=no",
-                f"--callgrind-out-file={out}"),
+        prefix=callgrind.counted(out),
         tree=before if name == BEFORE else None,
         keep_output=False,
         start_timeout_s=600,
@@ -216,8 +212,7 @@ def count_variant(
             for kind in KINDS[:-1]:
                 client.one(kind, n)
         time.sleep(SETTLE_S)  # the warm-up's last log records are written uncounted
-        instrument = ["callgrind_control", "--instr=on", str(controller.pid)]
-        subprocess.run(instrument, check=True, capture_output=True)
+        callgrind.start_counting(controller.pid)
         _dump(controller.pid)  # what the pause alone costs: the idle baseline
         client.reconnect()
         serving = 0.0
@@ -232,8 +227,7 @@ def count_variant(
     finally:
         client.close()
         controller.stop()
-    dumps = sorted(scratch.glob(f"{name}.callgrind.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
-    totals = [int(m[1]) for p in dumps for m in [TOTALS.search(p.read_text())] if m]
+    totals = callgrind.dump_totals(out)
     if len(totals) != len(KINDS) + 1:
         raise RuntimeError(f"{name}: {len(totals)} callgrind dumps, not {len(KINDS) + 1}")
     idle, *phases = totals
@@ -246,8 +240,7 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--compare-with", type=Path, help="another checkout's controller too")
     args = parser.parse_args()
-    hint = "make bench-deps (or apt-get install valgrind)"
-    require_tools(("valgrind", "callgrind_control"), hint)
+    callgrind.require_valgrind()
     names = [name for name in args.variants.split(",") if name]
     if not {"bare", "instrumented"} <= set(names) <= set(VARIANTS):
         sys.exit(f"variants: bare, instrumented and any of {', '.join(VARIANTS)}")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.ports import free_port  # noqa: E402 - after the path set-up
 
+from benchmarks import _callgrind as callgrind  # noqa: E402
 from benchmarks.instrumentation_overhead import (  # noqa: E402
     BEFORE,
     COMPARED,
@@ -44,14 +44,12 @@ from benchmarks.instrumentation_overhead import (  # noqa: E402
     VARIANTS,
     SpanStore,
     measured,
-    require_tools,
     tree_of,
     variant_names,
     wait_ready,
 )
 
 PATH = "/items/abc123"
-TOTALS = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 
 
 def _requests(port: int, count: int) -> None:
@@ -81,23 +79,20 @@ def count_variant(
     port = free_port()
     out = scratch / f"{name}.callgrind"
     server = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-         *variant.command(), "--port", str(port)],
+        [*callgrind.counted(out), *variant.command(), "--port", str(port)],
         cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         wait_ready(port, timeout_s=300)
         _requests(port, 200)  # warm-up: first-call paths, caches, the exporter's first batch
-        control = ["callgrind_control"]
-        subprocess.run([*control, "--instr=on", str(server.pid)], check=True, capture_output=True)
+        callgrind.start_counting(server.pid)
         _requests(port, requests)
-        subprocess.run([*control, "--dump", str(server.pid)], check=True, capture_output=True)
+        callgrind.dump(server.pid)
         time.sleep(0.5)
     finally:
         server.terminate()
         server.wait(timeout=120)
-    dumps = sorted(scratch.glob(f"{name}.callgrind*"), key=lambda p: p.stat().st_mtime)
-    totals = [int(m[1]) for p in dumps for m in [TOTALS.search(p.read_text())] if m]
+    totals = callgrind.dump_totals(out)
     if not totals:
         raise RuntimeError(f"no callgrind dump for {name}")
     return max(totals) / requests  # the dump taken after the counted requests
@@ -111,8 +106,7 @@ def main() -> int:
         "--compare-with", type=Path, help="another checkout (its instrumented, tracing apps)"
     )
     args = parser.parse_args()
-    hint = "make bench-deps (or apt-get install valgrind)"
-    require_tools(("valgrind", "callgrind_control"), hint)
+    callgrind.require_valgrind()
     names = variant_names(args.variants, args.compare_with)
     store = SpanStore() if any(measured(name) == "tracing" for name in names) else None
     counts: dict[str, float] = {}
