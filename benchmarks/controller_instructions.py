@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,41 +138,36 @@ class Client:
         return self.runs[n % len(self.runs)]
 
     def one(self, kind: Kind, n: int) -> None:
-        """The ``n``-th request of ``kind``."""
-        requests: dict[str, Callable[[], object]] = {
-            "POST /runs": lambda: self._create_run(),
-            "POST /runs/{id}/steps": lambda: self.send(
-                "POST", f"/runs/{self.run_id(n)}/steps", {"steps": self.steps()}, kind.expect
-            ),
-            "GET /runs": lambda: self.send("GET", "/runs?limit=20", None, kind.expect),
-            "GET /runs/{id}": lambda: self.send("GET", f"/runs/{self.run_id(n)}", None, 200),
-            "GET /runs/{id}/steps": lambda: self.send(
-                "GET", f"/runs/{self.run_id(n)}/steps?limit=50", None, kind.expect
-            ),
-            "GET /logs?run_id": lambda: self.send(
-                "GET", f"/logs?run_id={self.run_id(n)}&limit=50", None, kind.expect
-            ),
-            "GET /runs/{id} (404)": lambda: self.send(
-                "GET", f"/runs/{uuid.UUID(int=self._random.getrandbits(128))}", None, 404
-            ),
-            "POST /runs/{id}/steps (422)": lambda: self.send(
-                "POST",
-                f"/runs/{self.run_id(n)}/steps",
-                {"steps": [{"step_type": "telepathy", "name": "x"}]},
-                422,
-            ),
-            "POST /runs/{id}/finish": lambda: self.send(
-                "POST", f"/runs/{self.runs.pop(0)}/finish", {"status": "succeeded"}, kind.expect
-            ),
-        }
-        requests[kind.name]()
+        """The ``n``-th request of ``kind``, its answer checked against ``kind.expect``."""
+        method, path, body = self._request(kind.name, n)
+        answer = self.send(method, path, body, kind.expect)
+        if kind.name == "POST /runs":
+            if not isinstance(answer, dict):
+                raise RuntimeError(f"POST /runs answered {answer!r}")
+            self.runs.append(str(answer["id"]))
 
-    def _create_run(self) -> None:
-        body = {"name": "load", "agent": "locust", "project_id": "load"}
-        created = self.send("POST", "/runs", body, 201)
-        if not isinstance(created, dict):
-            raise RuntimeError(f"POST /runs answered {created!r}")
-        self.runs.append(str(created["id"]))
+    def _request(self, kind: str, n: int) -> tuple[str, str, object]:
+        match kind:
+            case "POST /runs":
+                return "POST", "/runs", {"name": "load", "agent": "locust", "project_id": "load"}
+            case "POST /runs/{id}/steps":
+                return "POST", f"/runs/{self.run_id(n)}/steps", {"steps": self.steps()}
+            case "GET /runs":
+                return "GET", "/runs?limit=20", None
+            case "GET /runs/{id}":
+                return "GET", f"/runs/{self.run_id(n)}", None
+            case "GET /runs/{id}/steps":
+                return "GET", f"/runs/{self.run_id(n)}/steps?limit=50", None
+            case "GET /logs?run_id":
+                return "GET", f"/logs?run_id={self.run_id(n)}&limit=50", None
+            case "GET /runs/{id} (404)":
+                return "GET", f"/runs/{uuid.UUID(int=self._random.getrandbits(128))}", None
+            case "POST /runs/{id}/steps (422)":
+                body = {"steps": [{"step_type": "telepathy", "name": "x"}]}
+                return "POST", f"/runs/{self.run_id(n)}/steps", body
+            case "POST /runs/{id}/finish":
+                return "POST", f"/runs/{self.runs.pop(0)}/finish", {"status": "succeeded"}
+        raise ValueError(f"no such kind of request: {kind}")
 
 
 def _dump(pid: int) -> None:

@@ -81,6 +81,7 @@ class ControllerProcess:
         if self.tree is not None:
             env["PYTHONPATH"] = f"{self.tree / 'backend'}{os.pathsep}{self.tree}"
         command = self.command or [sys.executable, "-m", "vigil", "serve", "--port", str(self.port)]
+        timeout = START_TIMEOUT_S if self.start_timeout_s is None else self.start_timeout_s
         self._starts += 1
         began = time.monotonic()
         with contextlib.ExitStack() as files:
@@ -104,7 +105,6 @@ class ControllerProcess:
             if self._process.poll() is not None:
                 self._process = None
                 raise AssertionError(f"controller exited at start-up:\n{self.output()}")
-            timeout = START_TIMEOUT_S if self.start_timeout_s is None else self.start_timeout_s
             if time.monotonic() - began > timeout:
                 self.kill()  # never left running (a benchmark's pinned one, say)
                 raise AssertionError(f"controller did not start:\n{self.output()}")
