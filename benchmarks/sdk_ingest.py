@@ -26,8 +26,12 @@ without a spool configured (``AgentRecorder(spool=...)``, a fresh file in the te
 prints the mean of each: the spool is only written while the sink fails, so the two should
 match within the machine's noise; the spool's file size is printed to show it stayed empty.
 
+``--compare-batch-size 1000`` runs every store measurement with the sink's own batch size
+(``StoreSink(store).batch_size``: 5,000 on PostgreSQL, 1,000 on SQLite) and with 1,000 (the
+size of every sink before), alternated.
+
 Usage: python benchmarks/sdk_ingest.py [--producers 4] [--events 50000] [--pg-url URL]
-       [--skip-pg] [--calls 100000] [--tune-gc] [--spool off|on|both]
+       [--skip-pg] [--calls 100000] [--tune-gc] [--spool off|on|both] [--compare-batch-size N]
 Without --pg-url a throwaway PostgreSQL server is started like the test suite's.
 """
 
@@ -96,12 +100,22 @@ def step_data(i: int) -> JsonObject:
 
 
 def sdk_throughput(
-    sink: EventSink, run_ids: list[UUID], events: int, spool: Path | None = None
+    sink: EventSink,
+    run_ids: list[UUID],
+    events: int,
+    spool: Path | None = None,
+    batch_size: int | None = None,
 ) -> tuple[float, float, float]:
-    """(events/s, CPU s, dropped) for len(run_ids) producer threads x ``events`` steps."""
+    """(events/s, CPU s, dropped) for len(run_ids) producer threads x ``events`` steps, in
+    batches of ``batch_size`` (None: the sink's own, ``EventSink.batch_size``)."""
     registry = CollectorRegistry()
     recorder = AgentRecorder(
-        sink, service="bench", registry=registry, put_timeout=60.0, spool=spool
+        sink,
+        service="bench",
+        registry=registry,
+        put_timeout=60.0,
+        spool=spool,
+        batch_size=batch_size,
     )
 
     def produce(run_id: UUID) -> None:
@@ -219,8 +233,9 @@ def spool_files(tmp: str, mode: str) -> Iterator[Path | None]:
         yield Path(tmp, f"agent-{next(_spool_numbers)}.spool") if spooled else None
 
 
-def label(what: str, spool: Path | None) -> str:
-    return f"{what}{', spool' if spool is not None else ''}"
+def label(what: str, spool: Path | None, batch_size: int | None = None) -> str:
+    batches = "" if batch_size is None else f", batch {batch_size:,}"
+    return f"{what}{', spool' if spool is not None else ''}{batches}"
 
 
 def spool_note(spool: Path | None) -> str:
@@ -232,8 +247,15 @@ Rates = dict[str, list[tuple[float, float]]]
 
 
 def bench_backend(
-    name: str, url: str, producers: int, events: int, spools: Iterable[Path | None]
+    name: str,
+    url: str,
+    producers: int,
+    events: int,
+    spools: Iterable[Path | None],
+    compare_batch: int | None = None,
 ) -> Rates:
+    """``compare_batch``: each measurement also runs with batches of that size, in the order
+    sink's own, that size, that size, sink's own (the drift of a growing table cancels)."""
     upgrade(url)
     rates: Rates = {}
     with open_store(url) as store:
@@ -247,17 +269,21 @@ def bench_backend(
             f"(CPU {ceiling_cpu / written * 1e6:5.1f} us/event)"
         )
         total = producers * events
-        for spool in spools:
+        sizes: tuple[int | None, ...] = (
+            (None,) if compare_batch is None else (None, compare_batch, compare_batch, None)
+        )
+        for spool, batch_size in itertools.product(spools, sizes):
             before = sum(store.get_run(r.id).step_count for r in runs)
             rate, cpu, dropped = sdk_throughput(
-                StoreSink(store), [r.id for r in runs], events, spool
+                StoreSink(store), [r.id for r in runs], events, spool, batch_size
             )
             stored = sum(store.get_run(r.id).step_count for r in runs) - before
-            what = label("SDK -> StoreSink", spool)
-            rates.setdefault(label(name, spool), []).append((rate, cpu / total * 1e6))
+            what = label("SDK -> StoreSink", spool, batch_size)
+            rates.setdefault(label(name, spool, batch_size), []).append((rate, cpu / total * 1e6))
             print(
                 f"{name:<10} {what:<23} : {rate:9,.0f} events/s "
-                f"(CPU {cpu / total * 1e6:5.1f} us/event; {producers} x {events:,} steps, "
+                f"(CPU {cpu / total * 1e6:5.1f} us/event; {producers} x {events:,} steps "
+                f"in batches of {batch_size or StoreSink(store).batch_size:,}, "
                 f"dropped {dropped:.0f}, ratio to target {rate / TARGET_EVENTS_PER_S:.2f}"
                 f"{spool_note(spool)})",
                 flush=True,
@@ -273,6 +299,13 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=50_000, help="steps per producer")
     parser.add_argument("--pg-url", help="an empty PostgreSQL database (default: start one)")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument(
+        "--compare-batch-size",
+        type=int,
+        metavar="N",
+        help="also measure the store sinks with batches of N, alternated with the sink's own "
+        "(5,000 on PostgreSQL, 1,000 on SQLite); 1000 was the batch size of every sink before",
+    )
     parser.add_argument("--calls", type=int, default=100_000, help="calls timed for latency")
     parser.add_argument(
         "--tune-gc",
@@ -313,14 +346,17 @@ def main() -> int:
             )
 
         sqlite_url = f"sqlite:///{tmp}/vigil.db"
+        compare = args.compare_batch_size
         results |= bench_backend(
-            "sqlite", sqlite_url, args.producers, args.events, spool_files(tmp, args.spool)
-        )
+            "sqlite", sqlite_url, args.producers, args.events, spool_files(tmp, args.spool),
+            compare,
+        )  # fmt: skip
         if not args.skip_pg:
             with postgres(args.pg_url) as pg_url:
                 results |= bench_backend(
-                    "postgresql", pg_url, args.producers, args.events, spool_files(tmp, args.spool)
-                )
+                    "postgresql", pg_url, args.producers, args.events,
+                    spool_files(tmp, args.spool), compare,
+                )  # fmt: skip
 
         upgrade(sqlite_url)
         with open_store(sqlite_url) as store:

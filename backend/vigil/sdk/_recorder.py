@@ -119,7 +119,8 @@ class AgentRecorder(ClosedOnExit):
     ``close`` (or leaving ``with recorder:``) writes everything accepted before it; an
     ``atexit`` hook closes recorders the program forgot. ``spool`` names a file that keeps,
     up to ``spool_max_bytes`` of JSON, what the sink could not take; a recorder opening it
-    later sends what is left. See docs/sdk.md.
+    later sends what is left. ``batch_size`` defaults to the sink's (``EventSink.batch_size``:
+    5,000 into a PostgreSQL store, else 1,000). See docs/sdk.md.
     """
 
     def __init__(
@@ -127,7 +128,7 @@ class AgentRecorder(ClosedOnExit):
         sink: EventSink,
         *,
         service: str = "agent",
-        batch_size: int = 1_000,
+        batch_size: int | None = None,
         flush_interval: float = 0.05,
         max_queue: int = 100_000,
         put_timeout: float = 0.1,
@@ -138,6 +139,8 @@ class AgentRecorder(ClosedOnExit):
         spool_max_bytes: int = DEFAULT_MAX_BYTES,
         artifacts: ArtifactUploader | None = None,
     ) -> None:
+        if batch_size is None:  # the sink's, within a queue chosen smaller
+            batch_size = min(sink.batch_size, max_queue)
         if not 1 <= batch_size <= MAX_BATCH_EVENTS:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH_EVENTS}")
         if max_queue < batch_size:

@@ -53,6 +53,12 @@ class EventSink(abc.ABC):
     Implementations must therefore be thread-safe.
     """
 
+    batch_size: int = 1_000
+    """The events per batch a recorder's writer sends this sink unless it is given its own:
+    1,000 for a sink posting over HTTP (a body stays well under the controller's 16 MiB limit
+    for steps of a few KiB); a sink may take more where each batch costs a fixed price that
+    no body limit bounds (``StoreSink`` on PostgreSQL)."""
+
     takes_records: ClassVar[bool] = False
     """True if ``write`` also takes ``StepRecord``s (steps the writer checked without building
     their models, ~10x cheaper); otherwise every event is a ``BatchEvent`` model."""
