@@ -101,6 +101,8 @@ class ScriptedSink(EventSink):
         """Steps that came as ``StepRecord`` (failed calls included)."""
         self.written: list[BatchEvent] = []
         self.batch_ids: list[UUID | None] = []
+        self.batch_sizes: list[int] = []
+        """The events of every call, failed ones included."""
         self.down: BaseException | None = None
         self.entered = threading.Event()
         self.closed = False
@@ -114,6 +116,7 @@ class ScriptedSink(EventSink):
         with self._lock:
             self.calls += 1
             self.batch_ids.append(batch_id)
+            self.batch_sizes.append(len(events))
             self.records_seen += sum(type(event) is StepRecord for event in events)
             failure = self.failures.pop(0) if self.failures else self.down
             if failure is not None:
