@@ -272,10 +272,11 @@ def bench_backend(
         sizes: tuple[int | None, ...] = (
             (None,) if compare_batch is None else (None, compare_batch, compare_batch, None)
         )
+        sink = StoreSink(store)
         for spool, batch_size in itertools.product(spools, sizes):
             before = sum(store.get_run(r.id).step_count for r in runs)
             rate, cpu, dropped = sdk_throughput(
-                StoreSink(store), [r.id for r in runs], events, spool, batch_size
+                sink, [r.id for r in runs], events, spool, batch_size
             )
             stored = sum(store.get_run(r.id).step_count for r in runs) - before
             what = label("SDK -> StoreSink", spool, batch_size)
@@ -283,7 +284,7 @@ def bench_backend(
             print(
                 f"{name:<10} {what:<23} : {rate:9,.0f} events/s "
                 f"(CPU {cpu / total * 1e6:5.1f} us/event; {producers} x {events:,} steps "
-                f"in batches of {batch_size or StoreSink(store).batch_size:,}, "
+                f"in batches of {batch_size or sink.batch_size:,}, "
                 f"dropped {dropped:.0f}, ratio to target {rate / TARGET_EVENTS_PER_S:.2f}"
                 f"{spool_note(spool)})",
                 flush=True,
