@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "backend")]
 
 from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402 - after the path set-up
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa: E402
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, LLMResult  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
@@ -129,7 +129,7 @@ def _pairs(handler: BaseCallbackHandler) -> dict[str, Callable[[], None]]:
                            tags=["graph:step:1"],
                            metadata={"langgraph_node": "planner", "langgraph_step": 1})  # fmt: skip
     node_meta = {"langgraph_node": "planner", "langgraph_step": 1}
-    prompt = [[HumanMessage("Where is order 7?")]]
+    prompt: list[list[BaseMessage]] = [[HumanMessage("Where is order 7?")]]
     reply = AIMessage(
         content="",
         tool_calls=[{"name": "lookup_order", "args": {"order_id": 7}, "id": "call-1"}],

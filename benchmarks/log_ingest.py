@@ -98,8 +98,8 @@ def build_and_write(store: EventStore | None, rounds: int) -> dict[str, tuple[fl
                 write = functools.partial(store.write_batch, built[form])
                 write_us[form].append(per_record_us(write, len(items), 1))
     for form in FORMS:
-        write = statistics.median(write_us[form]) if write_us[form] else 0.0
-        figures[form] = (statistics.median(build_us[form]), write)
+        write_median = statistics.median(write_us[form]) if write_us[form] else 0.0
+        figures[form] = (statistics.median(build_us[form]), write_median)
     return figures
 
 

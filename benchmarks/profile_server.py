@@ -81,13 +81,13 @@ def main() -> int:
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
         sys.exit("py-spy is missing: pip install -e '.[dev]'")
-    target, extra = VARIANTS[args.variant]
+    variant = VARIANTS[args.variant]
     store = SpanStore() if args.variant == "tracing" else None
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'backend'}"}
     if store is not None:
         env[STORE_URL_VARIABLE] = store.fresh_url()
     port = free_port()
-    server = start_server(target, extra, port, ROOT, env)
+    server = start_server(variant, port, ROOT, env)
     try:
         wait_ready(port)
         url = f"http://127.0.0.1:{port}/items/abc123"

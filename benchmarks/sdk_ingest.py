@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 from prometheus_client import CollectorRegistry  # noqa: E402
 
 from vigil.models import (  # noqa: E402
-    BatchEvent,
+    BatchItem,
     BatchWriteResult,
     JsonObject,
     Run,
@@ -84,11 +84,11 @@ class NullSink(EventSink):
     takes_records = True
 
     def write(
-        self, events: Sequence[BatchEvent], *, batch_id: UUID | None = None
+        self, events: Sequence[BatchItem], *, batch_id: UUID | None = None
     ) -> BatchWriteResult:
         return BatchWriteResult(steps=len(events))
 
-    def create_run(self, run: RunCreate) -> Run:
+    def create_run(self, run: RunCreate, *, run_id: UUID | None = None) -> Run:
         raise NotImplementedError
 
     def finish_run(self, run_id: UUID, finish: RunFinish) -> Run:

@@ -106,7 +106,8 @@ def main() -> int:
         with open_store(url) as store:
             exporter = StoreSpanExporter(store, service="bench")
             exporter.export(make_spans(BATCH))  # warm-up: pool, caches
-            exported, waits, cpu = 0, [], 0.0
+            exported, cpu = 0, 0.0
+            waits: list[float] = []
             while sum(waits) < args.seconds:
                 spans = make_spans(DISTINCT)  # between timings: fresh ids, as live spans have
                 # A live queue holds about a batch, not 20,000 spans that every full garbage

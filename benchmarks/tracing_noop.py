@@ -67,7 +67,7 @@ print(" ".join(f"{{t:.2f}}" for t in timings))
 recorder.close()
 """
 
-CASES = (
+CASES: tuple[tuple[str, list[str], bool], ...] = (
     ("SDK not installed", ["opentelemetry.sdk", "opentelemetry.exporter", "langfuse"], False),
     ("SDK installed, no provider", [], False),
     ("tracing on (null exporter)", [], True),

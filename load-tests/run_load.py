@@ -313,7 +313,7 @@ def ab_section(results: list[RunResult], args: argparse.Namespace) -> list[str]:
     """The instrumented-vs-bare tables and verdicts."""
 
     def med(variant: str, attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in results if r.variant == variant)
+        return float(statistics.median(getattr(r, attr) for r in results if r.variant == variant))
 
     d_p50 = med("instrumented", "p50_ms") - med("bare", "p50_ms")
     # Paired by round: run 2k-1 (instrumented) against run 2k (bare), minutes apart.
@@ -343,7 +343,10 @@ def ab_section(results: list[RunResult], args: argparse.Namespace) -> list[str]:
             f"{r.p99_ms:.1f} | {100 * r.error_rate:.2f}% | {r.cpu_percent:.1f}% | "
             f"{r.cpu_us_per_request:.0f} µs |"
         )
-    verdict = lambda ok: "pass" if ok else "MISS"  # noqa: E731
+
+    def verdict(ok: bool) -> str:
+        return "pass" if ok else "MISS"
+
     lines += [
         "",
         "| target | measured (medians) | verdict |",
