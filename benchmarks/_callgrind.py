@@ -20,9 +20,11 @@ def require_valgrind() -> None:
     )
 
 
-def counted(out: Path) -> list[str]:
-    """What to put before a program's command: callgrind, counting off, dumps to ``out``."""
-    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+def counted(out: Path, *, threads: bool = False) -> list[str]:
+    """What to put before a program's command: callgrind, counting off, dumps to ``out``;
+    with ``threads``, each dump in one file per thread (``thread_totals``)."""
+    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+    return [*command, "--separate-threads=yes"] if threads else command
 
 
 def start_counting(pid: int) -> None:
@@ -39,3 +41,15 @@ def dump_totals(out: Path) -> list[int]:
     callgrind writes at the program's exit, ``out`` itself, left out)."""
     dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
     return [int(m[1]) for p in dumps for m in [TOTALS.search(p.read_text())] if m]
+
+
+def thread_totals(out: Path, dump_number: int = 1) -> dict[int, int]:
+    """The instructions of each thread in dump ``dump_number`` of a ``counted(threads=True)``
+    program (its files ``out.<dump>-<thread>``), by callgrind's thread number: 1 is the main
+    thread, the others are numbered in the order they started."""
+    totals: dict[int, int] = {}
+    for path in out.parent.glob(f"{out.name}.{dump_number}-*"):
+        found = TOTALS.search(path.read_text())
+        if found is not None:
+            totals[int(path.name.rsplit("-", 1)[1])] = int(found[1])
+    return dict(sorted(totals.items()))

@@ -16,8 +16,14 @@ Variants as in ``instrumentation_overhead.py`` (``bare`` with uvicorn's access l
 ``instrumented-before`` and ``tracing-before``, for those asked for: the same app served from
 another checkout).
 
+``--threads`` also prints each thread's share (callgrind's ``--separate-threads``): thread 1
+runs the event loop, and in the ``tracing`` variant the next busiest is the
+``BatchSpanProcessor``'s, which converts and writes the spans; its figure per request is what
+exporting one span costs (its batches of 512 do not end with the counted requests, so it
+may be off by a few percent).
+
 Usage: python benchmarks/instructions_per_request.py [--requests 2000]
-       [--variants bare-quiet,instrumented] [--compare-with DIR]
+       [--variants bare-quiet,instrumented] [--compare-with DIR] [--threads]
 """
 
 from __future__ import annotations
@@ -66,9 +72,16 @@ def _requests(port: int, count: int) -> None:
 
 
 def count_variant(
-    name: str, requests: int, store: SpanStore | None, before: Path | None, scratch: Path
-) -> float:
-    """Instructions per request of one variant."""
+    name: str,
+    requests: int,
+    store: SpanStore | None,
+    before: Path | None,
+    scratch: Path,
+    *,
+    threads: bool = False,
+) -> tuple[float, dict[int, float]]:
+    """Instructions per request of one variant, and with ``threads`` of each of its threads
+    (by callgrind's number: 1 the event loop's, then in the order they started)."""
     variant = VARIANTS[measured(name)]
     tree = tree_of(name, before)
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
@@ -79,7 +92,7 @@ def count_variant(
     port = free_port()
     out = scratch / f"{name}.callgrind"
     server = subprocess.Popen(
-        [*callgrind.counted(out), *variant.command(), "--port", str(port)],
+        [*callgrind.counted(out, threads=threads), *variant.command(), "--port", str(port)],
         cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -92,10 +105,16 @@ def count_variant(
     finally:
         server.terminate()
         server.wait(timeout=120)
+    if threads:
+        per_thread = callgrind.thread_totals(out)  # the dump taken after the counted requests
+        if not per_thread:
+            raise RuntimeError(f"no callgrind dump for {name}")
+        counts = {thread: total / requests for thread, total in per_thread.items() if total}
+        return sum(counts.values()), counts
     totals = callgrind.dump_totals(out)
     if not totals:
         raise RuntimeError(f"no callgrind dump for {name}")
-    return max(totals) / requests  # the dump taken after the counted requests
+    return max(totals) / requests, {}  # the dump taken after the counted requests
 
 
 def main() -> int:
@@ -105,6 +124,11 @@ def main() -> int:
     parser.add_argument(
         "--compare-with", type=Path, help="another checkout (its instrumented, tracing apps)"
     )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="also each thread's instructions per request (the span exporter's, the log's)",
+    )
     args = parser.parse_args()
     callgrind.require_valgrind()
     names = variant_names(args.variants, args.compare_with)
@@ -113,10 +137,13 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for name in names:
-                counts[name] = count_variant(
-                    name, args.requests, store, args.compare_with, Path(scratch)
-                )
+                counts[name], per_thread = count_variant(
+                    name, args.requests, store, args.compare_with, Path(scratch),
+                    threads=args.threads,
+                )  # fmt: skip
                 print(f"{name:<20} {counts[name]:12,.0f} instructions/request", flush=True)
+                for thread, count in per_thread.items():
+                    print(f"  thread {thread:<11} {count:12,.0f}", flush=True)
     finally:
         if store is not None:
             store.stop()
