@@ -14,6 +14,8 @@ Variants:
 - ``tracing``: ``instrumented`` with ``tracing=True``: one server span per request, every
   request sampled, exported to the store (a PostgreSQL this script starts, pinned to CPU 1
   with wrk); after each round the spans stored and the drops counted are checked.
+- ``tracing-null`` (only when named): ``tracing`` with its spans batched the same way and then
+  dropped by a null exporter: the span's own cost, apart from its export.
 Logs go to /dev/null in every variant.
 
 ``--peers`` adds the peers of the issue's table (``peer_apps``): starlette-exporter,
@@ -91,6 +93,13 @@ VARIANTS = {
         "benchmarks.overhead_apps:traced", "vigil.instrument, tracing=True, spans into the store"
     ),
 }
+DIAGNOSTICS = {
+    "tracing-null": Variant(
+        "benchmarks.overhead_apps:traced_null",
+        "vigil.instrument, tracing=True, spans made and batched, then dropped",
+    ),
+}
+"""Asked for by name only: where the cost of ``tracing`` goes (its span against its export)."""
 PEERS = {
     "starlette-exporter": Variant(
         "benchmarks.peer_apps:starlette_exporter", "starlette-exporter (metrics only)", peer=True
@@ -108,7 +117,7 @@ PEERS = {
         peer=True,
     ),
 }
-ALL_VARIANTS = {**VARIANTS, **PEERS}
+ALL_VARIANTS = {**VARIANTS, **DIAGNOSTICS, **PEERS}
 TARGETS = {"instrumented": 0.90, "tracing": 0.80}
 BASELINE = "bare-quiet"
 BEFORE = "-before"

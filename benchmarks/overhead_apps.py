@@ -5,7 +5,9 @@ and instrumented with tracing on.
 ``vigil.instrument``; ``traced`` adds ``tracing=True`` and ``setup_tracing`` with every
 request sampled and exported to the store at ``$VIGIL_BENCH_STORE_URL`` (the benchmark
 starts a PostgreSQL for it). Served by uvicorn as ``benchmarks.overhead_apps:bare`` /
-``:instrumented`` / ``:traced``. The instrumented apps are built on first access: building
+``:instrumented`` / ``:traced``; ``:traced_null`` (a diagnostic) makes the same spans and
+hands them to an exporter that drops them, so the span's own cost shows apart from its
+export. The instrumented apps are built on first access: building
 one configures logging for the process (Vigil's JSON handler, uvicorn's access log off), which
 made ``bare`` quiet too, and ``traced`` sets a TracerProvider (FastAPI would then trace
 the other variants itself).
@@ -14,12 +16,17 @@ the other variants itself).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import vigil
 from benchmarks.endpoint_app import build, built_on_first_use
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 bare = build()
 
@@ -47,7 +54,35 @@ def build_traced() -> FastAPI:
     return app
 
 
-_BUILDERS = {"instrumented": build_instrumented, "traced": build_traced}
+def build_traced_null() -> FastAPI:
+    """``traced`` with the spans batched as for the store, then dropped."""
+    # Imported here: the SDK stays out of the other variants' processes (a bigger heap for
+    # their collector to walk).
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from vigil.tracing import setup_tracing
+
+    class NullSpanExporter(SpanExporter):
+        """Takes every batch and keeps nothing."""
+
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    app = build()
+    registry = CollectorRegistry()
+    vigil.instrument(app, service="bench", registry=registry, tracing=True)
+    setup_tracing(
+        "bench", sample_ratio=1.0, exporters=[NullSpanExporter()],
+        registry=registry, langfuse=False,
+    )  # fmt: skip
+    return app
+
+
+_BUILDERS = {
+    "instrumented": build_instrumented,
+    "traced": build_traced,
+    "traced_null": build_traced_null,
+}
 
 
 __getattr__ = built_on_first_use(_BUILDERS, globals())

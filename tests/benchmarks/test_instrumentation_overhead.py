@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.instrumentation_overhead import (
+    DIAGNOSTICS,
     PEERS,
     PEERS_REQUIREMENTS,
     PEERS_VENV,
@@ -94,3 +95,26 @@ def test_bare_keeps_uvicorns_access_log() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["0", "False"]
+
+
+def test_the_null_export_diagnostic_runs_by_name_and_keeps_the_sdk_out_of_bare() -> None:
+    """``tracing-null`` is measured only when asked for, and serves requests with spans made;
+    the module the bare app comes from does not load the OpenTelemetry SDK for it (a bigger
+    heap would make ``bare`` slower)."""
+    assert "tracing-null" in DIAGNOSTICS
+    assert "tracing-null" not in VARIANTS
+    assert variant_names("bare-quiet,tracing-null", None) == ["bare-quiet", "tracing-null"]
+    probe = (
+        "import sys, benchmarks.overhead_apps as apps; apps.bare; "
+        "bare_loaded = 'opentelemetry.sdk.trace' in sys.modules; "
+        "from fastapi.testclient import TestClient; "
+        "response = TestClient(apps.traced_null).get('/items/abc123'); "
+        "from opentelemetry import trace; "
+        "provider = type(trace.get_tracer_provider()).__module__; "
+        "print('RESULT', bare_loaded, response.status_code, provider)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    (result,) = (line for line in out.splitlines() if line.startswith("RESULT "))  # not logs
+    assert result.split()[1:] == ["False", "200", "opentelemetry.sdk.trace"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import orjson
 import pytest
 
 from vigil.models import (
@@ -113,6 +114,43 @@ def test_times_are_kept_at_the_microsecond_the_nanosecond_falls_in(
     (stored,) = (s for s in store.get_trace(TRACE) if s.span_id.endswith("1"))
     last = T0 + timedelta(microseconds=999_999)
     assert (stored.start_time, stored.end_time) == (last, T0 + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("stored_before", [False, True], ids=["copy", "conflict-path"])
+def test_times_at_the_ends_of_the_range_and_awkward_text_round_trip(
+    store: EventStore, stored_before: bool
+) -> None:
+    """What COPY's formats treat specially: times before 1970 and 2000 and at the ends of
+    the years 1 to 9999, and text with tabs, newlines, backslashes and non-ASCII characters,
+    come back as written, by both write paths."""
+    if stored_before:
+        store.write_spans([record(9)])
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    nanos = {
+        "first": (first, -62_135_596_800 * 10**9),
+        "last": (last, 253_402_300_800 * 10**9 - 1),
+        "1969": (datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), -1),
+        "1999": (datetime(1999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), 946_684_800 * 10**9 - 1),
+    }
+    text = "tab\tnew\nline \\N back\\slash \u00e9\u6f22\U0001f600"
+    spans = [
+        record(n)._replace(
+            name=f"{label} {text}",
+            start_time=ns,
+            end_time=ns,
+            status_message=text,
+            attributes_json=orjson.dumps({"text": text, "n": n}).decode(),
+        )
+        for n, (label, (_, ns)) in enumerate(nanos.items(), start=1)
+    ]
+    store.write_spans([*spans, record(9)] if stored_before else spans)
+    stored = {s.span_id: s for s in store.get_trace(TRACE)}
+    for n, (label, (at, _)) in enumerate(nanos.items(), start=1):
+        span = stored[f"{n:016x}"]
+        assert (span.name, span.status_message) == (f"{label} {text}", text)
+        assert (span.start_time, span.end_time) == (at, at)
+        assert span.attributes == {"text": text, "n": n}
 
 
 def test_a_projects_key_names_the_project(store: EventStore) -> None:
