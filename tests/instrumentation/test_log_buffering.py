@@ -22,10 +22,12 @@ from vigil.instrumentation._records import AccessFields
 from vigil.instrumentation.access_log import AccessLog, _direct_handlers
 from vigil.instrumentation.json_logging import (
     BUFFER_BYTES,
+    HANDLER_NAME,
     JsonLineHandler,
     VigilJsonFormatter,
     configure_logging,
     flush_logs,
+    restore_logging,
 )
 from vigil.instrumentation.red_metrics import RequestObservation
 
@@ -412,3 +414,120 @@ def test_the_direct_path_reaches_the_handlers_a_record_would(case: str) -> None:
         child.handlers.clear()
         parent.handlers.clear()
         child.propagate = parent.propagate = True
+
+
+UVICORN_RUN = """
+import logging, socket, threading, time
+import httpx, uvicorn
+from fastapi import FastAPI
+import vigil
+from vigil.instrumentation.json_logging import HANDLER_NAME
+
+app = FastAPI()
+
+@app.get("/items")
+def items() -> list[int]:
+    return []
+
+vigil.instrument(app, service="svc")
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port))  # as uvicorn.run
+thread = threading.Thread(target=server.run)
+thread.start()
+while not server.started:
+    time.sleep(0.02)
+httpx.get(f"http://127.0.0.1:{port}/items?api_key=sk-live-123")
+(handler,) = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
+print("HANDLER", handler.closed, handler.flush_level, flush=True)
+server.should_exit = True
+thread.join()
+"""
+
+
+def test_uvicorn_run_gets_json_lines_and_no_plain_access_log() -> None:
+    """``uvicorn.run(app)`` applies uvicorn's logging config after ``instrument()``: it closed
+    Vigil's handler and brought back uvicorn's plain access log, query string and secret
+    included. From the app's start-up on, the lines are Vigil's again, buffered."""
+    out = run_python(UVICORN_RUN)
+    assert "sk-live-123" not in out
+    assert '"GET /items?' not in out  # uvicorn's access line
+    (handler,) = [line for line in out.splitlines() if line.startswith("HANDLER ")]
+    assert handler.split()[1:] == ["False", str(logging.WARNING)]  # open, buffering
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    (access,) = [line for line in lines if line["logger"] == "vigil.access"]
+    assert (access["path"], access["status"]) == ("/items", 200)
+    assert any(line["logger"] == "uvicorn.error" for line in lines)  # its shutdown lines
+
+
+def test_an_applications_own_logging_config_is_left_as_it_is(stream: io.StringIO) -> None:
+    """Only uvicorn's default config is undone: uvicorn loggers the application gave its own
+    handlers keep them (a closed Vigil handler is still replaced by an open one)."""
+    import logging.config
+
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"mine": {"class": "logging.NullHandler"}},
+            "loggers": {"uvicorn.access": {"handlers": ["mine"], "propagate": False}},
+        }
+    )
+    assert restore_logging()  # the closed handler
+    access = logging.getLogger("uvicorn.access")
+    assert [type(h).__name__ for h in access.handlers] == ["NullHandler"]
+    assert not access.propagate
+    (handler,) = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
+    assert isinstance(handler, JsonLineHandler)
+    assert not handler.closed
+    assert handler.stream is stream
+    logging.getLogger("after").info("written by the new handler")
+    flush_logs()
+    assert messages(stream)[-1] == "written by the new handler"
+    assert not restore_logging()  # nothing left to undo
+
+
+def test_lines_waiting_at_exit_go_to_the_stream_set_last(tmp_path: Path) -> None:
+    """``setStream`` (a redirect, a rotation): what waits is written to the old stream, what
+    is logged after it to the new one, at exit too."""
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    run_python(
+        "import logging\n"
+        "from vigil.instrumentation.json_logging import configure_logging, HANDLER_NAME\n"
+        f"first, second = open({str(first)!r}, 'w'), open({str(second)!r}, 'w')\n"
+        "configure_logging('svc', stream=first, flush_interval=60)\n"
+        "logging.getLogger('app').info('before the switch')\n"
+        "(h,) = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]\n"
+        "h.setStream(second)\n"
+        "logging.getLogger('app').info('last line before exit')\n"
+    )
+    assert [json.loads(line)["message"] for line in first.read_text().splitlines()] == [
+        "before the switch"
+    ]
+    assert [json.loads(line)["message"] for line in second.read_text().splitlines()] == [
+        "last line before exit"
+    ]
+
+
+def test_processes_multiprocessing_forks_write_their_lines_at_exit() -> None:
+    """A forked ``Process`` and a ``Pool``'s workers end with ``os._exit`` (no ``atexit``):
+    their INFO lines were lost, however they exited."""
+    out = run_python(
+        "import logging, multiprocessing\n"
+        "from vigil.instrumentation.json_logging import configure_logging\n"
+        "configure_logging('svc', flush_interval=60)\n"
+        "def work(n):\n"
+        "    logging.getLogger('child').info('child %s', n)\n"
+        "    return n\n"
+        "if __name__ == '__main__':\n"
+        "    fork = multiprocessing.get_context('fork')\n"
+        "    process = fork.Process(target=work, args=(0,))\n"
+        "    process.start(); process.join()\n"
+        "    pool = fork.Pool(2)\n"
+        "    assert pool.map(work, [1, 2, 3]) == [1, 2, 3]\n"
+        "    pool.close(); pool.join()\n"
+        "    logging.getLogger('parent').info('parent done')\n"
+    )
+    messages = sorted(json.loads(line)["message"] for line in out.splitlines())
+    assert messages == ["child 0", "child 1", "child 2", "child 3", "parent done"]

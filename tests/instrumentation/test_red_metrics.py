@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 from tests.instrumentation.conftest import InstrumentedApp
+from vigil.instrumentation.access_log import ACCESS_LOGGER
 from vigil.instrumentation.project_label import ProjectLabelPolicy
 from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation, bounded_method
 
@@ -154,6 +157,28 @@ def test_in_progress_returns_to_zero(instrumented: InstrumentedApp) -> None:
     instrumented.client.get("/items/1")
     instrumented.client.get("/boom")
     assert instrumented.sample("requests_in_progress", service="test-svc", method="GET") == 0
+
+
+def test_a_raising_access_log_filter_leaves_nothing_in_progress(
+    instrumented: InstrumentedApp,
+) -> None:
+    """A filter of the application's on the access logger that raises: the request is still
+    counted, and no longer in progress once done (it stayed at 1 for good)."""
+
+    class Broken(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            raise RuntimeError("a filter's bug")
+
+    access = logging.getLogger(ACCESS_LOGGER)
+    broken = Broken()
+    access.addFilter(broken)
+    try:
+        for _ in range(3):
+            instrumented.client.get("/items/1")
+    finally:
+        access.removeFilter(broken)
+    assert instrumented.sample("requests_in_progress", service="test-svc", method="GET") == 0
+    assert instrumented.sample("request_count_total", **labels("/items/{item_id}", "200")) == 3
 
 
 def test_metrics_are_shared_per_registry() -> None:

@@ -101,6 +101,7 @@ def instrument(
         excluded_paths=PROBE_PATHS | {metrics_path},
         probes=probes,
         tracer=tracer,
+        restore_logs=configure_logs,
     )
 
     instrumentation = Instrumentation(service, registry, metrics, probes, project_labels)

@@ -16,7 +16,12 @@ SIGTERM, and a process that dies of a signal runs no ``atexit``), and at shutdow
 of what the access log cost. The price: a process killed with SIGKILL (or by the OOM
 killer, or by a signal it does not handle) loses the INFO and DEBUG lines of its last
 ``flush_interval``; warnings and errors are never held. ``flush_interval=0`` writes every
-line at once.
+line at once. A process that ``multiprocessing`` forks ends with ``os._exit`` (no
+``atexit``): a finalizer of ``multiprocessing``'s writes its lines as it exits.
+
+``uvicorn.run(app)`` applies uvicorn's logging config after the app is built, undoing this
+module's; ``restore_logging`` (run by the instrumentation when the app's lifespan starts)
+puts it back.
 
 The access record (``access_log.AccessLog``, one per request) takes a fast path: its fields
 are known, so the line is built in one dict and serialized by orjson without
@@ -257,7 +262,21 @@ class JsonLineHandler(logging.StreamHandler[TextIO]):
             _after_fork.add(self)
         # A handler dropped without close() (removeHandler, then its last reference) still
         # writes what waits, as a StreamHandler would have written it already.
-        weakref.finalize(self, _write_rest, self._lines, stream, self.lock)
+        self._finalizer = weakref.finalize(self, _write_rest, self._lines, stream, self.lock)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` ran (the handler then writes each line at once)."""
+        return self._stopped.is_set()
+
+    def setStream(self, stream: TextIO) -> TextIO | None:  # noqa: N802  (logging's name)
+        """``StreamHandler.setStream``: what waits goes to the old stream (as it would have
+        been written there already), what follows to ``stream``, at exit too."""
+        old = super().setStream(stream)  # flushes (writes what waits) under the lock
+        if old is not None:
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _write_rest, self._lines, stream, self.lock)
+        return old
 
     def _start_ticker(self) -> None:
         self._ticker = threading.Thread(
@@ -392,12 +411,31 @@ def _tick(
 _after_fork: weakref.WeakSet[JsonLineHandler] = weakref.WeakSet()
 
 
+_flushed_in_processes: weakref.WeakSet[JsonLineHandler] = weakref.WeakSet()
+
+
 def _before_fork() -> None:
+    # A process that ``multiprocessing`` forks (a ``Process``, a ``Pool``'s or a
+    # ``ProcessPoolExecutor``'s worker) ends with ``os._exit``: no ``atexit``, so no
+    # ``logging.shutdown``. Its exit runs ``multiprocessing``'s own finalizers instead, which
+    # it clears as the child starts and then runs the after-fork hooks registered here.
+    util = sys.modules.get("multiprocessing.util")  # loaded by whoever forks through it
+    for handler in list(_after_fork):
+        if util is not None and handler not in _flushed_in_processes:
+            util.register_after_fork(handler, _flush_at_process_exit)
+            _flushed_in_processes.add(handler)
     # Every write of these handlers happens under their lock: holding them across the fork
     # means no ticker is inside a write (holding the stream's own lock) when the child is
     # made, so the child's first write cannot wait for ever on a lock nobody will release.
     for handler in list(_after_fork):
         handler.acquire()
+
+
+def _flush_at_process_exit(handler: JsonLineHandler) -> None:
+    """In a process ``multiprocessing`` forked: write what waits when it exits normally."""
+    from multiprocessing.util import Finalize
+
+    Finalize(handler, handler.flush, exitpriority=-100)  # after the others: their lines too
 
 
 def _after_fork_in_parent() -> None:
@@ -455,10 +493,54 @@ def configure_logging(
     logging.logMultiprocessing = False
     if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
         logging.logAsyncioTasks = False
+    _route_uvicorn_loggers()
+
+
+def _route_uvicorn_loggers() -> None:
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     # Vigil writes its own access log record per request (with request id, route and duration);
-    # uvicorn's would be a second, poorer line for the same request.
+    # uvicorn's would be a second, poorer line for the same request, with the query string.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def restore_logging() -> bool:
+    """Undo what ``uvicorn.run(app)`` does to ``configure_logging``'s set-up, at the app's
+    start-up (the instrumentation calls this); True if there was anything to undo.
+
+    ``uvicorn.run`` applies uvicorn's own logging config once the app is built (its
+    ``log_config``, through ``logging.config.dictConfig``). That closes every handler (Vigil's
+    would then write each line at once), gives uvicorn's loggers plain-text handlers of their
+    own and turns uvicorn's access log back on, whose lines carry the query string, secrets
+    and all. While Vigil's handler is still on the root logger: a closed one is replaced by an
+    open one with the same stream, settings and formatter, and when uvicorn's loggers have
+    handlers with uvicorn's own formatters (its default config's), they are routed to the
+    JSON lines again. A config of the application's own, with other formatters, or one that
+    replaced the root logger's handlers, is left as it is."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
+    if not ours:
+        return False
+    restored = False
+    handler = ours[0]
+    if isinstance(handler, JsonLineHandler) and handler.closed:
+        fresh = JsonLineHandler(
+            handler.stream,
+            flush_interval=handler.flush_interval,
+            flush_loggers=handler.flush_loggers,
+        )
+        fresh.setFormatter(handler.formatter)
+        fresh.setLevel(handler.level)
+        root.removeHandler(handler)
+        fresh.set_name(HANDLER_NAME)
+        root.addHandler(fresh)
+        restored = True
+    uvicorns = [logging.getLogger(name) for name in UVICORN_LOGGERS]
+    if any(
+        type(h.formatter).__module__ == "uvicorn.logging" for lg in uvicorns for h in lg.handlers
+    ):
+        _route_uvicorn_loggers()
+        restored = True
+    return restored

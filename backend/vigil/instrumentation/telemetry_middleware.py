@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import error_response
+from vigil.instrumentation.json_logging import restore_logging
 from vigil.instrumentation.probes import HealthProbes
 from vigil.instrumentation.project_label import (
     PROJECT_ID_HEADER,
@@ -83,6 +84,7 @@ class RequestTelemetryMiddleware:
         excluded_paths: frozenset[str],
         probes: HealthProbes | None = None,
         tracer: RequestTracer | None = None,
+        restore_logs: bool = False,
     ) -> None:
         self.app = app
         self.service = service
@@ -92,9 +94,13 @@ class RequestTelemetryMiddleware:
         self.excluded_paths = excluded_paths
         self.probes = probes
         self.tracer = tracer
+        self.restore_logs = restore_logs
+        """Undo ``uvicorn.run``'s logging config when the lifespan starts (``restore_logging``)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.restore_logs:
+                restore_logging()  # uvicorn.run applied its logging config after instrument()
             if scope["type"] == "lifespan" and (self.probes is not None or self.tracer is not None):
                 await self.app(scope, receive, self._lifespan_observer(send))
             else:
@@ -189,14 +195,20 @@ class RequestTelemetryMiddleware:
                 f"{client[0]}:{client[1]}" if client else None,  # client
                 None if traced is None else traced.exemplar_trace_id,  # trace_id
             )
-            self.metrics.observe(self.service, observation)
-            self.access_log.emit(observation)
-            if tracer is not None and traced is not None:
-                tracer.finish(
-                    traced, scope, endpoint=endpoint, status=observation.status, error=error
-                )
-            reset_project_label(project_token)
-            in_progress.pop()  # last: a request counts as in progress until it is fully recorded
+            # Guarded: a log handler or filter of the application's that raises must not leave
+            # the span open or the request counted as in progress for good.
+            try:
+                self.metrics.observe(self.service, observation)
+                self.access_log.emit(observation)
+            finally:
+                try:
+                    if tracer is not None and traced is not None:
+                        tracer.finish(
+                            traced, scope, endpoint=endpoint, status=observation.status, error=error
+                        )
+                finally:
+                    reset_project_label(project_token)
+                    in_progress.pop()  # last: in progress until the request is fully recorded
 
     def _lifespan_observer(self, send: Send) -> Send:
         probes, tracer = self.probes, self.tracer
