@@ -36,6 +36,10 @@ class DropAccount:
         self._last_detail: dict[DropReason, str] = {}
         self._last_report = 0.0
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: a lock another thread held at the fork would stay held."""
+        self._lock = threading.Lock()
+
     def drop(self, reason: DropReason, count: int = 1, detail: str | None = None) -> None:
         """Count ``count`` dropped events; log a summary if none was logged for a while."""
         if count <= 0:

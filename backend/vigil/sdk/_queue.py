@@ -90,6 +90,7 @@ class EventQueue:
         self._space_waiters = 0
         self._closed = False
         self._finished = False
+        self._closed_detail: str | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -97,7 +98,7 @@ class EventQueue:
     def put(self, item: QueuedEvent, *, wait: bool = True) -> bool:
         """Queue an event; False if it was dropped (and counted)."""
         if self._closed:
-            self._drops.drop(DropReason.CLOSED, events_in(item))
+            self._drops.drop(DropReason.CLOSED, events_in(item), self._closed_detail)
             return False
         items = self._items
         if len(items) >= self.maxsize and not self._wait_for_space(wait):
@@ -168,6 +169,16 @@ class EventQueue:
         self._closed = True
         self._finished = True  # before the sweep: see the comment in ``put``
         self.sweep()
+
+    def refuse_after_fork(self, detail: str) -> None:
+        """In a forked child, where no writer runs: what is queued is the parent's (its writer
+        writes it), so it is let go uncounted; every later event is dropped and counted as
+        ``closed`` (with ``detail`` in the drop log), every marker signalled at once."""
+        self._closed_detail = detail
+        self._items.clear()
+        self._space = threading.Condition(threading.Lock())  # it may have been held at fork
+        self._space_waiters = 0
+        self.finish()
 
     def sweep(self) -> None:
         dropped = 0

@@ -21,6 +21,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -179,6 +180,7 @@ class AgentRecorder(ClosedOnExit):
         self._close_result = True
         self._writer.start()
         atexit.register(self.close)
+        _recorders.add(self)
 
     # Runs: synchronous, through the sink ---------------------------------------------
 
@@ -683,6 +685,27 @@ class AgentRecorder(ClosedOnExit):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+FORKED_DETAIL: Final = (
+    "this recorder was made before the process forked: its writer thread and its sink's "
+    "connections are the parent's, so it records nothing here; make a recorder in the child"
+)
+
+_recorders: weakref.WeakSet[AgentRecorder] = weakref.WeakSet()
+
+
+def _refuse_in_forked_child() -> None:
+    """A recorder does not cross a fork (gunicorn's ``--preload``, ``multiprocessing``): in
+    the child its events would be queued for a writer thread that does not exist there and
+    never be written, nor counted if the child ends with ``os._exit``. They are refused at
+    once instead, counted as ``closed``, and the drop log says why (``FORKED_DETAIL``)."""
+    for recorder in list(_recorders):
+        recorder._drops.reset_after_fork()
+        recorder._queue.refuse_after_fork(FORKED_DETAIL)
+
+
+os.register_at_fork(after_in_child=_refuse_in_forked_child)
 
 
 def _copy(attributes: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""A recorder does not cross a fork: in the child it refuses events, counted, and says why."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import json, logging, os, sys, uuid
+from prometheus_client import CollectorRegistry
+from vigil.models import BatchWriteResult
+from vigil.sdk import AgentRecorder, EventSink
+
+class Counting(EventSink):
+    def write(self, events, *, batch_id=None):
+        print(json.dumps({"pid": os.getpid(), "wrote": len(events)}), flush=True)
+        return BatchWriteResult(steps=len(events))
+    def create_run(self, run, *, run_id=None): raise NotImplementedError
+    def finish_run(self, run_id, finish): raise NotImplementedError
+
+logging.basicConfig(stream=sys.stdout, format="LOG %(message)s %(drop_details)s")
+registry = CollectorRegistry()
+recorder = AgentRecorder(Counting(), service="s", registry=registry, flush_interval=30)
+run = uuid.uuid4()
+recorder.log_step(run, "thought", data={"i": "parent, before the fork"})
+pid = os.fork()
+if pid == 0:
+    accepted = [recorder.log_step(run, "thought", data={"i": i}) for i in range(5)]
+    flushed = recorder.flush(2.0)
+    dropped = registry.get_sample_value(
+        "sdk_events_dropped_total", {"service": "s", "reason": "closed"}
+    )
+    print(json.dumps({"child": accepted, "flushed": flushed, "dropped": dropped,
+                      "queued": recorder.queue_depth}), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+recorder.close()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+def test_a_forked_child_refuses_events_counts_them_and_the_parent_writes_its_own() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    reports = [json.loads(line) for line in lines if line.startswith("{")]
+    (child,) = [r for r in reports if "child" in r]
+    assert child == {"child": [False] * 5, "flushed": True, "dropped": 5.0, "queued": 0}
+    writes = [r for r in reports if "wrote" in r]
+    assert writes == [{"pid": writes[0]["pid"], "wrote": 1}]  # the parent's event, once
+    assert writes[0]["pid"] != 0
+    assert any(
+        "made before the process forked" in line for line in lines if line.startswith("LOG ")
+    )
