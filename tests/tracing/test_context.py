@@ -116,6 +116,25 @@ def test_without_a_provider_every_call_is_a_no_op() -> None:
         assert not span.is_recording()
 
 
+def test_a_tracer_given_is_used_without_a_global_provider() -> None:
+    """A tracer of a provider the application keeps to itself (never set as the global one)
+    records the context's span: the no-op check is for the default tracer only."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    assert not tracing_configured()
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with TracingContext("job", {"n": 1}, tracer=provider.get_tracer("mine")) as ctx:
+        assert ctx.span is not None
+    (span,) = exporter.get_finished_spans()
+    assert (span.name, dict(span.attributes or {})) == ("job", {"n": 1})
+    assert f"{span.context.trace_id:032x}" == ctx.trace_id
+    provider.shutdown()
+
+
 def test_the_no_op_check_reads_the_apis_global() -> None:
     """``tracing_configured`` reads OpenTelemetry's global provider directly (the public
     getter costs an environment lookup per call); the pinned API has it, None until set."""

@@ -108,6 +108,27 @@ def test_shutdown_flushes_and_detaches(collected: CollectingExporter) -> None:
     assert collected.names() == ["before"]
 
 
+def test_settings_a_later_setup_cannot_apply_are_warned_about(
+    collected: CollectingExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provider stays for the process: a second call's other environment or sample ratio
+    is not applied, and says so (it was ignored silently); the same values are no news."""
+    setup_tracing("etl", environment="dev", exporters=[collected])
+    shutdown_tracing()
+    with caplog.at_level(logging.WARNING, logger="vigil.tracing"):
+        setup_tracing("etl", environment="dev", sample_ratio=1.0, exporters=[collected])
+        assert caplog.records == []
+        setup_tracing("etl", environment="prod", sample_ratio=0.0, exporters=[collected])
+    (warning,) = caplog.records
+    assert "environment='prod', sample_ratio=0.0 not applied" in warning.getMessage()
+    assert "environment='dev', sample_ratio=1.0" in warning.getMessage()
+    with TracingContext("still sampled"):
+        pass
+    shutdown_tracing()
+    (span,) = collected.spans
+    assert span.resource.attributes["deployment.environment"] == "dev"
+
+
 def test_setup_after_shutdown_reuses_the_provider(collected: CollectingExporter) -> None:
     setup_tracing("etl", exporters=[collected])
     provider = trace.get_tracer_provider()

@@ -147,7 +147,7 @@ class TracingContext(AlsoAsync):
             context = None if self._span is None else self._span.get_span_context()
             if context is not None and context.is_valid:
                 self._ids = format(context.trace_id, "032x"), format(context.span_id, "016x")
-            else:  # no-op mode: ids that correlate what this block logs, and nothing else
+            else:  # no-op mode: random ids of this context's own; no log line carries them
                 self._ids = new_trace_id(), new_span_id()
         return self._ids
 
@@ -176,10 +176,14 @@ class TracingContext(AlsoAsync):
     def __enter__(self) -> Self:
         if self._token is not None:
             raise RuntimeError("this TracingContext is already entered; create a new one")
-        if not tracing_configured():
+        tracer = self._tracer
+        # A tracer given is used even with no global provider (its provider may be its own);
+        # without the API it can only be the no-op one ``get_tracer`` returns.
+        if not API_INSTALLED or (tracer is None and not tracing_configured()):
             self._token = False  # entered, in no-op mode
             return self
-        tracer = self._tracer or get_tracer()
+        if tracer is None:
+            tracer = get_tracer()
         span = tracer.start_span(
             self.operation_name,
             kind=OTEL_KINDS[self._kind],

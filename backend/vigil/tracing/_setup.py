@@ -59,6 +59,9 @@ class _Tracing:
     destinations: dict[int, SpanProcessor] = field(default_factory=dict)
     langfuse: Any = None
     """The Langfuse client; False once found not configured."""
+    settings: dict[str, object] = field(default_factory=dict)
+    """What the provider was made with (version, environment, sample ratio): empty for an
+    application's own provider. A provider's resource and sampler are fixed once it is set."""
 
 
 _lock = threading.RLock()
@@ -105,12 +108,14 @@ def setup_tracing(
         current = otel_trace.get_tracer_provider()
         if state is None or state.provider is not current:
             state = _state = _adopt(current, service, version, environment, sample_ratio)
-        elif state.service != service:
-            logger.warning(
-                "tracing is already set up for service %r; %r joins its TracerProvider",
-                state.service,
-                service,
-            )
+        else:
+            if state.service != service:
+                logger.warning(
+                    "tracing is already set up for service %r; %r joins its TracerProvider",
+                    state.service,
+                    service,
+                )
+            _warn_if_not_applied(state, version, environment, sample_ratio)
         if state.router is not None:
             _add_destinations(state, store, recorder, exporters, registry, max_queue_size)
         elif store is not None or recorder is not None or exporters:
@@ -160,7 +165,10 @@ def _adopt(
                 "tracing set up: service %s, sample ratio %s", service, ratio,
                 extra={"tracing_service": service, "sample_ratio": ratio},
             )  # fmt: skip
-            return _Tracing(provider, service, router)
+            settings: dict[str, object] = {
+                "version": version, "environment": environment, "sample_ratio": ratio,
+            }  # fmt: skip
+            return _Tracing(provider, service, router, settings=settings)
         current = otel_trace.get_tracer_provider()  # another thread set one meanwhile
     if previous is not None and previous.provider is current:
         return previous
@@ -180,6 +188,26 @@ def _adopt(
             sample_ratio,
         )
     return _Tracing(current, service, attached)
+
+
+def _warn_if_not_applied(
+    state: _Tracing, version: str | None, environment: str | None, sample_ratio: float | None
+) -> None:
+    """A later call's resource or sampling settings that differ from the provider's: said,
+    not silently ignored (the provider stays: OpenTelemetry's global one is set once)."""
+    asked = {"version": version, "environment": environment, "sample_ratio": sample_ratio}
+    ignored = {
+        name: value
+        for name, value in asked.items()
+        if value is not None and state.settings and state.settings.get(name) != value
+    }
+    if ignored:
+        logger.warning(
+            "tracing is already set up with %s; %s not applied (the TracerProvider's resource "
+            "and sampler are fixed once it is set: call setup_tracing with them first)",
+            ", ".join(f"{name}={state.settings.get(name)!r}" for name in ignored),
+            ", ".join(f"{name}={value!r}" for name, value in ignored.items()),
+        )
 
 
 def _add_destinations(
