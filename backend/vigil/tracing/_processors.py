@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import get_current_span
 
 from vigil._run_context import current_project, current_run_id
@@ -84,11 +84,34 @@ class SpanRouter(SpanProcessor):
         return all(d.force_flush(timeout_millis) for d in self._destinations)
 
 
+class _ReportingExporter(SpanExporter):
+    """The processor's exporter, which reports the drops counted since the last report after
+    each export, if due: the processor's worker calls it for as long as spans come, so the
+    end of a burst of drops is logged too, not only its first drop."""
+
+    def __init__(self, exporter: SpanExporter, drops: DropAccount) -> None:
+        self.exporter = exporter
+        self._drops = drops
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            return self.exporter.export(spans)
+        finally:
+            self._drops.report_if_due()
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+
 class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """``BatchSpanProcessor`` that counts the spans its full queue drops."""
+    """``BatchSpanProcessor`` that counts the spans its full queue drops, and logs them at
+    most once a second, the last of them at the latest on ``force_flush`` or ``shutdown``."""
 
     def __init__(self, exporter: SpanExporter, *, drops: DropAccount, **options: Any) -> None:
-        super().__init__(exporter, **options)
+        super().__init__(_ReportingExporter(exporter, drops), **options)
         self._drops = drops
         # The queue is the SDK's own deque (opentelemetry-sdk 1.45: BatchProcessor._queue);
         # tests/tracing/test_processors.py pins this against the pinned SDK.
@@ -108,3 +131,15 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
             if context is not None and context.trace_flags.sampled:
                 self._drops.drop(DropReason.SPAN_QUEUE_FULL)
         super().on_end(span)
+
+    def force_flush(self, timeout_millis: int | None = None) -> bool:
+        try:
+            return super().force_flush(timeout_millis)
+        finally:
+            self._drops.report_if_due(force=True)
+
+    def shutdown(self) -> None:
+        try:
+            super().shutdown()  # type: ignore[no-untyped-call]  # (the SDK's is untyped)
+        finally:
+            self._drops.report_if_due(force=True)
