@@ -115,6 +115,58 @@ def test_the_sdk_exports_exactly_the_agent_spans(langfuse_server: FakeLangfuse) 
     assert len(plan.span_id) == 8
 
 
+STAGES = """
+import os
+from opentelemetry import trace
+from vigil.tracing import AGENT_SCOPE, TracingContext, get_tracer, setup_tracing, shutdown_tracing
+from vigil.tracing._setup import flush_tracing
+
+setup_tracing("agent")
+with TracingContext("flushed", tracer=get_tracer(AGENT_SCOPE)):
+    pass
+assert flush_tracing(timeout_s=20)
+assert shutdown_tracing(timeout_s=20)
+with TracingContext("after-shutdown", tracer=get_tracer(AGENT_SCOPE)):
+    pass
+trace.get_tracer_provider().force_flush()
+setup_tracing("agent")
+with TracingContext("after-setup-again", tracer=get_tracer(AGENT_SCOPE)):
+    pass
+assert flush_tracing(timeout_s=20)
+print("STAGES DONE", flush=True)
+os._exit(0)  # as uvicorn's re-raised SIGTERM ends a server: no atexit, no provider flush
+"""
+
+
+def test_flush_shutdown_and_setup_again_reach_langfuse_as_vigils_own_exporters(
+    langfuse_server: FakeLangfuse,
+) -> None:
+    """Langfuse's processor is the provider's, not Vigil's router's: ``flush_tracing`` (the
+    end of an app's lifespan) did not flush it, so a server's last agent spans were lost, and
+    after ``shutdown_tracing`` it still exported. Now it is flushed, closed and opened again
+    with Vigil's own destinations."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(STAGES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PYTHONPATH": str(BACKEND),
+            "PATH": "/usr/bin:/bin",
+            "LANGFUSE_PUBLIC_KEY": PUBLIC_KEY,
+            "LANGFUSE_SECRET_KEY": SECRET_KEY,
+            "LANGFUSE_BASE_URL": langfuse_server.url,
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "STAGES DONE" in result.stdout
+    assert [exported.span.name for exported in langfuse_server.spans()] == [
+        "flushed",
+        "after-setup-again",
+    ]
+
+
 def _span(scope: str, attributes: dict[str, object] | None = None) -> ReadableSpan:
     tracer = TracerProvider().get_tracer(scope)
     span = tracer.start_span("s", attributes=attributes)  # type: ignore[arg-type]

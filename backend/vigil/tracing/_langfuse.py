@@ -53,9 +53,31 @@ def langfuse_span_filter(span: ReadableSpan) -> bool:
     return bool(is_default_export_span(span))
 
 
+class LangfuseGate:
+    """The Langfuse client's ``should_export_span``: ``langfuse_span_filter`` while open.
+
+    The SDK adds its span processor to the TracerProvider, and a provider never loses a
+    processor; ``shutdown_tracing`` closes the gate, so that spans ended after it stay out
+    of Langfuse like those of every other destination Vigil removed. One per process: the SDK
+    keeps one set of resources (and processor) per public key, made with the first client's
+    filter, which a later client gets back; a later ``setup_tracing`` opens it again."""
+
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = True
+
+    def __call__(self, span: ReadableSpan) -> bool:
+        return self.open and langfuse_span_filter(span)
+
+
+LANGFUSE_GATE: Final = LangfuseGate()
+
+
 def connect_langfuse(provider: TracerProvider, *, required: bool = False) -> Any:
-    """The Langfuse client exporting agent spans from ``provider``, or False when the
-    variables or the SDK are missing (``required``: say so as a warning)."""
+    """The Langfuse client exporting agent spans from ``provider`` (through
+    ``LANGFUSE_GATE``, opened), or False when the variables or the SDK are missing
+    (``required``: say so as a warning)."""
     if not langfuse_configured():
         if required:
             logger.warning(
@@ -75,12 +97,13 @@ def connect_langfuse(provider: TracerProvider, *, required: bool = False) -> Any
         )
         return False
     base_url = os.environ.get(BASE_URL) or os.environ[HOST]
+    LANGFUSE_GATE.open = True
     client = Langfuse(
         public_key=os.environ[PUBLIC_KEY],
         secret_key=os.environ[SECRET_KEY],
         base_url=base_url,
         tracer_provider=provider,
-        should_export_span=langfuse_span_filter,
+        should_export_span=LANGFUSE_GATE,
     )
     logger.info(
         "agent spans are exported to Langfuse at %s", base_url, extra={"langfuse_url": base_url}

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from vigil.sdk import AgentRecorder
     from vigil.storage import EventStore
+    from vigil.tracing._langfuse import LangfuseGate
     from vigil.tracing._processors import SpanRouter
 
 logger = logging.getLogger("vigil.tracing")
@@ -59,6 +60,8 @@ class _Tracing:
     destinations: dict[int, SpanProcessor] = field(default_factory=dict)
     langfuse: Any = None
     """The Langfuse client; False once found not configured."""
+    langfuse_gate: LangfuseGate | None = None
+    """What lets spans through to that client (closed by ``shutdown_tracing``)."""
     settings: dict[str, object] = field(default_factory=dict)
     """What the provider was made with (version, environment, sample ratio): empty for an
     application's own provider. A provider's resource and sampler are fixed once it is set."""
@@ -125,9 +128,10 @@ def setup_tracing(
                 type(state.provider).__name__,
             )
         if state.langfuse is None and langfuse is not False:
-            from vigil.tracing._langfuse import connect_langfuse
+            from vigil.tracing._langfuse import LANGFUSE_GATE, connect_langfuse
 
             state.langfuse = connect_langfuse(state.provider, required=langfuse is True)
+            state.langfuse_gate = LANGFUSE_GATE
         return state.provider.get_tracer(service)
 
 
@@ -277,6 +281,9 @@ def shutdown_tracing(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
         processors = list(state.destinations.values())
         state.destinations.clear()
         client, state.langfuse = state.langfuse, None
+        if state.langfuse_gate is not None:
+            state.langfuse_gate.open = False  # nothing more for it; what it holds is flushed
+            state.langfuse_gate = None
         router = state.router
     finished = True
     for processor in processors:
@@ -299,10 +306,13 @@ def flush_tracing(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
     with _lock:
         state = _state
         processors = [] if state is None else list(state.destinations.values())
+        client = None if state is None else state.langfuse
     finished = True
     for processor in processors:
         flush = processor.force_flush
         finished = _bounded(flush, timeout_s, type(processor).__name__) and finished
+    if client is not None and client is not False:  # its processor is the provider's, not ours
+        finished = _bounded(client.flush, timeout_s, "Langfuse") and finished
     return finished
 
 
