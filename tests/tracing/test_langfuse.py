@@ -167,6 +167,51 @@ def test_flush_shutdown_and_setup_again_reach_langfuse_as_vigils_own_exporters(
     ]
 
 
+APPLICATION_FIRST = """
+import logging, sys
+from langfuse import Langfuse
+from vigil.tracing import AGENT_SCOPE, TracingContext, get_tracer, setup_tracing, shutdown_tracing
+from vigil.tracing._langfuse import _resources_of
+
+logging.basicConfig(stream=sys.stdout, format="LOG %(message)s")
+mine = Langfuse()  # the application's own client, made first
+assert _resources_of("{key}") is mine._resources  # where the SDK keeps it (pinned)
+setup_tracing("agent")
+with TracingContext("vigil-agent-span", tracer=get_tracer(AGENT_SCOPE)):
+    pass
+assert shutdown_tracing(timeout_s=20)
+with mine.start_as_current_observation(name="application-span"):
+    pass
+mine.flush()
+print("APP DONE", flush=True)
+"""
+
+
+def test_an_applications_own_langfuse_client_is_left_alone(langfuse_server: FakeLangfuse) -> None:
+    """The SDK hands a later client the first one's resources: Vigil's client was the
+    application's (no Vigil filter) and ``shutdown_tracing`` shut the application's down.
+    Now Vigil makes none, says so, and the application's client still exports after it."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(APPLICATION_FIRST).replace("{key}", PUBLIC_KEY)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PYTHONPATH": str(BACKEND),
+            "PATH": "/usr/bin:/bin",
+            "LANGFUSE_PUBLIC_KEY": PUBLIC_KEY,
+            "LANGFUSE_SECRET_KEY": SECRET_KEY,
+            "LANGFUSE_BASE_URL": langfuse_server.url,
+        },
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "APP DONE" in result.stdout
+    assert "the application made a Langfuse client for this public key already" in result.stdout
+    names = [exported.span.name for exported in langfuse_server.spans()]
+    assert "application-span" in names
+
+
 def _span(scope: str, attributes: dict[str, object] | None = None) -> ReadableSpan:
     tracer = TracerProvider().get_tracer(scope)
     span = tracer.start_span("s", attributes=attributes)  # type: ignore[arg-type]

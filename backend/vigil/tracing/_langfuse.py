@@ -97,6 +97,18 @@ def connect_langfuse(provider: TracerProvider, *, required: bool = False) -> Any
         )
         return False
     base_url = os.environ.get(BASE_URL) or os.environ[HOST]
+    public_key = os.environ[PUBLIC_KEY]
+    existing = _resources_of(public_key)
+    if existing is not None and existing is not _own_resources.get(public_key):
+        # The SDK keeps one client's resources per public key and hands them to every later
+        # client: Vigil's would be the application's, without Vigil's filter, and
+        # shutdown_tracing would shut the application's client down.
+        logger.warning(
+            "the application made a Langfuse client for this public key already: Vigil "
+            "makes none of its own and leaves that one alone (which spans go to Langfuse is "
+            "that client's should_export_span)"
+        )
+        return False
     LANGFUSE_GATE.open = True
     client = Langfuse(
         public_key=os.environ[PUBLIC_KEY],
@@ -105,7 +117,24 @@ def connect_langfuse(provider: TracerProvider, *, required: bool = False) -> Any
         tracer_provider=provider,
         should_export_span=LANGFUSE_GATE,
     )
+    _own_resources[public_key] = _resources_of(public_key)
     logger.info(
         "agent spans are exported to Langfuse at %s", base_url, extra={"langfuse_url": base_url}
     )
     return client
+
+
+_own_resources: dict[str, object] = {}
+"""The SDK's resources that Vigil's own client made, by public key."""
+
+
+def _resources_of(public_key: str) -> object | None:
+    """The SDK's resources for ``public_key`` if a client made them (langfuse 4.18's
+    ``LangfuseResourceManager._instances``, pinned by tests/tracing/test_langfuse.py; None
+    when the SDK keeps them elsewhere)."""
+    try:
+        from langfuse._client.resource_manager import LangfuseResourceManager
+    except ImportError:
+        return None
+    instances = getattr(LangfuseResourceManager, "_instances", None)
+    return instances.get(public_key) if isinstance(instances, dict) else None
