@@ -124,6 +124,8 @@ def test_a_tracer_given_is_used_without_a_global_provider() -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     assert not tracing_configured()
+    with TracingContext("quiet", tracer=get_tracer("vigil.agent")) as quiet:  # the API's proxy
+        assert quiet.span is None  # still the no-op mode: nothing to record into
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))

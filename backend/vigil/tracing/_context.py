@@ -37,8 +37,11 @@ HTTP_SCOPE: Final = "vigil.http"
 """The scope of the server span of each instrumented request."""
 
 if API_INSTALLED:
-    from opentelemetry.trace import ProxyTracerProvider, Status, StatusCode
+    from opentelemetry.trace import NoOpTracer, ProxyTracer, ProxyTracerProvider, Status, StatusCode
     from opentelemetry.trace import SpanKind as OtelSpanKind
+
+    GLOBAL_TRACERS: Final[tuple[type, ...]] = (ProxyTracer, NoOpTracer)
+    """The API's tracers of the global provider: they record nothing until one is set."""
 
     OTEL_KINDS: Final[dict[SpanKind, OtelSpanKind]] = {
         SpanKind.INTERNAL: OtelSpanKind.INTERNAL,
@@ -177,9 +180,12 @@ class TracingContext(AlsoAsync):
         if self._token is not None:
             raise RuntimeError("this TracingContext is already entered; create a new one")
         tracer = self._tracer
-        # A tracer given is used even with no global provider (its provider may be its own);
-        # without the API it can only be the no-op one ``get_tracer`` returns.
-        if not API_INSTALLED or (tracer is None and not tracing_configured()):
+        # Without a global provider, the no-op mode unless the tracer given is one of a
+        # provider of the application's own (not the API's proxy, which records nothing
+        # until a provider is set; without the API, only the no-op one ``get_tracer`` makes).
+        if not API_INSTALLED or (
+            (tracer is None or type(tracer) in GLOBAL_TRACERS) and not tracing_configured()
+        ):
             self._token = False  # entered, in no-op mode
             return self
         if tracer is None:
