@@ -23,11 +23,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from uuid import UUID
 
 import pytest
 import yaml
+from opentelemetry import context as otel_context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, set_span_in_context
 from tests.ports import free_port
 
+from vigil._run_context import run_context
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.json_logging import VigilJsonFormatter
 from vigil.instrumentation.red_metrics import RequestObservation
@@ -85,6 +89,15 @@ def _formatted_records() -> list[dict[str, Any]]:
     access.addHandler(handler)
     try:
         logger.info("plain")
+        # Inside a span and a run: the ids that join a line to its trace and run.
+        ids = SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, False)
+        span = NonRecordingSpan(ids)
+        token = otel_context.attach(set_span_in_context(span))
+        try:
+            with run_context(UUID("01234567-89ab-7def-8123-456789abcdef")):
+                logger.info("in a span of a run")
+        finally:
+            otel_context.detach(token)
         AccessLog(access).emit(
             RequestObservation(
                 method="GET",
@@ -112,7 +125,7 @@ def _formatted_records() -> list[dict[str, Any]]:
 
 def test_every_field_the_formatter_writes_is_mapped_with_a_fitting_type() -> None:
     records = _formatted_records()
-    assert len(records) == 4
+    assert len(records) == 5
     fields = {key: value for record in records for key, value in record.items()}
     # The fields the formatter promises (json_logging.py, access_log.py): a smaller set here
     # would mean the records above no longer exercise them.
@@ -132,8 +145,13 @@ def test_every_field_the_formatter_writes_is_mapped_with_a_fitting_type() -> Non
         "client",
         "exception",
         "stack",
+        "trace_id",
+        "span_id",
+        "run_id",
     }
     mapped = _mapped()
+    for name in ("trace_id", "span_id", "run_id", "request_id", "project_id"):
+        assert mapped[name]["type"] == "keyword", f"{name}: an id is matched whole, never analysed"
     for name in fields:
         assert name in mapped, f"{name} is written by the formatter but not mapped"
     for name, value in fields.items():
