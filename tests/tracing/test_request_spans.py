@@ -91,6 +91,27 @@ def test_one_server_span_per_request_with_the_route(traced: TracedApp) -> None:
     assert span.end_time >= span.start_time
 
 
+def test_a_raising_access_log_filter_still_ends_and_exports_the_span(traced: TracedApp) -> None:
+    """The access record is written while the span is current; a filter of the application's
+    on its logger that raises left the span open for good (never exported)."""
+
+    class Broken(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            raise RuntimeError("a filter's bug")
+
+    access = logging.getLogger("vigil.access")
+    broken = Broken()
+    access.addFilter(broken)
+    try:
+        traced.client.get("/v1/runs/42")
+    finally:
+        access.removeFilter(broken)
+    traced.finish()
+    (span,) = traced.spans.spans
+    assert span.name == "GET /v1/runs/{run_id}"
+    assert span.end_time is not None
+
+
 def test_a_secret_in_the_path_is_redacted_as_in_the_access_line(traced: TracedApp) -> None:
     """Every exporter gets the span's attributes (and the store skips redacting what the
     request span sets itself): its path is redacted at the source, as the access line's."""
