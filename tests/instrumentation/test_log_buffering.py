@@ -22,12 +22,10 @@ from vigil.instrumentation._records import AccessFields
 from vigil.instrumentation.access_log import AccessLog, _direct_handlers
 from vigil.instrumentation.json_logging import (
     BUFFER_BYTES,
-    HANDLER_NAME,
     JsonLineHandler,
     VigilJsonFormatter,
     configure_logging,
     flush_logs,
-    restore_logging,
 )
 from vigil.instrumentation.red_metrics import RequestObservation
 
@@ -414,78 +412,6 @@ def test_the_direct_path_reaches_the_handlers_a_record_would(case: str) -> None:
         child.handlers.clear()
         parent.handlers.clear()
         child.propagate = parent.propagate = True
-
-
-UVICORN_RUN = """
-import logging, socket, threading, time
-import httpx, uvicorn
-from fastapi import FastAPI
-import vigil
-from vigil.instrumentation.json_logging import HANDLER_NAME
-
-app = FastAPI()
-
-@app.get("/items")
-def items() -> list[int]:
-    return []
-
-vigil.instrument(app, service="svc")
-with socket.socket() as probe:
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port))  # as uvicorn.run
-thread = threading.Thread(target=server.run)
-thread.start()
-while not server.started:
-    time.sleep(0.02)
-httpx.get(f"http://127.0.0.1:{port}/items?api_key=sk-live-123")
-(handler,) = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
-print("HANDLER", handler.closed, handler.flush_level, flush=True)
-server.should_exit = True
-thread.join()
-"""
-
-
-def test_uvicorn_run_gets_json_lines_and_no_plain_access_log() -> None:
-    """``uvicorn.run(app)`` applies uvicorn's logging config after ``instrument()``: it closed
-    Vigil's handler and brought back uvicorn's plain access log, query string and secret
-    included. From the app's start-up on, the lines are Vigil's again, buffered."""
-    out = run_python(UVICORN_RUN)
-    assert "sk-live-123" not in out
-    assert '"GET /items?' not in out  # uvicorn's access line
-    (handler,) = [line for line in out.splitlines() if line.startswith("HANDLER ")]
-    assert handler.split()[1:] == ["False", str(logging.WARNING)]  # open, buffering
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    (access,) = [line for line in lines if line["logger"] == "vigil.access"]
-    assert (access["path"], access["status"]) == ("/items", 200)
-    assert any(line["logger"] == "uvicorn.error" for line in lines)  # its shutdown lines
-
-
-def test_an_applications_own_logging_config_is_left_as_it_is(stream: io.StringIO) -> None:
-    """Only uvicorn's default config is undone: uvicorn loggers the application gave its own
-    handlers keep them (a closed Vigil handler is still replaced by an open one)."""
-    import logging.config
-
-    logging.config.dictConfig(
-        {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "handlers": {"mine": {"class": "logging.NullHandler"}},
-            "loggers": {"uvicorn.access": {"handlers": ["mine"], "propagate": False}},
-        }
-    )
-    assert restore_logging()  # the closed handler
-    access = logging.getLogger("uvicorn.access")
-    assert [type(h).__name__ for h in access.handlers] == ["NullHandler"]
-    assert not access.propagate
-    (handler,) = [h for h in logging.getLogger().handlers if h.get_name() == HANDLER_NAME]
-    assert isinstance(handler, JsonLineHandler)
-    assert not handler.closed
-    assert handler.stream is stream
-    logging.getLogger("after").info("written by the new handler")
-    flush_logs()
-    assert messages(stream)[-1] == "written by the new handler"
-    assert not restore_logging()  # nothing left to undo
 
 
 def test_lines_waiting_at_exit_go_to_the_stream_set_last(tmp_path: Path) -> None:

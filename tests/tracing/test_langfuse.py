@@ -180,6 +180,7 @@ setup_tracing("agent")
 with TracingContext("vigil-agent-span", tracer=get_tracer(AGENT_SCOPE)):
     pass
 assert shutdown_tracing(timeout_s=20)
+assert mine._resources._shutdown is False  # Vigil did not shut the application's client down
 with mine.start_as_current_observation(name="application-span"):
     pass
 mine.flush()

@@ -80,3 +80,27 @@ def test_spans_dropped_by_a_full_queue_are_counted_and_logged(
     # Every drop is in the log by the end (only the first of the burst was, before).
     logged = sum(r.__dict__["dropped_events"]["span_queue_full"] for r in summaries)
     assert logged == dropped
+
+
+class TimedShutdownExporter(SpanExporter):
+    """An exporter whose shutdown takes a timeout, as OTLP's does."""
+
+    def __init__(self) -> None:
+        self.shutdown_timeouts: list[float] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: object) -> None:
+        self.shutdown_timeouts.append(timeout_millis)
+
+
+def test_an_exporters_shutdown_gets_what_is_left_of_the_processors_timeout() -> None:
+    """The processor hands its exporter the remaining timeout when it takes one: Vigil's
+    wrapper (which reports drops after each export) passes it on."""
+    exporter = TimedShutdownExporter()
+    drops = DropAccount(SdkMetrics.for_registry(CollectorRegistry()), SERVICE)
+    processor = CountingBatchSpanProcessor(exporter, drops=drops)
+    processor.shutdown()
+    (timeout,) = exporter.shutdown_timeouts
+    assert 0 < timeout < 30_000  # the processor's remaining time, not the exporter's default

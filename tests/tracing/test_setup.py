@@ -129,6 +129,18 @@ def test_settings_a_later_setup_cannot_apply_are_warned_about(
     assert span.resource.attributes["deployment.environment"] == "dev"
 
 
+def test_the_defaults_a_provider_got_are_no_news(
+    collected: CollectingExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Asking again for what the first call left to the defaults (environment development,
+    sample ratio 1.0) is what the provider has: no warning."""
+    setup_tracing("etl", exporters=[collected])
+    with caplog.at_level(logging.WARNING, logger="vigil.tracing"):
+        setup_tracing("etl", environment="development", sample_ratio=1.0, exporters=[collected])
+    shutdown_tracing()
+    assert caplog.records == []
+
+
 def test_setup_after_shutdown_reuses_the_provider(collected: CollectingExporter) -> None:
     setup_tracing("etl", exporters=[collected])
     provider = trace.get_tracer_provider()

@@ -20,8 +20,8 @@ line at once. A process that ``multiprocessing`` forks ends with ``os._exit`` (n
 ``atexit``): a finalizer of ``multiprocessing``'s writes its lines as it exits.
 
 ``uvicorn.run(app)`` applies uvicorn's logging config after the app is built, undoing this
-module's; ``restore_logging`` (run by the instrumentation when the app's lifespan starts)
-puts it back.
+module's; ``uvicorn_logging.restore_logging`` (run by the instrumentation when the app's
+lifespan starts) puts it back.
 
 The access record (``access_log.AccessLog``, one per request) takes a fast path: its fields
 are known, so the line is built in one dict and serialized by orjson without
@@ -51,6 +51,7 @@ from vigil._run_context import current_run_id
 from vigil.instrumentation._records import AccessFields, duration_ms, record_extras
 from vigil.instrumentation.project_label import current_project_id
 from vigil.instrumentation.request_id import current_request_id
+from vigil.instrumentation.uvicorn_logging import route_uvicorn_loggers
 from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
 from vigil.tracing._ids import current_trace_ids
 
@@ -78,7 +79,6 @@ _TRUSTED_FIELDS = frozenset(
     }
 )
 
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 SERVER_LOGGERS: Final = frozenset({"uvicorn", "uvicorn.error"})
 """Written at once whatever their level: the server's start-up and shutdown lines."""
 HANDLER_NAME: Final = "vigil-json"
@@ -493,54 +493,4 @@ def configure_logging(
     logging.logMultiprocessing = False
     if hasattr(logging, "logAsyncioTasks"):  # Python 3.12+
         logging.logAsyncioTasks = False
-    _route_uvicorn_loggers()
-
-
-def _route_uvicorn_loggers() -> None:
-    for name in UVICORN_LOGGERS:
-        uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
-    # Vigil writes its own access log record per request (with request id, route and duration);
-    # uvicorn's would be a second, poorer line for the same request, with the query string.
-    logging.getLogger("uvicorn.access").disabled = True
-
-
-def restore_logging() -> bool:
-    """Undo what ``uvicorn.run(app)`` does to ``configure_logging``'s set-up, at the app's
-    start-up (the instrumentation calls this); True if there was anything to undo.
-
-    ``uvicorn.run`` applies uvicorn's own logging config once the app is built (its
-    ``log_config``, through ``logging.config.dictConfig``). That closes every handler (Vigil's
-    would then write each line at once), gives uvicorn's loggers plain-text handlers of their
-    own and turns uvicorn's access log back on, whose lines carry the query string, secrets
-    and all. While Vigil's handler is still on the root logger: a closed one is replaced by an
-    open one with the same stream, settings and formatter, and when uvicorn's loggers have
-    handlers with uvicorn's own formatters (its default config's), they are routed to the
-    JSON lines again. A config of the application's own, with other formatters, or one that
-    replaced the root logger's handlers, is left as it is."""
-    root = logging.getLogger()
-    ours = [h for h in root.handlers if h.get_name() == HANDLER_NAME]
-    if not ours:
-        return False
-    restored = False
-    handler = ours[0]
-    if isinstance(handler, JsonLineHandler) and handler.closed:
-        fresh = JsonLineHandler(
-            handler.stream,
-            flush_interval=handler.flush_interval,
-            flush_loggers=handler.flush_loggers,
-        )
-        fresh.setFormatter(handler.formatter)
-        fresh.setLevel(handler.level)
-        root.removeHandler(handler)
-        fresh.set_name(HANDLER_NAME)
-        root.addHandler(fresh)
-        restored = True
-    uvicorns = [logging.getLogger(name) for name in UVICORN_LOGGERS]
-    if any(
-        type(h.formatter).__module__ == "uvicorn.logging" for lg in uvicorns for h in lg.handlers
-    ):
-        _route_uvicorn_loggers()
-        restored = True
-    return restored
+    route_uvicorn_loggers()

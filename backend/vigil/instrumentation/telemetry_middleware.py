@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigil.instrumentation.access_log import AccessLog
 from vigil.instrumentation.errors import error_response
-from vigil.instrumentation.json_logging import restore_logging
 from vigil.instrumentation.probes import HealthProbes
 from vigil.instrumentation.project_label import (
     PROJECT_ID_HEADER,
@@ -47,6 +46,7 @@ from vigil.instrumentation.request_id import (
     with_request_id,
 )
 from vigil.instrumentation.route_template import route_template
+from vigil.instrumentation.uvicorn_logging import restore_logging
 
 if TYPE_CHECKING:
     from vigil.tracing._request import RequestTracer

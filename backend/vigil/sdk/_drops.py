@@ -37,8 +37,14 @@ class DropAccount:
         self._last_report = 0.0
 
     def reset_after_fork(self) -> None:
-        """In a forked child: a lock another thread held at the fork would stay held."""
+        """In a forked child: a lock another thread held at the fork would stay held, and
+        the drops waiting for the next report are the parent's (it reports them); the
+        child's first drop is reported at once (no writer thread runs there to report it
+        later)."""
         self._lock = threading.Lock()
+        self._pending = {}
+        self._last_detail = {}
+        self._last_report = 0.0
 
     def drop(self, reason: DropReason, count: int = 1, detail: str | None = None) -> None:
         """Count ``count`` dropped events; log a summary if none was logged for a while."""

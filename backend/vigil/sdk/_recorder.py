@@ -649,10 +649,11 @@ class AgentRecorder(ClosedOnExit):
                 )
                 finished = False
             self._drops.report_if_due(force=True)
-            try:
-                self.sink.close()
-            except Exception:
-                sdk_logger.exception("closing the agent SDK sink failed")
+            if os.getpid() == self._pid:  # a forked child's sink connections are the parent's
+                try:
+                    self.sink.close()
+                except Exception:
+                    sdk_logger.exception("closing the agent SDK sink failed")
             self._close_result = finished
             return finished
 

@@ -15,6 +15,7 @@ counted: when the queue is full it discards the oldest span with no metric of it
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Sequence
@@ -99,8 +100,13 @@ class _ReportingExporter(SpanExporter):
         finally:
             self._drops.report_if_due()
 
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
+    def shutdown(self, timeout_millis: float = 30_000) -> None:
+        # The processor passes what is left of its own timeout when the exporter takes one
+        # (the SDK checks the signature): passed on only to an exporter that does.
+        if "timeout_millis" in inspect.signature(self.exporter.shutdown).parameters:
+            self.exporter.shutdown(timeout_millis=timeout_millis)  # type: ignore[call-arg]
+        else:
+            self.exporter.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.exporter.force_flush(timeout_millis)

@@ -170,8 +170,10 @@ def _adopt(
                 extra={"tracing_service": service, "sample_ratio": ratio},
             )  # fmt: skip
             settings: dict[str, object] = {
-                "version": version, "environment": environment, "sample_ratio": ratio,
-            }  # fmt: skip
+                "version": resource.attributes["service.version"],
+                "environment": resource.attributes["deployment.environment"],
+                "sample_ratio": ratio,
+            }
             return _Tracing(provider, service, router, settings=settings)
         current = otel_trace.get_tracer_provider()  # another thread set one meanwhile
     if previous is not None and previous.provider is current:
@@ -307,12 +309,14 @@ def flush_tracing(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
         state = _state
         processors = [] if state is None else list(state.destinations.values())
         client = None if state is None else state.langfuse
+    if client is not None and client is not False:
+        # Langfuse's processor is the provider's, not the router's: the client's flush
+        # flushes the whole provider (Vigil's destinations with it), then its own queues.
+        return _bounded(client.flush, timeout_s, "Langfuse")
     finished = True
     for processor in processors:
         flush = processor.force_flush
         finished = _bounded(flush, timeout_s, type(processor).__name__) and finished
-    if client is not None and client is not False:  # its processor is the provider's, not ours
-        finished = _bounded(client.flush, timeout_s, "Langfuse") and finished
     return finished
 
 
