@@ -115,6 +115,7 @@ def test_settings_a_later_setup_cannot_apply_are_warned_about(
     is not applied, and says so (it was ignored silently); the same values are no news."""
     setup_tracing("etl", environment="dev", exporters=[collected])
     shutdown_tracing()
+    caplog.clear()  # the first call's INFO line, when an earlier test left the root at INFO
     with caplog.at_level(logging.WARNING, logger="vigil.tracing"):
         setup_tracing("etl", environment="dev", sample_ratio=1.0, exporters=[collected])
         assert caplog.records == []
@@ -135,6 +136,7 @@ def test_the_defaults_a_provider_got_are_no_news(
     """Asking again for what the first call left to the defaults (environment development,
     sample ratio 1.0) is what the provider has: no warning."""
     setup_tracing("etl", exporters=[collected])
+    caplog.clear()  # the first call's INFO line, when an earlier test left the root at INFO
     with caplog.at_level(logging.WARNING, logger="vigil.tracing"):
         setup_tracing("etl", environment="development", sample_ratio=1.0, exporters=[collected])
     shutdown_tracing()
