@@ -82,3 +82,28 @@ def test_api_contract(case: schemathesis.Case) -> None:
     """Every operation answers within its documented contract for generated input, and
     refuses the same request without (or with a wrong) key."""
     case.call_and_validate()
+
+
+def test_a_stored_trace_is_answered_as_documented(
+    api_schema: schemathesis.BaseSchema,
+) -> None:
+    """Fuzzed trace ids are never stored ones, so the fuzzing only ever sees 404 and 422 from
+    ``GET /traces/{trace_id}``: a real trace (the controller's own server span, continuing a
+    ``traceparent`` sent to it) is read back and its 200 checked against the schema too."""
+    from vigil.tracing._setup import flush_tracing
+
+    trace_id = os.urandom(16).hex()
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    seed = api_schema["/runs"]["GET"].Case(
+        headers={**auth, "traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"}
+    )
+    assert seed.call().status_code == 200
+    assert flush_tracing(timeout_s=10)  # the span, from the exporter's queue into the store
+    case = api_schema["/traces/{trace_id}"]["GET"].Case(
+        path_parameters={"trace_id": trace_id}, headers=auth
+    )
+    response = case.call_and_validate()
+    assert response.status_code == 200
+    tree = response.json()
+    assert tree["trace_id"] == trace_id
+    assert [root["name"] for root in tree["roots"]] == ["GET /runs"]
