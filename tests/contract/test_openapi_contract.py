@@ -107,3 +107,38 @@ def test_a_stored_trace_is_answered_as_documented(
     tree = response.json()
     assert tree["trace_id"] == trace_id
     assert [root["name"] for root in tree["roots"]] == ["GET /runs"]
+
+
+def test_a_runs_stored_trace_is_answered_as_documented(api_schema: schemathesis.BaseSchema) -> None:
+    """The same for ``GET /runs/{run_id}/trace``: a run, a span of it posted in a batch, and
+    the 200 read back checked against the schema."""
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    created = (
+        api_schema["/runs"]["POST"]
+        .Case(headers=auth, body={"name": "r", "agent": "a", "project_id": "p1"})
+        .call()
+    )
+    assert created.status_code == 201
+    run_id = created.json()["id"]
+    span = {
+        "event": "span",
+        "trace_id": os.urandom(16).hex(),
+        "span_id": os.urandom(8).hex(),
+        "name": "plan",
+        "service": "agent",
+        "start_time": "2026-12-01T08:00:00Z",
+        "end_time": "2026-12-01T08:00:01Z",
+        "run_id": run_id,
+    }
+    posted = api_schema["/events/batch"]["POST"].Case(headers=auth, body={"events": [span]}).call()
+    assert posted.status_code == 202
+    case = api_schema["/runs/{run_id}/trace"]["GET"].Case(
+        path_parameters={"run_id": run_id}, headers=auth
+    )
+    response = case.call_and_validate()
+    assert response.status_code == 200
+    (trace,) = response.json()["traces"]
+    assert (trace["trace_id"], [root["name"] for root in trace["roots"]]) == (
+        span["trace_id"],
+        ["plan"],
+    )
