@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
     from vigil.sdk import AgentRecorder
     from vigil.storage import EventStore
-    from vigil.tracing._langfuse import LangfuseGate
     from vigil.tracing._processors import SpanRouter
 
 logger = logging.getLogger("vigil.tracing")
@@ -60,8 +59,6 @@ class _Tracing:
     destinations: dict[int, SpanProcessor] = field(default_factory=dict)
     langfuse: Any = None
     """The Langfuse client; False once found not configured."""
-    langfuse_gate: LangfuseGate | None = None
-    """What lets spans through to that client (closed by ``shutdown_tracing``)."""
     settings: dict[str, object] = field(default_factory=dict)
     """What the provider was made with (version, environment, sample ratio): empty for an
     application's own provider. A provider's resource and sampler are fixed once it is set."""
@@ -128,10 +125,9 @@ def setup_tracing(
                 type(state.provider).__name__,
             )
         if state.langfuse is None and langfuse is not False:
-            from vigil.tracing._langfuse import LANGFUSE_GATE, connect_langfuse
+            from vigil.tracing._langfuse import connect_langfuse
 
             state.langfuse = connect_langfuse(state.provider, required=langfuse is True)
-            state.langfuse_gate = LANGFUSE_GATE
         return state.provider.get_tracer(service)
 
 
@@ -201,11 +197,13 @@ def _warn_if_not_applied(
 ) -> None:
     """A later call's resource or sampling settings that differ from the provider's: said,
     not silently ignored (the provider stays: OpenTelemetry's global one is set once)."""
+    if not state.settings:  # an application's provider: its own settings, said at adoption
+        return
     asked = {"version": version, "environment": environment, "sample_ratio": sample_ratio}
     ignored = {
         name: value
         for name, value in asked.items()
-        if value is not None and state.settings and state.settings.get(name) != value
+        if value is not None and state.settings.get(name) != value
     }
     if ignored:
         logger.warning(
@@ -283,9 +281,10 @@ def shutdown_tracing(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
         processors = list(state.destinations.values())
         state.destinations.clear()
         client, state.langfuse = state.langfuse, None
-        if state.langfuse_gate is not None:
-            state.langfuse_gate.open = False  # nothing more for it; what it holds is flushed
-            state.langfuse_gate = None
+        if client is not None and client is not False:
+            from vigil.tracing._langfuse import LANGFUSE_GATE
+
+            LANGFUSE_GATE.open = False  # nothing more for it; what it holds is flushed below
         router = state.router
     finished = True
     for processor in processors:
