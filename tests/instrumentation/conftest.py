@@ -103,3 +103,12 @@ def instrumented() -> Iterator[InstrumentedApp]:
     with TestClient(app, raise_server_exceptions=False) as client:
         instrumented_app = InstrumentedApp(app, client, instrumentation, read_logs)
         yield instrumented_app
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    """Vigil's JSON lines into a string, buffered (``flush_interval`` 0.2 s), DEBUG and up."""
+    out = io.StringIO()
+    configure_logging("svc", "DEBUG", stream=out, flush_interval=0.2)
+    yield out
+    configure_logging("svc", "INFO", stream=io.StringIO(), flush_interval=0)

@@ -8,9 +8,6 @@ import contextlib
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.python_runs import run_python
 from vigil.instrumentation._records import AccessFields
 from vigil.instrumentation.access_log import AccessLog, _direct_handlers
 from vigil.instrumentation.json_logging import (
@@ -28,26 +26,6 @@ from vigil.instrumentation.json_logging import (
     flush_logs,
 )
 from vigil.instrumentation.red_metrics import RequestObservation
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def stream() -> Iterator[io.StringIO]:
-    out = io.StringIO()
-    configure_logging("svc", "DEBUG", stream=out, flush_interval=0.2)
-    yield out
-    configure_logging("svc", "INFO", stream=io.StringIO(), flush_interval=0)
-
-
-def run_python(program: str) -> str:
-    """Run ``program`` in a fresh interpreter on this checkout's code; its stdout."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def messages(out: io.StringIO) -> list[str]:

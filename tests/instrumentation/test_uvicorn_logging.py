@@ -6,27 +6,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
-
-from tests.instrumentation.test_log_buffering import messages, run_python
+from tests.instrumentation.test_log_buffering import messages
+from tests.python_runs import run_python
 from vigil.instrumentation.json_logging import (
     HANDLER_NAME,
     JsonLineHandler,
-    configure_logging,
     flush_logs,
 )
 from vigil.instrumentation.uvicorn_logging import restore_logging
-
-
-@pytest.fixture
-def stream() -> Iterator[io.StringIO]:
-    out = io.StringIO()
-    configure_logging("svc", "DEBUG", stream=out, flush_interval=0.2)
-    yield out
-    configure_logging("svc", "INFO", stream=io.StringIO(), flush_interval=0)
-
 
 UVICORN_RUN = """
 import logging, socket, threading, time

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.python_runs import run_python
 
 CHILD = """
 import json, logging, os, sys, uuid
@@ -51,12 +48,7 @@ recorder.close()
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
 def test_a_forked_child_refuses_events_counts_them_and_the_parent_writes_its_own() -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "backend"), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = run_python(CHILD).splitlines()
     reports = [json.loads(line) for line in lines if line.startswith("{")]
     (child,) = [r for r in reports if "child" in r]
     assert child == {"child": [False] * 5, "flushed": True, "dropped": 5.0, "queued": 0}

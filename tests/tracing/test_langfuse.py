@@ -62,9 +62,11 @@ print("AGENT DONE")
 """
 
 
-def test_the_sdk_exports_exactly_the_agent_spans(langfuse_server: FakeLangfuse) -> None:
+def run_agent(program: str, langfuse_server: FakeLangfuse) -> str:
+    """``program`` in a fresh interpreter with only the Langfuse variables (pointing at the
+    receiver) set; its stdout, once it exited with 0."""
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(AGENT)],
+        [sys.executable, "-c", textwrap.dedent(program)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -78,7 +80,12 @@ def test_the_sdk_exports_exactly_the_agent_spans(langfuse_server: FakeLangfuse) 
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "AGENT DONE" in result.stdout
+    return result.stdout
+
+
+def test_the_sdk_exports_exactly_the_agent_spans(langfuse_server: FakeLangfuse) -> None:
+    stdout = run_agent(AGENT, langfuse_server)
+    assert "AGENT DONE" in stdout
 
     exports = [r for r in langfuse_server.requests if r.path == OTLP_PATH]
     assert exports, [r.path for r in langfuse_server.requests]
@@ -145,22 +152,8 @@ def test_flush_shutdown_and_setup_again_reach_langfuse_as_vigils_own_exporters(
     end of an app's lifespan) did not flush it, so a server's last agent spans were lost, and
     after ``shutdown_tracing`` it still exported. Now it is flushed, closed and opened again
     with Vigil's own destinations."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(STAGES)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "PYTHONPATH": str(BACKEND),
-            "PATH": "/usr/bin:/bin",
-            "LANGFUSE_PUBLIC_KEY": PUBLIC_KEY,
-            "LANGFUSE_SECRET_KEY": SECRET_KEY,
-            "LANGFUSE_BASE_URL": langfuse_server.url,
-        },
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "STAGES DONE" in result.stdout
+    stdout = run_agent(STAGES, langfuse_server)
+    assert "STAGES DONE" in stdout
     assert [exported.span.name for exported in langfuse_server.spans()] == [
         "flushed",
         "after-setup-again",
@@ -192,23 +185,9 @@ def test_an_applications_own_langfuse_client_is_left_alone(langfuse_server: Fake
     """The SDK hands a later client the first one's resources: Vigil's client was the
     application's (no Vigil filter) and ``shutdown_tracing`` shut the application's down.
     Now Vigil makes none, says so, and the application's client still exports after it."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(APPLICATION_FIRST).replace("{key}", PUBLIC_KEY)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "PYTHONPATH": str(BACKEND),
-            "PATH": "/usr/bin:/bin",
-            "LANGFUSE_PUBLIC_KEY": PUBLIC_KEY,
-            "LANGFUSE_SECRET_KEY": SECRET_KEY,
-            "LANGFUSE_BASE_URL": langfuse_server.url,
-        },
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "APP DONE" in result.stdout
-    assert "the application made a Langfuse client for this public key already" in result.stdout
+    stdout = run_agent(APPLICATION_FIRST.replace("{key}", PUBLIC_KEY), langfuse_server)
+    assert "APP DONE" in stdout
+    assert "the application made a Langfuse client for this public key already" in stdout
     names = [exported.span.name for exported in langfuse_server.spans()]
     assert "application-span" in names
 
