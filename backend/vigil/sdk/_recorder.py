@@ -649,7 +649,7 @@ class AgentRecorder(ClosedOnExit):
                 )
                 finished = False
             self._drops.report_if_due(force=True)
-            if os.getpid() == self._pid:  # a forked child's sink connections are the parent's
+            if not self._in_forked_child():  # there the sink's connections are the parent's
                 try:
                     self.sink.close()
                 except Exception:
@@ -657,11 +657,15 @@ class AgentRecorder(ClosedOnExit):
             self._close_result = finished
             return finished
 
+    def _in_forked_child(self) -> bool:
+        """Whether this process is a child forked after the recorder was made."""
+        return os.getpid() != self._pid
+
     def _close_spool(self) -> None:
         # Only once the writer has stopped: it is the spool's one user. A forked child leaves
         # it alone: the connection and the file's lock are its parent's.
         spool = self._spool
-        if spool is None or os.getpid() != self._pid:
+        if spool is None or self._in_forked_child():
             return
         if spool.events:
             sdk_logger.warning(
