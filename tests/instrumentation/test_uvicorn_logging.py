@@ -3,15 +3,23 @@ uvicorn's own logging config (vigil/instrumentation/uvicorn_logging.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from tests.instrumentation.test_log_buffering import messages
 from tests.python_runs import run_python
 from vigil.instrumentation.json_logging import (
     HANDLER_NAME,
     JsonLineHandler,
+    configure_logging,
     flush_logs,
 )
 from vigil.instrumentation.uvicorn_logging import restore_logging
@@ -86,3 +94,31 @@ def test_an_applications_own_logging_config_is_left_as_it_is(stream: io.StringIO
     flush_logs()
     assert messages(stream)[-1] == "written by the new handler"
     assert not restore_logging()  # nothing left to undo
+
+
+def _builds_access_lines(config: uvicorn.Config) -> list[bool]:
+    """What uvicorn's two HTTP protocols decide, per connection, about its access line."""
+
+    async def decide() -> list[bool]:
+        return [
+            protocol(config=config, server_state=ServerState(), app_state={}).access_log
+            for protocol in (H11Protocol, HttpToolsProtocol)
+        ]
+
+    return asyncio.run(decide())
+
+
+def test_uvicorns_access_line_is_not_even_built(stream: io.StringIO) -> None:
+    """uvicorn asks once per connection whether ``uvicorn.access`` reaches a handler; if it
+    does, each request's client address and quoted path are worked out for an ``info`` call
+    that the disabled logger then drops (~14,000 instructions a request). With Vigil's
+    set-up neither protocol builds them: under uvicorn's command line (its config made
+    before the app is imported) and under ``uvicorn.run`` (its config made after)."""
+    config = uvicorn.Config(FastAPI())  # uvicorn's default logging config
+    config.load()
+    assert _builds_access_lines(config) == [True, True]
+    configure_logging("svc", stream=stream)  # the command line: the app is imported now
+    assert _builds_access_lines(config) == [False, False]
+    uvicorn.Config(FastAPI())  # uvicorn.run: its config again, after instrument()
+    assert restore_logging()
+    assert _builds_access_lines(config) == [False, False]
