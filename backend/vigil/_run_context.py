@@ -13,9 +13,10 @@ full collection of an instrumented service then walked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 from uuid import UUID
 
 from vigil._also_async import AlsoAsync
@@ -28,6 +29,10 @@ _project_id: ContextVar[str | None] = ContextVar("vigil_sdk_project_id", default
 def current_run_id() -> UUID | None:
     """The run of the enclosing ``run_context``, or None outside one."""
     return _run_id.get()
+
+
+read_run_id: Final[Callable[[], UUID | None]] = _run_id.get
+"""``current_run_id`` without its frame, for the log lines (~320 instructions a line)."""
 
 
 def current_step_id() -> UUID | None:

@@ -143,6 +143,26 @@ def test_unknown_methods_are_bounded() -> None:
     assert bounded_method("FOOBAR") == "other"
 
 
+def test_requests_of_unknown_methods_share_the_other_series(
+    instrumented: InstrumentedApp,
+) -> None:
+    """Requests of any method token a client makes up are counted, and their in-progress
+    gauge read, under ``other`` (the middleware keeps a deque per known method only)."""
+    for number in range(3):
+        instrumented.client.request(f"FOO{number}", "/items/a")
+    instrumented.client.request("GET", "/items/a")
+    assert (
+        instrumented.sample(
+            "request_count_total", **labels("/items/{item_id}", "405", method="other")
+        )
+        == 3
+    )
+    for method in ("other", "GET"):
+        assert instrumented.sample("requests_in_progress", service="test-svc", method=method) == 0
+    body = generate_latest(instrumented.instrumentation.registry).decode()
+    assert "FOO" not in body
+
+
 def test_probes_and_metrics_are_not_counted(instrumented: InstrumentedApp) -> None:
     """Probe and scrape traffic does not show up in request metrics."""
     for path in ("/health/live", "/health/ready", "/health/startup", "/metrics"):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from contextvars import ContextVar, Token
+from typing import Final
 
 PROJECT_ID_HEADER = "x-project-id"
 NO_PROJECT = "none"
@@ -27,14 +28,13 @@ def current_project_id() -> str | None:
     return _project_id.get()
 
 
-def bind_project_label(label: str) -> Token[str | None]:
-    """Make ``label`` the current project label; reset with :func:`reset_project_label`."""
-    return _project_id.set(label)
-
-
-def reset_project_label(token: Token[str | None]) -> None:
-    """Restore the project label that was current before :func:`bind_project_label`."""
-    _project_id.reset(token)
+# The ContextVar's own methods (no Python frame per request: request_id.bind_request_id).
+bind_project_label: Final[Callable[[str], Token[str | None]]] = _project_id.set
+"""Make a label the current project label; reset with :func:`reset_project_label`."""
+reset_project_label: Final[Callable[[Token[str | None]], None]] = _project_id.reset
+"""Restore the project label that was current before :func:`bind_project_label`."""
+read_project_id: Final[Callable[[], str | None]] = _project_id.get
+"""``current_project_id`` without its frame, for the log lines."""
 
 
 class ProjectLabelPolicy:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +35,7 @@ from vigil.instrumentation.project_label import (
     bind_project_label,
     reset_project_label,
 )
-from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation
+from vigil.instrumentation.red_metrics import KNOWN_METHODS, RedMetrics, RequestObservation
 from vigil.instrumentation.request_id import (
     HEADER_BYTES as REQUEST_ID_HEADER_BYTES,
 )
@@ -96,6 +97,16 @@ class RequestTelemetryMiddleware:
         self.tracer = tracer
         self.restore_logs = restore_logs
         """Undo ``uvicorn.run``'s logging config when the lifespan starts (``restore_logging``)."""
+        self._in_progress: dict[str, deque[None]] = {}
+        """The in-progress deque of each known method, looked up once (three calls fewer a
+        request); a method outside ``KNOWN_METHODS`` is looked up every time, so a client
+        cannot grow this dict."""
+
+    def _in_progress_of(self, method: str) -> deque[None]:
+        requests = self.metrics.in_progress(self.service, method)
+        if method in KNOWN_METHODS:
+            self._in_progress[method] = requests
+        return requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -140,7 +151,9 @@ class RequestTelemetryMiddleware:
         tracer = self.tracer
         traced = None if tracer is None else tracer.start(scope)
         error: Exception | None = None
-        in_progress = self.metrics.in_progress(self.service, scope["method"])
+        in_progress = self._in_progress.get(scope["method"])
+        if in_progress is None:
+            in_progress = self._in_progress_of(scope["method"])
         in_progress.append(None)
 
         async def observing_send(message: Message) -> None:
