@@ -101,18 +101,23 @@ class LatencyHistogram(Collector):
     def _fold(self, series: _Series) -> None:
         waiting, counts, bounds = series.waiting, series.counts, self._bounds
         take, total = waiting.popleft, 0.0
+        latest: dict[int, tuple[float, str, float]] = {}
         for _ in range(len(waiting)):  # what came before now; later appends wait
             observed = take()
             if not isinstance(observed, tuple):  # (a C type check, as cheap as type() is)
                 counts[bisect_left(bounds, observed)] += 1
                 total += observed
             else:
-                value, trace_id, at = observed
+                value = observed[0]
                 bucket = bisect_left(bounds, value)
                 counts[bucket] += 1
                 total += value
-                series.exemplars[bucket] = Exemplar({self._exemplar_label: trace_id}, value, at)
+                latest[bucket] = observed
         series.sum += total
+        # A bucket keeps the exemplar of its last observation that had one: made once per
+        # bucket and fold, not for every traced request (a dict and a NamedTuple each).
+        for bucket, (value, trace_id, at) in latest.items():
+            series.exemplars[bucket] = Exemplar({self._exemplar_label: trace_id}, value, at)
 
     def counts(self) -> Iterator[tuple[tuple[str, ...], float, float]]:
         """(label values, observations, created) of each series, after a fold."""
