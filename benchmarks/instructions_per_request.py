@@ -14,7 +14,9 @@ so it complements the throughput figures rather than replacing them.
 Variants as in ``instrumentation_overhead.py`` (``bare`` with uvicorn's access log,
 ``bare-quiet``, ``instrumented``, ``tracing``, with ``--compare-with DIR`` also
 ``instrumented-before`` and ``tracing-before``, for those asked for: the same app served from
-another checkout).
+another checkout), and the diagnostics, by name: ``passthrough`` (a layer that does nothing),
+``instrumented-quiet`` (the access record off) and ``tracing-null`` (spans made, then
+dropped) split the cost into its parts.
 
 ``--threads`` also prints each thread's share (callgrind's ``--separate-threads``): thread 1
 runs the event loop, and in the ``tracing`` variant the next busiest is the
@@ -46,6 +48,7 @@ from benchmarks import _callgrind as callgrind  # noqa: E402
 from benchmarks.instrumentation_overhead import (  # noqa: E402
     BEFORE,
     COMPARED,
+    DIAGNOSTICS,
     STORE_URL_VARIABLE,
     VARIANTS,
     SpanStore,
@@ -82,7 +85,7 @@ def count_variant(
 ) -> tuple[float, dict[int, float]]:
     """Instructions per request of one variant, and with ``threads`` of each of its threads
     (by callgrind's number: 1 the event loop's, then in the order they started)."""
-    variant = VARIANTS[measured(name)]
+    variant = {**VARIANTS, **DIAGNOSTICS}[measured(name)]
     tree = tree_of(name, before)
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
     if measured(name) == "tracing":

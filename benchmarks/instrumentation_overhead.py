@@ -98,8 +98,17 @@ DIAGNOSTICS = {
         "benchmarks.overhead_apps:traced_null",
         "vigil.instrument, tracing=True, spans made and batched, then dropped",
     ),
+    "passthrough": Variant(
+        "benchmarks.overhead_apps:passthrough", "bare FastAPI and a layer that does nothing"
+    ),
+    "instrumented-quiet": Variant(
+        "benchmarks.overhead_apps:instrumented_quiet",
+        "vigil.instrument with the access record off (vigil.access at WARNING)",
+    ),
 }
-"""Asked for by name only: where the cost of ``tracing`` goes (its span against its export)."""
+"""Asked for by name only: where the cost goes. ``tracing``'s: its span against its export
+(``tracing-null``); the instrumentation's: a layer as such (``passthrough``), the access
+record (``instrumented`` against ``instrumented-quiet``), the rest."""
 PEERS = {
     "starlette-exporter": Variant(
         "benchmarks.peer_apps:starlette_exporter", "starlette-exporter (metrics only)", peer=True

@@ -118,3 +118,26 @@ def test_the_null_export_diagnostic_runs_by_name_and_keeps_the_sdk_out_of_bare()
     ).stdout
     (result,) = (line for line in out.splitlines() if line.startswith("RESULT "))  # not logs
     assert result.split()[1:] == ["False", "200", "opentelemetry.sdk.trace"]
+
+
+def test_the_breakdown_diagnostics_serve_by_name() -> None:
+    """``passthrough`` adds a layer that does nothing, ``instrumented-quiet`` turns the
+    access record off and keeps the rest: both are measured only when asked for, and
+    ``instructions_per_request.py`` serves them too."""
+    assert {"passthrough", "instrumented-quiet"} <= DIAGNOSTICS.keys()
+    assert not {"passthrough", "instrumented-quiet"} & VARIANTS.keys()
+    probe = (
+        "import benchmarks.overhead_apps as apps; "
+        "from fastapi.testclient import TestClient; "
+        "from vigil.instrumentation.json_logging import flush_logs; "
+        "layers = [m.cls.__name__ for m in apps.passthrough.user_middleware]; "
+        "quiet = TestClient(apps.instrumented_quiet).get('/items/abc123'); "
+        "flush_logs(); "
+        "print('RESULT', ','.join(layers), quiet.status_code, 'x-request-id' in quiet.headers)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    (result,) = (line for line in out.splitlines() if line.startswith("RESULT "))
+    assert result.split()[1:] == ["PassThrough", "200", "True"]
+    assert '"vigil.access"' not in out  # the quiet app wrote no access line
