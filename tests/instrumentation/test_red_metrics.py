@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
+import vigil
 from tests.instrumentation.conftest import InstrumentedApp
 from vigil.instrumentation.access_log import ACCESS_LOGGER
 from vigil.instrumentation.project_label import ProjectLabelPolicy
 from vigil.instrumentation.red_metrics import RedMetrics, RequestObservation, bounded_method
+from vigil.instrumentation.telemetry_middleware import RequestTelemetryMiddleware
 
 
 def labels(
@@ -143,24 +147,30 @@ def test_unknown_methods_are_bounded() -> None:
     assert bounded_method("FOOBAR") == "other"
 
 
-def test_requests_of_unknown_methods_share_the_other_series(
-    instrumented: InstrumentedApp,
-) -> None:
-    """Requests of any method token a client makes up are counted, and their in-progress
-    gauge read, under ``other`` (the middleware keeps a deque per known method only)."""
-    for number in range(3):
-        instrumented.client.request(f"FOO{number}", "/items/a")
-    instrumented.client.request("GET", "/items/a")
-    assert (
-        instrumented.sample(
-            "request_count_total", **labels("/items/{item_id}", "405", method="other")
-        )
-        == 3
-    )
-    for method in ("other", "GET"):
-        assert instrumented.sample("requests_in_progress", service="test-svc", method=method) == 0
-    body = generate_latest(instrumented.instrumentation.registry).decode()
-    assert "FOO" not in body
+def test_requests_of_unknown_methods_share_the_other_series() -> None:
+    """A request of a method token a client made up is in progress, and counted, under
+    ``other``; the middleware keeps a deque per known method only, so made-up methods
+    cannot grow what it holds."""
+    app = FastAPI()
+    registry = CollectorRegistry()
+
+    @app.api_route("/custom", methods=["FOO0", "FOO1", "FOO2", "GET"])
+    async def custom(request: Request) -> dict[str, float | None]:
+        labels = {"service": "svc", "method": bounded_method(request.method)}
+        return {"in_progress": registry.get_sample_value("requests_in_progress", labels)}
+
+    vigil.instrument(app, service="svc", registry=registry, configure_logs=False)
+    with TestClient(app) as client:
+        seen = [client.request(f"FOO{n}", "/custom").json()["in_progress"] for n in range(3)]
+        assert client.get("/custom").json()["in_progress"] == 1
+    assert seen == [1, 1, 1]
+    count = {"service": "svc", "endpoint": "/custom", "status": "200", "project_id": "none"}
+    assert registry.get_sample_value("request_count_total", {**count, "method": "other"}) == 3
+    assert "FOO" not in generate_latest(registry).decode()
+    layer = app.middleware_stack
+    while not isinstance(layer, RequestTelemetryMiddleware):
+        layer = layer.app  # type: ignore[union-attr]  # each layer wraps the next
+    assert set(layer._in_progress) == {"GET"}
 
 
 def test_probes_and_metrics_are_not_counted(instrumented: InstrumentedApp) -> None:

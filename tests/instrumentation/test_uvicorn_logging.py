@@ -122,3 +122,29 @@ def test_uvicorns_access_line_is_not_even_built(stream: io.StringIO) -> None:
     uvicorn.Config(FastAPI())  # uvicorn.run: its config again, after instrument()
     assert restore_logging()
     assert _builds_access_lines(config) == [False, False]
+
+
+def test_an_access_log_the_application_turned_back_on_reaches_the_json_lines(
+    stream: io.StringIO,
+) -> None:
+    """Vigil leaves ``uvicorn.access`` disabled and not propagating; a config of the
+    application's that names it again (``dictConfig`` enables every logger it names) but
+    gives it no handler gets its lines in the JSON lines once the app starts, as it did when
+    Vigil only disabled it."""
+    import logging.config
+
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "loggers": {"uvicorn.access": {"level": "INFO"}},
+        }
+    )
+    access = logging.getLogger("uvicorn.access")
+    assert not access.disabled
+    assert not access.hasHandlers()  # as it stood, its lines would reach nothing
+    assert restore_logging()
+    access.info('127.0.0.1:5000 - "GET /items HTTP/1.1" 200')
+    flush_logs()
+    assert messages(stream)[-1] == '127.0.0.1:5000 - "GET /items HTTP/1.1" 200'
+    assert not restore_logging()  # nothing left to undo

@@ -91,11 +91,12 @@ def request_id_of(scope: Scope, incoming: str | None) -> tuple[str, tuple[bytes,
 
 
 # The ContextVar's own methods, not functions around them: a Python frame each costs ~320
-# instructions, and these run twice a request (as do the project label's and the readers of
-# the log lines, ``current_ids``).
+# instructions, and these run once or twice a request (as do the project label's, and the
+# log lines' readers of the request id, project and run id).
 bind_request_id: Final[Callable[[str], Token[str | None]]] = _request_id.set
 """Make an id the current one; ``reset_request_id`` with the returned token ends that."""
 reset_request_id: Final[Callable[[Token[str | None]], None]] = _request_id.reset
+"""Restore the id that was current before ``bind_request_id`` (its token)."""
 read_request_id: Final[Callable[[], str | None]] = _request_id.get
 """``current_request_id`` without its frame, for the log lines."""
 

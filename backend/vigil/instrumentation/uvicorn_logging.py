@@ -45,7 +45,9 @@ def restore_logging() -> bool:
     before the old one goes: no record meanwhile falls to ``logging.lastResort``), and when
     uvicorn's loggers have handlers with uvicorn's own formatters (its default config's),
     they are routed to the JSON lines again. A config of the application's own, with other
-    formatters, or one that replaced the root logger's handlers, is left as it is."""
+    formatters, or one that replaced the root logger's handlers, is left as it is; one that
+    turned uvicorn's access logger back on without a handler gets its lines in the JSON
+    lines (its ``propagate``, which Vigil turned off, on again)."""
     from vigil.instrumentation.json_logging import HANDLER_NAME, JsonLineHandler
 
     root = logging.getLogger()
@@ -76,4 +78,15 @@ def restore_logging() -> bool:
     ):
         route_uvicorn_loggers()
         restored = True
+    elif _access_log_turned_back_on():
+        # A config of the application's named uvicorn's access logger (``dictConfig``
+        # enables every logger it names) but gave it no handler and kept the
+        # ``propagate = False`` set above: its lines go to the JSON lines, as asked.
+        logging.getLogger("uvicorn.access").propagate = True
+        restored = True
     return restored
+
+
+def _access_log_turned_back_on() -> bool:
+    access = logging.getLogger("uvicorn.access")
+    return not access.disabled and not access.handlers and not access.propagate
