@@ -62,15 +62,24 @@ def _parse_timestamp(value: object) -> object:
     return value
 
 
+UTC_MIN: Final = datetime.min.replace(tzinfo=UTC)
+UTC_MAX: Final = datetime.max.replace(tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+00:01 is in year 0 once in UTC
-        raise ValueError("timestamp out of range once converted to UTC") from None
+    except OverflowError:
+        # Valid RFC 3339, as the schema's "date-time" promises, but in year 0 or 10000 once
+        # in UTC (0001-01-01T00:00:00+00:01): the nearest instant a datetime holds. A filter
+        # (since, until) then means what was asked, as nothing is stored beyond those ends.
+        return UTC_MIN if value.year == 1 else UTC_MAX
 
 
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_parse_timestamp), AfterValidator(_to_utc)]
-"""A timezone-aware instant, normalized to UTC; naive datetimes and numbers are rejected."""
+"""A timezone-aware instant, normalized to UTC; naive datetimes and numbers are rejected.
+An instant within a day of the ends of the years 1 to 9999 that leaves them once in UTC is
+clamped to the end (0001-01-01T00:00:00Z, 9999-12-31T23:59:59.999999Z)."""
 
 
 def _integral_float(value: object) -> object:
