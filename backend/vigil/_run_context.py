@@ -26,13 +26,10 @@ _step_id: ContextVar[UUID | None] = ContextVar("vigil_sdk_step_id", default=None
 _project_id: ContextVar[str | None] = ContextVar("vigil_sdk_project_id", default=None)
 
 
-def current_run_id() -> UUID | None:
-    """The run of the enclosing ``run_context``, or None outside one."""
-    return _run_id.get()
-
-
-read_run_id: Final[Callable[[], UUID | None]] = _run_id.get
-"""``current_run_id`` without its frame, for the log lines (~320 instructions a line)."""
+current_run_id: Final[Callable[[], UUID | None]] = _run_id.get
+"""The run of the enclosing ``run_context``, or None outside one. The ContextVar's own
+``get``, not a function around it: every log line reads it (a Python frame is ~320
+instructions)."""
 
 
 def current_step_id() -> UUID | None:

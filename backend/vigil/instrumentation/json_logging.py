@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from vigil._run_context import read_run_id
+from vigil._run_context import current_run_id
 from vigil.instrumentation._records import AccessFields, duration_ms, record_extras
-from vigil.instrumentation.project_label import read_project_id
-from vigil.instrumentation.request_id import read_request_id
+from vigil.instrumentation.project_label import current_project_id
+from vigil.instrumentation.request_id import current_request_id
 from vigil.instrumentation.uvicorn_logging import route_uvicorn_loggers
 from vigil.redaction import REDACTED, is_sensitive_key, redact, redact_text
 from vigil.tracing._ids import current_trace_ids
@@ -221,12 +221,12 @@ class VigilJsonFormatter(OrjsonFormatter):
 
 def _add_context(line: dict[str, Any]) -> None:
     """The ids of the context a record was logged in: request, project, span, run."""
-    line["request_id"] = read_request_id()
-    line["project_id"] = read_project_id()
+    line["request_id"] = current_request_id()
+    line["project_id"] = current_project_id()
     ids = current_trace_ids()
     if ids is not None:
         line["trace_id"], line["span_id"] = ids
-    run_id = read_run_id()
+    run_id = current_run_id()
     if run_id is not None:
         line["run_id"] = str(run_id)
 

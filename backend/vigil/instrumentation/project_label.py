@@ -23,9 +23,9 @@ _PLAUSIBLE_PROJECT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _project_id: ContextVar[str | None] = ContextVar("vigil_project_id", default=None)
 
 
-def current_project_id() -> str | None:
-    """The (bounded) project label of the request being served, or None outside a request."""
-    return _project_id.get()
+current_project_id: Final[Callable[[], str | None]] = _project_id.get
+"""The (bounded) project label of the request being served, or None outside a request.
+The ContextVar's own ``get`` (no Python frame: every log line reads it)."""
 
 
 # The ContextVar's own methods (no Python frame per request: request_id.bind_request_id).
@@ -33,8 +33,6 @@ bind_project_label: Final[Callable[[str], Token[str | None]]] = _project_id.set
 """Make a label the current project label; reset with :func:`reset_project_label`."""
 reset_project_label: Final[Callable[[Token[str | None]], None]] = _project_id.reset
 """Restore the project label that was current before :func:`bind_project_label`."""
-read_project_id: Final[Callable[[], str | None]] = _project_id.get
-"""``current_project_id`` without its frame, for the log lines."""
 
 
 class ProjectLabelPolicy:

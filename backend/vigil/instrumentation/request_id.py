@@ -29,9 +29,9 @@ _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _request_id: ContextVar[str | None] = ContextVar("vigil_request_id", default=None)
 
 
-def current_request_id() -> str | None:
-    """The id of the request being served in this context, or None outside a request."""
-    return _request_id.get()
+current_request_id: Final[Callable[[], str | None]] = _request_id.get
+"""The id of the request being served in this context, or None outside a request. The
+ContextVar's own ``get`` (no Python frame: every log line and event reads it)."""
 
 
 def is_valid_request_id(value: str) -> bool:
@@ -91,14 +91,11 @@ def request_id_of(scope: Scope, incoming: str | None) -> tuple[str, tuple[bytes,
 
 
 # The ContextVar's own methods, not functions around them: a Python frame each costs ~320
-# instructions, and these run once or twice a request (as do the project label's, and the
-# log lines' readers of the request id, project and run id).
+# instructions, and these run once a request (as do the project label's).
 bind_request_id: Final[Callable[[str], Token[str | None]]] = _request_id.set
 """Make an id the current one; ``reset_request_id`` with the returned token ends that."""
 reset_request_id: Final[Callable[[Token[str | None]], None]] = _request_id.reset
 """Restore the id that was current before ``bind_request_id`` (its token)."""
-read_request_id: Final[Callable[[], str | None]] = _request_id.get
-"""``current_request_id`` without its frame, for the log lines."""
 
 
 def with_request_id(message: Message, header: tuple[bytes, bytes]) -> None:
