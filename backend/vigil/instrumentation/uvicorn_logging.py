@@ -71,6 +71,7 @@ def restore_logging() -> bool:
         root.removeHandler(handler)
         restored = True
     uvicorns = [logging.getLogger(name) for name in UVICORN_LOGGERS]
+    access = logging.getLogger("uvicorn.access")
     if any(
         type(h.formatter).__module__ == UVICORN_FORMATTERS_MODULE
         for uvicorn_logger in uvicorns
@@ -78,15 +79,10 @@ def restore_logging() -> bool:
     ):
         route_uvicorn_loggers()
         restored = True
-    elif _access_log_turned_back_on():
+    elif not access.disabled and not access.handlers and not access.propagate:
         # A config of the application's named uvicorn's access logger (``dictConfig``
         # enables every logger it names) but gave it no handler and kept the
         # ``propagate = False`` set above: its lines go to the JSON lines, as asked.
-        logging.getLogger("uvicorn.access").propagate = True
+        access.propagate = True
         restored = True
     return restored
-
-
-def _access_log_turned_back_on() -> bool:
-    access = logging.getLogger("uvicorn.access")
-    return not access.disabled and not access.handlers and not access.propagate
