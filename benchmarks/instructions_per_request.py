@@ -46,11 +46,10 @@ from tests.ports import free_port  # noqa: E402 - after the path set-up
 
 from benchmarks import _callgrind as callgrind  # noqa: E402
 from benchmarks.instrumentation_overhead import (  # noqa: E402
+    ALL_VARIANTS,
     BEFORE,
     COMPARED,
-    DIAGNOSTICS,
     STORE_URL_VARIABLE,
-    VARIANTS,
     SpanStore,
     measured,
     tree_of,
@@ -85,7 +84,7 @@ def count_variant(
 ) -> tuple[float, dict[int, float]]:
     """Instructions per request of one variant, and with ``threads`` of each of its threads
     (by callgrind's number: 1 the event loop's, then in the order they started)."""
-    variant = {**VARIANTS, **DIAGNOSTICS}[measured(name)]
+    variant = ALL_VARIANTS[measured(name)]
     tree = tree_of(name, before)
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'backend'}"}
     if measured(name) == "tracing":

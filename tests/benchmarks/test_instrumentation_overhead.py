@@ -20,6 +20,8 @@ from benchmarks.instrumentation_overhead import (
     variant_names,
 )
 
+from tests.python_runs import run_python
+
 ROOT = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)(?:\[[a-z,]+\])?==(\S+)$")
 
@@ -97,6 +99,14 @@ def test_bare_keeps_uvicorns_access_log() -> None:
     assert out.split() == ["0", "False"]
 
 
+def probe_result(probe: str) -> tuple[list[str], str]:
+    """The fields of the ``RESULT`` line a probe program printed (its other lines are its
+    logs), and all it printed."""
+    out = run_python(probe)
+    (result,) = (line for line in out.splitlines() if line.startswith("RESULT "))
+    return result.split()[1:], out
+
+
 def test_the_null_export_diagnostic_runs_by_name_and_keeps_the_sdk_out_of_bare() -> None:
     """``tracing-null`` is measured only when asked for, and serves requests with spans made;
     the module the bare app comes from does not load the OpenTelemetry SDK for it (a bigger
@@ -113,11 +123,8 @@ def test_the_null_export_diagnostic_runs_by_name_and_keeps_the_sdk_out_of_bare()
         "provider = type(trace.get_tracer_provider()).__module__; "
         "print('RESULT', bare_loaded, response.status_code, provider)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    (result,) = (line for line in out.splitlines() if line.startswith("RESULT "))  # not logs
-    assert result.split()[1:] == ["False", "200", "opentelemetry.sdk.trace"]
+    result, _ = probe_result(probe)
+    assert result == ["False", "200", "opentelemetry.sdk.trace"]
 
 
 def test_the_breakdown_diagnostics_serve_by_name() -> None:
@@ -135,9 +142,6 @@ def test_the_breakdown_diagnostics_serve_by_name() -> None:
         "flush_logs(); "
         "print('RESULT', ','.join(layers), quiet.status_code, 'x-request-id' in quiet.headers)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    (result,) = (line for line in out.splitlines() if line.startswith("RESULT "))
-    assert result.split()[1:] == ["PassThrough", "200", "True"]
+    result, out = probe_result(probe)
+    assert result == ["PassThrough", "200", "True"]
     assert '"vigil.access"' not in out  # the quiet app wrote no access line
