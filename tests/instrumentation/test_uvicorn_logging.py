@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import logging
+import logging.config
 
 import uvicorn
 from fastapi import FastAPI
@@ -72,8 +73,6 @@ def test_uvicorn_run_gets_json_lines_and_no_plain_access_log() -> None:
 def test_an_applications_own_logging_config_is_left_as_it_is(stream: io.StringIO) -> None:
     """Only uvicorn's default config is undone: uvicorn loggers the application gave its own
     handlers keep them (a closed Vigil handler is still replaced by an open one)."""
-    import logging.config
-
     logging.config.dictConfig(
         {
             "version": 1,
@@ -131,8 +130,6 @@ def test_an_access_log_the_application_turned_back_on_reaches_the_json_lines(
     application's that names it again (``dictConfig`` enables every logger it names) but
     gives it no handler gets its lines in the JSON lines once the app starts, as it did when
     Vigil only disabled it."""
-    import logging.config
-
     logging.config.dictConfig(
         {
             "version": 1,
